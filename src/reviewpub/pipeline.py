@@ -1,0 +1,311 @@
+"""The stages in order: source → Document → Narration → writers.
+
+Each ``publish_*`` function takes a parsed Document and writes one family of outputs;
+``build`` narrates once and hands the same Narration to every writer. Nothing here parses
+text, renders XML or touches audio samples: it only decides what goes where.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewpub.errors import SourceError, WriterError
+from reviewpub.files import describe_os_error
+from reviewpub.progress import NullProgress, Progress
+
+if TYPE_CHECKING:
+    from reviewpub.document import Document
+    from reviewpub.engines.base import Engine
+    from reviewpub.narration.lexicon import Lexicon
+    from reviewpub.narration.model import Narration
+    from reviewpub.narration.settings import AudioSettings
+
+logger = logging.getLogger(__name__)
+
+SOURCE_SUFFIXES = (".txt", ".md", ".markdown", ".text")
+DEFAULT_CATEGORY = ("TV & Film", "Film Reviews")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything a build needs besides the Document: where, which voice, what sound."""
+
+    output: Path
+    """The output folder (``output/``)."""
+    engine: str = "espeak"
+    engine_options: Mapping[str, Any] = field(default_factory=dict)
+    """Constructor options of the engine that the user set (rate, pitch, tld, slow)."""
+    voice: str | None = None
+    lexicon: Path | None = None
+    audio: AudioSettings | None = None
+    """None means the defaults (podcast loudness, mono, 44.1 kHz, 96 kbps)."""
+    cache_dir: Path | None = None
+    """None means the user cache directory."""
+    jobs: int | None = None
+    base_url: str | None = None
+    category: tuple[str, ...] = DEFAULT_CATEGORY
+    explicit: bool = False
+
+    @classmethod
+    def from_cli(
+        cls,
+        *,
+        output: Path,
+        engine: str = "espeak",
+        voice: str | None = None,
+        rate: int | None = None,
+        pitch: int | None = None,
+        tld: str | None = None,
+        slow: bool | None = None,
+        lexicon: Path | None = None,
+        bitrate: int | None = None,
+        sample_rate: str | None = None,
+        stereo: bool = False,
+        loudness: str = "podcast",
+        cache_dir: Path | None = None,
+        jobs: int | None = None,
+        base_url: str | None = None,
+        category: tuple[str, ...] = (),
+        explicit: bool = False,
+    ) -> BuildOptions:
+        """Build options from command-line values, where ``None`` means "not given"."""
+        from reviewpub.narration.settings import AudioSettings
+
+        given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow}
+        audio = AudioSettings.from_options(
+            loudness=loudness,
+            bitrate_kbps=bitrate,
+            sample_rate=int(sample_rate) if sample_rate else None,
+            stereo=stereo,
+        )
+        return cls(
+            output=output,
+            engine=engine,
+            engine_options={name: value for name, value in given.items() if value is not None},
+            voice=voice,
+            lexicon=lexicon,
+            audio=audio,
+            cache_dir=cache_dir,
+            jobs=jobs,
+            base_url=base_url,
+            category=tuple(category) or DEFAULT_CATEGORY,
+            explicit=explicit,
+        )
+
+    def folder(self, document: Document) -> Path:
+        """``output/<name>/``: where everything but the text EPUB goes."""
+        return self.output / document.name
+
+    def audio_settings(self) -> AudioSettings:
+        """The audio settings, defaults filled in."""
+        from reviewpub.narration.settings import AudioSettings
+
+        return self.audio if self.audio is not None else AudioSettings()
+
+
+@dataclass
+class Result:
+    """What a publish step wrote, and what to tell the user about it."""
+
+    paths: list[Path] = field(default_factory=list)
+    narration: Narration | None = None
+
+    def summary(self) -> str:
+        """One line for the end of a run: files, duration, engine, cache hits."""
+        text = f"{len(self.paths)} files written"
+        if self.narration is not None:
+            narration = self.narration
+            minutes, seconds = divmod(round(narration.duration_s), 60)
+            spoken = narration.synthesized + narration.cached
+            text += (
+                f"; {minutes}:{seconds:02d} of audio by {narration.engine} ({narration.voice}); "
+                f"{narration.synthesized} of {spoken} sentences synthesised, {narration.cached} from the cache"
+            )
+        return text
+
+
+def find_sources(arguments: tuple[Path, ...]) -> list[Path]:
+    """Expand folders into the reviews they hold (``.txt``, ``.md``), sorted by name."""
+    sources: list[Path] = []
+    for argument in arguments:
+        if argument.is_dir():
+            found = sorted(path for path in argument.iterdir() if path.suffix.lower() in SOURCE_SUFFIXES)
+            if not found:
+                raise SourceError(f"{argument}: no .txt or .md reviews in this folder")
+            sources.extend(found)
+        else:
+            sources.append(argument)
+    return sources
+
+
+@contextlib.contextmanager
+def output_lock(options: BuildOptions, document: Document) -> Iterator[None]:
+    """Hold an exclusive lock on the document's outputs; a second run waits for the first."""
+    try:
+        options.output.mkdir(parents=True, exist_ok=True)
+        handle = open(options.output / f".{document.name}.lock", "a+b")  # noqa: SIM115
+    except OSError as error:
+        raise WriterError(f"{options.output}: cannot write here ({describe_os_error(error)})") from error
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("Waiting for another reviewpub run writing %s ...", document.name)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def cover_jpeg(document: Document) -> bytes:
+    """The cover as JPEG bytes: the user's image, or one drawn from the title."""
+    from reviewpub.cover import make_cover
+
+    return make_cover(document.metadata)
+
+
+def publish_epub(document: Document, options: BuildOptions) -> Path:
+    """Write the accessible text EPUB to ``output/<name>.epub``."""
+    from reviewpub.writers.epub import write_epub
+
+    with output_lock(options, document):
+        return write_epub(document, options.output / f"{document.name}.epub")
+
+
+def load_lexicon(options: BuildOptions) -> Lexicon | None:
+    """The user's pronunciation lexicon, if one was given."""
+    if options.lexicon is None:
+        return None
+    from reviewpub.narration.lexicon import load_lexicon as read_lexicon
+
+    return read_lexicon(options.lexicon)
+
+
+def choose_engine(options: BuildOptions) -> Engine:
+    """The engine the user asked for, chosen once for the whole build."""
+    from reviewpub.engines import choose_engine as choose
+
+    return choose(options.engine, **dict(options.engine_options))
+
+
+def narrate(document: Document, options: BuildOptions, progress: Progress) -> Narration:
+    """Speak every sentence of the document (cached), one audio file per chapter."""
+    from reviewpub.narration import narrate as narrate_document
+
+    return narrate_document(
+        document,
+        choose_engine(options),
+        voice=options.voice,
+        audio=options.audio_settings(),
+        cache_dir=cache_directory(options),
+        jobs=options.jobs,
+        lexicon=load_lexicon(options),
+        progress=progress,
+    )
+
+
+def cache_directory(options: BuildOptions) -> Path:
+    """``--cache-dir``, else ``$XDG_CACHE_HOME/reviewpub`` (``~/.cache/reviewpub``)."""
+    if options.cache_dir is not None:
+        return options.cache_dir
+    base = os.environ.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "reviewpub"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("reviewpub"))
+
+
+def write_audio(document: Document, narration: Narration, options: BuildOptions, cover: bytes, progress: Progress) -> list[Path]:
+    """Chapter MP3s and the playlist, from a finished narration."""
+    from reviewpub.writers.mp3 import write_chapter_mp3s
+    from reviewpub.writers.playlist import write_playlist
+
+    folder = options.folder(document)
+    audio_folder = folder / "audio"
+    paths = write_chapter_mp3s(
+        document, narration, audio_folder, audio=options.audio_settings(), cover_jpeg=cover, progress=progress
+    )
+    paths.append(write_playlist(narration, folder / f"{document.name}.m3u8", audio_folder=audio_folder))
+    return paths
+
+
+def publish_audio(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
+    """``reviewpub audio``: narrate, then write chapter MP3s and the playlist."""
+    with output_lock(options, document):
+        cover = cover_jpeg(document)
+        narration = narrate(document, options, progress)
+        paths = write_audio(document, narration, options, cover, progress)
+        return Result(paths=paths, narration=narration)
+
+
+def write_read_aloud(document: Document, narration: Narration, options: BuildOptions, audio_files: Mapping[str, Path]) -> Path:
+    """The EPUB with every chapter's narration embedded and synchronised (Media Overlays)."""
+    from reviewpub.writers.epub import write_epub
+    from reviewpub.writers.overlays import ReadAloud
+
+    read_aloud = ReadAloud(
+        narration=narration,
+        chapter_audio=audio_files,
+        narrator=f"{narration.engine} ({narration.voice})",
+        lexicon=options.lexicon,
+    )
+    path = options.folder(document) / f"{document.name}.read-aloud.epub"
+    return write_epub(document, path, read_aloud=read_aloud)
+
+
+def chapter_audio_files(document: Document, narration: Narration, options: BuildOptions) -> dict[str, Path]:
+    """chapter id → its MP3 in ``output/<name>/audio``."""
+    folder = options.folder(document) / "audio"
+    return {chapter.chapter_id: folder / f"{chapter.file_stem}.mp3" for chapter in narration.chapters}
+
+
+def publish_read_aloud(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> list[Path]:
+    """``reviewpub epub --read-aloud``: narrate (cached) and write the read-aloud EPUB."""
+    with output_lock(options, document):
+        cover = cover_jpeg(document)
+        narration = narrate(document, options, progress)
+        paths = write_audio(document, narration, options, cover, progress)
+        del paths
+        return [write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options))]
+
+
+def build(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
+    """``reviewpub build``: one narration pass, then every writer."""
+    from reviewpub.cover import make_square_artwork
+    from reviewpub.files import atomic_write
+    from reviewpub.writers.audiobook import write_book_mp3, write_m4b
+    from reviewpub.writers.captions import write_captions
+    from reviewpub.writers.chapters import write_chapters_json
+    from reviewpub.writers.epub import write_epub
+    from reviewpub.writers.feed import write_feed
+
+    folder = options.folder(document)
+    with output_lock(options, document):
+        cover = cover_jpeg(document)
+        narration = narrate(document, options, progress)
+        paths = [write_epub(document, options.output / f"{document.name}.epub")]
+        paths += write_audio(document, narration, options, cover, progress)
+        paths.append(write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options)))
+        paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
+        paths.append(write_book_mp3(document, narration, folder / f"{document.name}.mp3", cover_jpeg=cover,
+                                    bitrate_kbps=options.audio_settings().bitrate_kbps))
+        paths += write_captions(narration, folder / "captions")
+        paths.append(write_chapters_json(narration, folder / "chapters.json"))
+        artwork = folder / "cover.jpg"
+        with atomic_write(artwork) as handle:
+            handle.write(make_square_artwork(document.metadata))
+        paths.append(artwork)
+        paths.append(
+            write_feed(document, narration, folder, folder / "feed.xml", base_url=options.base_url,
+                       category=options.category, explicit=options.explicit)
+        )
+        return Result(paths=paths, narration=narration)

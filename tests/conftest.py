@@ -1,0 +1,53 @@
+"""Shared fixtures: the seed review, an isolated cache, and a CLI runner that reports stderr."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from reviewpub.cli import cli
+from reviewpub.errors import ExitStatus
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "source" / "iss-review.txt"
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own XDG cache and a fixed SOURCE_DATE_EPOCH: no state leaks."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.delenv("REVIEWPUB_ENGINE", raising=False)
+    return cache
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    """A private copy of the seed review (tests may edit it)."""
+    copy = tmp_path / "source" / "iss-review.txt"
+    copy.parent.mkdir()
+    shutil.copyfile(SEED, copy)
+    return copy
+
+
+def run_cli(*arguments: str, expect: ExitStatus = ExitStatus.SUCCESS, input: str | None = None) -> Result:
+    """Run ``reviewpub`` in-process; fail with its stderr when the exit status is unexpected."""
+    runner = CliRunner(mix_stderr=False)
+    result = runner.invoke(cli, list(arguments), input=input, catch_exceptions=expect != ExitStatus.SUCCESS)
+    if result.exit_code != expect:
+        raise AssertionError(
+            f"reviewpub {' '.join(arguments)} exited {result.exit_code}, expected {int(expect)}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexception: {result.exception!r}"
+        )
+    return result
+
+
+@pytest.fixture
+def cli_runner() -> Iterator[object]:
+    """The ``run_cli`` helper as a fixture, for tests that prefer fixtures."""
+    yield run_cli
