@@ -196,7 +196,7 @@ def show_written(paths: list[Path]) -> None:
         click.echo(os.fspath(path))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="reviewpub", context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="reviewpub")
 @verbosity_options
 @click.pass_context
