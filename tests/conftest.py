@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,12 @@ from reviewpub.errors import ExitStatus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "source" / "iss-review.txt"
+
+# Set before any fixture runs (module-scoped ones included): builds are reproducible and no
+# test touches the user's real cache.
+os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="reviewpub-test-cache-")
+os.environ.pop("REVIEWPUB_ENGINE", None)
 
 
 @pytest.fixture(autouse=True)

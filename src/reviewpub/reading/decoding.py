@@ -87,9 +87,14 @@ def decode_bytes(data: bytes, path: Path) -> str:
         pass
     import charset_normalizer
 
-    best = charset_normalizer.from_bytes(data, cp_isolation=LEGACY_ENCODINGS).best()
-    if best is not None and best.encoding in LEGACY_ENCODINGS + ["cp1252", "latin_1"]:
-        return str(best)
+    matches = list(charset_normalizer.from_bytes(data, cp_isolation=LEGACY_ENCODINGS))
+    if matches:
+        # Ties are common on short texts (cp1250 and cp1252 read "Asbæk" equally well):
+        # among the equally good guesses, prefer the most widely used encoding.
+        score = min((match.chaos, -match.coherence) for match in matches)
+        tied = [match for match in matches if (match.chaos, -match.coherence) == score]
+        tied.sort(key=lambda match: LEGACY_ENCODINGS.index(match.encoding) if match.encoding in LEGACY_ENCODINGS else 99)
+        return str(tied[0])
     for encoding in LEGACY_ENCODINGS:
         try:
             return data.decode(encoding)

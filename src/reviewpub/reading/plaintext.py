@@ -216,6 +216,7 @@ def classify(groups: list[Group], decisions: list[Decision]) -> list[Kind]:
                 decisions.append(Decision(group.line, group.lines[0].strip(), "body", "underlined, but nothing follows it"))
             else:
                 kinds.append(Kind("heading", group.lines[0].strip(), form))
+                decisions.append(Decision(group.line, group.lines[0].strip(), "heading", "underlined with '=' or '-'"))
             continue
         question = question_of(group)
         if question is not None:

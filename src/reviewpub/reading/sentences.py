@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from reviewpub.document import Span
 
 ABBREVIATIONS = frozenset(
-    """mr mrs ms mx dr prof st sr jr rev gen col lt sgt capt cmdr mt ft no nos vs v etc
-    e.g i.e cf al approx inc ltd co corp dept est fig figs vol vols ch chap pp p ed eds
+    """mr mrs ms mx dr prof st sr jr rev gen col lt sgt capt cmdr mt ft vs v etc
+    e.g i.e cf al approx inc ltd co corp dept est ed eds
     jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun""".split()
 )
 """Words that end in a full stop without ending the sentence (compared in lower case)."""
+
+NUMBER_ABBREVIATIONS = frozenset("no nos fig figs vol vols ch chap pp p art sec".split())
+"""Abbreviations that stay inside the sentence only before a number ("No. 5", but "No. The ...")."""
 
 CLOSING = "”’\"')]}»›"
 """Characters that may follow the terminal punctuation and still belong to the sentence."""
@@ -45,11 +48,14 @@ def is_sentence_end(text: str, match: re.Match[str]) -> bool:
     if first.islower():
         return False
     punctuation = match.group().rstrip(CLOSING)
-    if punctuation != ".":
+    if punctuation != "." or len(punctuation) < len(match.group()):
+        # "?", "!" and a full stop followed by a closing quote ("... of “I.S.S.”") end it.
         return True
     word = previous_word(text, match.start() + 1)
     bare = word.rstrip(".").lower()
-    if bare in ABBREVIATIONS or word.lower().rstrip(".") in ABBREVIATIONS:
+    if bare in ABBREVIATIONS:
+        return False
+    if bare in NUMBER_ABBREVIATIONS and first.isdigit():
         return False
     if DOTTED_ACRONYM.match(word):
         return False
