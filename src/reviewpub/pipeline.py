@@ -232,7 +232,8 @@ def write_audio(document: Document, narration: Narration, options: BuildOptions,
     folder = options.folder(document)
     audio_folder = folder / "audio"
     paths = write_chapter_mp3s(
-        document, narration, audio_folder, audio=options.audio_settings(), cover_jpeg=cover, progress=progress
+        document, narration, audio_folder, audio=options.audio_settings(), cover_jpeg=cover, jobs=options.jobs,
+        progress=progress,
     )
     paths.append(write_playlist(narration, folder / f"{document.name}.m3u8", audio_folder=audio_folder))
     return paths
