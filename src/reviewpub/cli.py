@@ -97,7 +97,7 @@ def narration_options(function: F) -> F:
         click.option("--slow", is_flag=True, default=None, help="gTTS: read slowly."),
         click.option(
             "--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Pronunciation lexicon: a TOML/YAML mapping (Asbæk = \"Ahsbeck\") or a W3C PLS file.",
+            help="Pronunciation lexicon: a TOML/YAML mapping (\"Asbæk\" = \"Ahsbeck\") or a W3C PLS file.",
         ),
         click.option("--bitrate", type=click.IntRange(32, 320), help="MP3 bitrate in kbps [default: 96; 192 for audiobook]."),
         click.option(

@@ -116,11 +116,17 @@ class Library:
         """Select voice, rate and pitch, only when they changed since the last call."""
         if self.settings == (voice, rate, pitch):
             return
-        if self.library.espeak_SetVoiceByName(voice.encode()) != 0:
+        if self.library.espeak_SetVoiceByName(voice.encode()) != 0 and not self.select_by_language(voice):
             raise SettingsError(f"unknown voice {voice!r} for espeak; see `reviewpub voices --engine espeak`")
         self.library.espeak_SetParameter(PARAMETER_RATE, rate, 0)
         self.library.espeak_SetParameter(PARAMETER_PITCH, pitch, 0)
         self.settings = (voice, rate, pitch)
+
+    def select_by_language(self, language: str) -> bool:
+        """Select the best voice for a language tag (``en-gb`` has no voice file of that name)."""
+        wanted = ctypes.create_string_buffer(language.encode() + b"\0")
+        properties = EspeakVoice(name=None, languages=ctypes.cast(wanted, ctypes.c_void_p), identifier=None)
+        return int(self.library.espeak_SetVoiceByProperties(ctypes.byref(properties))) == 0
 
     def speak(self, text: str, voice: str, rate: int, pitch: int) -> Speech:
         """Synthesise ``text`` and return its PCM and word marks."""

@@ -113,15 +113,18 @@ def render_wav(samples: bytes, sample_rate: int, gain_db: float, ceiling_dbfs: f
         filters.append(f"alimiter=limit={10 ** (ceiling_dbfs / 20):.4f}:attack=5:release=50:level=disabled:latency=1")
     run_ffmpeg(
         ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", ",".join(filters),
-         "-c:a", "pcm_s16le", "-f", "wav", path],
+         "-c:a", "pcm_s16le", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "wav", path],
         what=str(path), stdin=samples,
     )
 
 
 def encode_mp3(wav: Path, mp3: Path, settings: AudioSettings) -> None:
     """Encode a chapter WAV once, as CBR MP3 at the settings' rate, channels and bitrate."""
+    # A stereo file carries the mono signal on both channels at full level (ffmpeg's own
+    # upmix would lower it by 3 dB), so it measures 3 LU louder: -16 LUFS for -19 mono.
+    channels = ["-af", "pan=stereo|c0=c0|c1=c0"] if settings.channels == 2 else ["-ac", "1"]
     run_ffmpeg(
-        ["-i", wav, "-map_metadata", "-1", "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
+        ["-i", wav, "-map_metadata", "-1", "-ar", str(settings.sample_rate), *channels,
          "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate_kbps}k", "-compression_level", str(MP3_QUALITY),
          "-write_xing", "1", "-id3v2_version", "0", "-f", "mp3", mp3],
         what=str(mp3),
