@@ -36,6 +36,7 @@ def set_log_level(level: int) -> Callable[[click.Context, click.Parameter, bool]
         if value:
             logger.setLevel(level)
             context.ensure_object(dict)["quiet"] = level > logging.INFO
+            context.find_root().ensure_object(dict)["level"] = level
 
     return callback
 
@@ -215,8 +216,8 @@ def cli(context: click.Context) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
+    # Each run starts at INFO unless -q/-v was given before the command name.
+    logger.setLevel(context.obj.get("level", logging.INFO))
 
 
 @cli.command()
