@@ -149,6 +149,14 @@ def reporting_errors() -> Iterator[None]:
         sys.exit(ExitStatus.INTERRUPTED)
 
 
+class EchoHandler(logging.Handler):
+    """Log records as plain lines on the current stderr (which tests and pagers may swap)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one message."""
+        click.echo(self.format(record), err=True)
+
+
 class ClickProgress:
     """Progress shown as a Click progress bar on stderr (only when it is a terminal)."""
 
@@ -211,10 +219,8 @@ def cli(context: click.Context) -> None:
     reviewpub build source/iss-review.txt       everything, from one narration pass
     """
     context.ensure_object(dict)
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
+    if not any(isinstance(handler, EchoHandler) for handler in logger.handlers):
+        logger.addHandler(EchoHandler())
         logger.propagate = False
     # Each run starts at INFO unless -q/-v was given before the command name.
     logger.setLevel(context.obj.get("level", logging.INFO))
