@@ -99,7 +99,7 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     names = category or ("TV & Film", "Film Reviews")
     parent = channel
     for name in names[:2]:
-        parent = sub(parent, f"{{{ITUNES}}}category", text=name)
+        parent = ElementTree.SubElement(parent, f"{{{ITUNES}}}category", {"text": name})
     sub(channel, f"{{{ITUNES}}}explicit", "true" if explicit else "false")
     sub(channel, f"{{{ITUNES}}}type", "serial")
     feed_address = f"{base}feed.xml".split("://", 1)[-1].rstrip("/")
