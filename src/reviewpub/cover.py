@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from typing import TYPE_CHECKING
@@ -93,6 +94,7 @@ def encode_jpeg(image: PILImage.Image) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=8)
 def make_cover(metadata: Metadata, *, size: tuple[int, int] = (1600, 2400)) -> bytes:
     """The EPUB cover as JPEG: the user's image (at most ``size``) or one drawn at ``size``."""
     user = load_user_cover(metadata)
@@ -102,6 +104,7 @@ def make_cover(metadata: Metadata, *, size: tuple[int, int] = (1600, 2400)) -> b
     return encode_jpeg(user)
 
 
+@functools.lru_cache(maxsize=8)
 def make_square_artwork(metadata: Metadata, size: int = 3000) -> bytes:
     """Square podcast artwork (Apple asks 1400–3000 px): the cover letterboxed, or drawn square."""
     from PIL import Image

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from reviewpub.ffmpeg import run_ffmpeg
 from reviewpub.files import atomic_path
 from reviewpub.narration.audio import MP3_QUALITY
+from reviewpub.narration.cache import digest
 from reviewpub.writers.chapters import chapter_starts
 from reviewpub.writers.mp3 import language_code
 
@@ -55,17 +56,44 @@ def ffmetadata(document: Document, narration: Narration) -> str:
     return "\n".join(lines) + "\n"
 
 
+INPUT_DIGEST_ATOM = "----:org.reviewpub:input"
+
+
+def book_digest(document: Document, narration: Narration, cover_jpeg: bytes | None, *settings: object) -> str:
+    """Everything a whole-book file is made of; equal digests mean an identical file."""
+    import hashlib
+
+    return digest("book", [Path(chapter.wav_path).name for chapter in narration.chapters],
+                  [chapter.title for chapter in narration.chapters], repr(document.metadata),
+                  hashlib.sha256(cover_jpeg or b"").hexdigest(), narration.engine, narration.voice, settings)
+
+
+def stored_m4b_digest(path: Path) -> str | None:
+    """The input digest recorded in an existing M4B."""
+    from mutagen import MutagenError
+    from mutagen.mp4 import MP4
+
+    try:
+        values = MP4(path).tags.get(INPUT_DIGEST_ATOM) if path.is_file() else None
+    except (MutagenError, OSError, AttributeError):
+        return None
+    return bytes(values[0]).decode("ascii", "replace") if values else None
+
+
 def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None,
               bitrate_kbps: int = 64) -> Path:
-    """AAC audiobook (ipod muxer) with chapter marks, tags and cover art."""
-    from mutagen.mp4 import MP4, MP4Cover
+    """AAC audiobook (ipod muxer) with chapter marks, tags and cover art; kept when unchanged."""
+    from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 
     metadata = document.metadata
+    input_digest = book_digest(document, narration, cover_jpeg, "m4b", bitrate_kbps)
+    if stored_m4b_digest(Path(path)) == input_digest:
+        return Path(path)
     with concat_list(narration) as listing, atomic_path(Path(path)) as temporary:
         chapters_file = listing.with_name("chapters.ffmeta")
         chapters_file.write_text(ffmetadata(document, narration), encoding="utf-8")
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-i", chapters_file, "-map", "0:a",
-                    "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-b:a", f"{bitrate_kbps}k", "-ac", "1",
+                    "-map_metadata", "1", "-map_chapters", "1", "-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{bitrate_kbps}k", "-ac", "1",
                     "-ar", "44100", "-movflags", "+faststart", "-fflags", "+bitexact", "-f", "ipod", temporary],
                    what=str(path))
         tags = MP4(temporary)
@@ -78,6 +106,7 @@ def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpe
         tags["stik"] = [2]  # audiobook
         if cover_jpeg:
             tags["covr"] = [MP4Cover(cover_jpeg, imageformat=MP4Cover.FORMAT_JPEG)]
+        tags[INPUT_DIGEST_ATOM] = [MP4FreeForm(input_digest.encode("ascii"))]
         tags.save()
     return Path(path)
 
@@ -85,9 +114,14 @@ def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpe
 def write_book_mp3(document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None,
                    bitrate_kbps: int = 96) -> Path:
     """One MP3 of the whole book with ID3v2.4 CHAP frames under a CTOC table of contents."""
-    from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, CTOCFlags
+    from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TXXX, CTOCFlags
+
+    from reviewpub.writers.mp3 import INPUT_DIGEST_FRAME, stored_digest
 
     metadata = document.metadata
+    input_digest = book_digest(document, narration, cover_jpeg, "mp3", bitrate_kbps)
+    if stored_digest(Path(path)) == input_digest:
+        return Path(path)
     with concat_list(narration) as listing, atomic_path(Path(path)) as temporary:
         run_ffmpeg(["-f", "concat", "-safe", "0", "-i", listing, "-map_metadata", "-1", "-ar", "44100", "-ac", "1",
                     "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-compression_level", str(MP3_QUALITY),
@@ -113,5 +147,6 @@ def write_book_mp3(document: Document, narration: Narration, path: Path, *, cove
                           sub_frames=[TIT2(encoding=3, text=chapter.title)]))
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=element_ids,
                       sub_frames=[TIT2(encoding=3, text="Chapters")]))
+        tags.add(TXXX(encoding=3, desc=INPUT_DIGEST_FRAME, text=input_digest))
         tags.save(temporary, v2_version=4)
     return Path(path)
