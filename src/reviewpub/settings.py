@@ -35,7 +35,13 @@ def front_matter_layer(front: Mapping[str, Any], base: Path) -> dict[str, Any]:
         text = str(value).strip()
         if not text:
             continue
-        layer[name] = base / text if name == "cover" else text
+        if name == "cover":
+            cover = (base / text).resolve()
+            if not cover.is_relative_to(base.resolve()):
+                raise SettingsError(f"cover {text!r} in the front matter points outside {base}; keep it beside the review")
+            layer[name] = cover
+        else:
+            layer[name] = text
     return layer
 
 

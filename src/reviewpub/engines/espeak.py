@@ -1,6 +1,9 @@
 """eSpeak NG through ctypes: offline, private, reproducible; the default engine.
 
-The library and its data come from the ``espeakng-loader`` wheel. It is driven in synchronous
+The library and its data come from the ``espeakng-loader`` wheel. eSpeak NG's pitch "flutter"
+follows a counter that runs across utterances, so the same sentence sounds a little different
+depending on what was said before it; every voice is used with a variant that turns flutter
+off, so a sentence always gives the same samples (a resumed build equals an uninterrupted one). It is driven in synchronous
 mode with a callback that collects PCM and word events (their ``audio_position`` gives word
 timings for free). libespeak-ng is a per-process singleton, so the engine initialises it
 lazily once per process and serialises calls with a lock; parallel narration uses processes.
@@ -9,6 +12,11 @@ lazily once per process and serialises calls with a lock; parallel narration use
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +31,9 @@ EVENT_LIST_TERMINATED = 0
 EVENT_WORD = 1
 PARAMETER_RATE = 1
 PARAMETER_PITCH = 3
+VARIANT = "reviewpub"
+VARIANT_FILE = "language variant\nname reviewpub\nflutter 0\necho 0 0\n"
+"""A voice variant identical to the default but without flutter (which depends on history)."""
 DEFAULT_RATE = 175
 DEFAULT_PITCH = 50
 
@@ -58,6 +69,43 @@ class EspeakVoice(ctypes.Structure):
     ]
 
 
+logger = logging.getLogger(__name__)
+
+
+def data_folder_with_variant(bundled: Path) -> Path:
+    """A folder holding ``espeak-ng-data``: the bundled data (symlinked) plus our voice variant.
+
+    Made once per machine and user in the temporary folder, atomically, so parallel workers
+    and runs share it; falls back to the bundled data when it cannot be made.
+    """
+    key = hashlib.sha256(f"{bundled}\n{VARIANT_FILE}".encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"reviewpub-espeak-{os.getuid() if hasattr(os, 'getuid') else 0}-{key}"
+    if (root / "espeak-ng-data" / "voices" / "!v" / VARIANT).is_file():
+        return root
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f"{root.name}.", dir=root.parent))
+        mirror = staging / "espeak-ng-data"
+        variants = mirror / "voices" / "!v"
+        variants.mkdir(parents=True)
+        for entry in bundled.iterdir():
+            if entry.name != "voices":
+                (mirror / entry.name).symlink_to(entry)
+        for entry in (bundled / "voices").iterdir():
+            if entry.name != "!v":
+                (mirror / "voices" / entry.name).symlink_to(entry)
+        for entry in (bundled / "voices" / "!v").iterdir():
+            (variants / entry.name).symlink_to(entry)
+        (variants / VARIANT).write_text(VARIANT_FILE, encoding="ascii")
+        try:
+            os.rename(staging, root)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process made it first
+        return root if (root / "espeak-ng-data").is_dir() else bundled.parent
+    except OSError as error:
+        logger.warning("eSpeak NG: cannot prepare its data folder (%s); narration may vary slightly between runs", error)
+        return bundled.parent
+
+
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(EspeakEvent))
 
 
@@ -73,7 +121,7 @@ class Library:
         except ImportError as error:
             raise EngineUnavailable("eSpeak NG is not installed; pip install espeakng-loader") from error
         self.library = ctypes.CDLL(str(espeakng_loader.get_library_path()))
-        data_folder = Path(espeakng_loader.get_data_path()).parent
+        data_folder = data_folder_with_variant(Path(espeakng_loader.get_data_path()))
         self.library.espeak_Initialize.restype = ctypes.c_int
         self.library.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         self.sample_rate = self.library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_folder).encode(), 0)
@@ -92,6 +140,7 @@ class Library:
         self.callback = SYNTH_CALLBACK(self.collect)
         self.library.espeak_SetSynthCallback(self.callback)
         self.settings: tuple[str, int, int] | None = None
+        self.identifiers = {voice.id.lower(): identifier for voice, identifier in self.list_voices()}
 
     @classmethod
     def get(cls) -> Library:
@@ -116,7 +165,9 @@ class Library:
         """Select voice, rate and pitch, only when they changed since the last call."""
         if self.settings == (voice, rate, pitch):
             return
-        if self.library.espeak_SetVoiceByName(voice.encode()) != 0 and not self.select_by_language(voice):
+        identifier = voice if "+" in voice else f"{self.identifiers.get(voice.lower(), voice)}+{VARIANT}"
+        if (self.library.espeak_SetVoiceByName(identifier.encode()) != 0
+                and self.library.espeak_SetVoiceByName(voice.encode()) != 0 and not self.select_by_language(voice)):
             raise SettingsError(f"unknown voice {voice!r} for espeak; see `reviewpub voices --engine espeak`")
         self.library.espeak_SetParameter(PARAMETER_RATE, rate, 0)
         self.library.espeak_SetParameter(PARAMETER_PITCH, pitch, 0)
@@ -149,20 +200,26 @@ class Library:
     def voices(self) -> list[Voice]:
         """Every voice the bundled data offers."""
         with self.lock:
-            listing = self.library.espeak_ListVoices(None)
-            found = []
-            index = 0
-            while listing[index]:
-                voice = listing[index].contents
-                found.append(
-                    Voice(
-                        id=language_list(voice.languages)[0] if voice.languages else voice.identifier.decode(),
-                        name=(voice.name or b"").decode("utf-8", "replace"),
-                        languages=tuple(language_list(voice.languages)),
-                        gender={1: "male", 2: "female"}.get(voice.gender),
-                    )
-                )
-                index += 1
+            return [voice for voice, _ in self.list_voices()]
+
+    def list_voices(self) -> list[tuple[Voice, str]]:
+        """(voice, eSpeak NG identifier such as ``gmw/en``) for every bundled voice."""
+        listing = self.library.espeak_ListVoices(None)
+        found = []
+        index = 0
+        while listing[index]:
+            voice = listing[index].contents
+            identifier = (voice.identifier or b"").decode("utf-8", "replace")
+            found.append((
+                Voice(
+                    id=language_list(voice.languages)[0] if voice.languages else identifier,
+                    name=(voice.name or b"").decode("utf-8", "replace"),
+                    languages=tuple(language_list(voice.languages)),
+                    gender={1: "male", 2: "female"}.get(voice.gender),
+                ),
+                identifier,
+            ))
+            index += 1
         return found
 
 

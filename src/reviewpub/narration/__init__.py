@@ -11,6 +11,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,16 @@ def narrate_chapter(job: ChapterJob) -> ChapterResult:
     return ChapterResult(chapter_from_index(job, plan, spoken, cached_chapter, cache), synthesized, cached)
 
 
+def die_with_parent() -> None:
+    """Worker initializer: on Linux, end with the main process even when it is SIGKILLed."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def ensure_folder(folder: Path) -> Path:
     """Create ``folder`` if needed and return it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -238,7 +249,8 @@ def narrate(
                 progress.advance(sizes[job.number])
         else:
             context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-            with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs_wanted, len(work)), mp_context=context) as pool:
+            with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs_wanted, len(work)), mp_context=context,
+                                                        initializer=die_with_parent) as pool:
                 futures = {pool.submit(narrate_chapter, job): job.number for job in work}
                 try:
                     for future in concurrent.futures.as_completed(futures):

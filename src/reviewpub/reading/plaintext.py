@@ -228,7 +228,9 @@ def classify(groups: list[Group], decisions: list[Decision]) -> list[Kind]:
                 kinds.append(Kind("body"))
                 continue
             form, reason = heading_form(line)
-            if form is not None and is_last:
+            if form is not None and is_last and any(kind.name == "body" for kind in kinds):
+                # A heading-shaped last line is text, unless the file is nothing but headings
+                # (then it stays a heading, and the review is reported as having no body text).
                 form, reason = None, f"{reason}, but no text follows it"
             if form is None:
                 kinds.append(Kind("body"))
