@@ -1,25 +1,43 @@
 """EPUB 3 with nav and NCX, accessibility metadata, and optionally Media Overlays.
 
-ebooklib assembles the package (manifest, spine, NCX). Two things it cannot do are done on
+ebooklib assembles the package (manifest, spine, NCX); every XHTML document is rendered by
+``writers.xhtml`` and handed over as finished bytes. Two things ebooklib cannot do are done on
 its output before anything reaches the disk: ``xml:lang`` on the OPF ``<package>`` (DAISY Ace
-requires it) and fixed ZIP timestamps, so the same Document gives byte-identical EPUBs.
+requires it) and fixed ZIP timestamps and order, so the same Document gives byte-identical
+EPUBs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import uuid
 import zipfile
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
 
 from reviewpub.cover import cover_alt_text, make_cover
 from reviewpub.document import Chapter, Document
+from reviewpub.errors import WriterError
 from reviewpub.files import atomic_write
-from reviewpub.writers.overlays import ACTIVE_CLASS, ReadAloud, clock, render_overlay
+from reviewpub.writers.overlays import (
+    ACTIVE_CLASS,
+    ACTIVE_CLASS_CSS,
+    ReadAloud,
+    clock,
+    overlay_clips,
+    read_chapter_audio,
+    render_overlay,
+)
 from reviewpub.writers.xhtml import (
+    TOP_LEVEL_SEMANTICS,
     ChapterFile,
+    anchor_files,
     chapter_files,
+    clean,
+    is_right_to_left,
     render_chapter,
     render_cover_page,
     render_nav,
@@ -30,6 +48,12 @@ if TYPE_CHECKING:
     from ebooklib import epub
 
 OPF_PATH = "EPUB/content.opf"
+NCX_PATH = "EPUB/toc.ncx"
+STORED_SUFFIXES = (".mp3", ".jpg")
+COVER_IMAGE = "cover.jpg"
+COVER_PAGE = "cover.xhtml"
+TITLE_PAGE = "titlepage.xhtml"
+LEXICON_FILE = "lexicon.pls"
 ACCESSIBILITY_FEATURES = (
     "structuralNavigation",
     "tableOfContents",
@@ -37,12 +61,19 @@ ACCESSIBILITY_FEATURES = (
     "alternativeText",
     "displayTransformability",
 )
+"""schema:accessibilityFeature values every EPUB earns (EPUB Accessibility 1.1, §2)."""
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+"""The ``dcterms:conformsTo`` string EPUB Accessibility 1.1 defines (§5.1)."""
+CERTIFIER = "reviewpub (automated: EPUBCheck and DAISY Ace rules)"
+"""``a11y:certifiedBy``: who evaluated the claim; here the tool's own checks, said plainly."""
+IDENTIFIER_NAMESPACE = uuid.UUID("0d6f7b8e-2a51-4f3c-9a3e-7265766965ee")
+"""Namespace of the fallback identifier derived from title, author and language."""
 
 
-def stylesheet() -> bytes:
-    """The package stylesheet (relative units only)."""
-    return resources.files("reviewpub").joinpath("data/style.css").read_bytes()
+def stylesheet(read_aloud: bool) -> bytes:
+    """The package stylesheet (relative units only), with the highlight rule for read-aloud EPUBs."""
+    css = resources.files("reviewpub").joinpath("data/style.css").read_text(encoding="utf-8")
+    return (css + ACTIVE_CLASS_CSS if read_aloud else css).encode("utf-8")
 
 
 def xhtml_item(uid: str, file_name: str, content: str, *, properties: list[str] | None = None) -> epub.EpubItem:
@@ -54,11 +85,34 @@ def xhtml_item(uid: str, file_name: str, content: str, *, properties: list[str] 
     return item
 
 
-def accessibility_metadata(book: epub.EpubBook, document: Document, read_aloud: ReadAloud | None) -> None:
+def identifier(document: Document) -> str:
+    """``Metadata.identifier``, or a ``urn:uuid`` derived from title, author and language (never random)."""
+    metadata = document.metadata
+    if metadata.identifier.strip():
+        return clean(metadata.identifier.strip())
+    seed = "\n".join((metadata.title, metadata.author or "", metadata.language))
+    return f"urn:uuid:{uuid.uuid5(IDENTIFIER_NAMESPACE, seed)}"
+
+
+def modified_utc(document: Document) -> dt.datetime:
+    """``Metadata.modified`` in UTC (a naive value is taken as UTC already)."""
+    modified = document.metadata.modified
+    if modified.tzinfo is None:
+        return modified
+    return modified.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def accessibility_metadata(book: epub.EpubBook, read_aloud: ReadAloud | None) -> None:
     """schema.org accessibility properties and the conformance claim (EPUB Accessibility 1.1)."""
     modes = ["textual", "visual"] + (["auditory"] if read_aloud else [])
+    # The cover is the only image and has alternative text, so text alone suffices; with every
+    # chapter narrated, listening alone does too.
     sufficient = ["textual"] + (["auditory"] if read_aloud else [])
-    features = list(ACCESSIBILITY_FEATURES) + (["synchronizedAudioText"] if read_aloud else [])
+    features = list(ACCESSIBILITY_FEATURES)
+    if read_aloud:
+        features.append("synchronizedAudioText")
+        if read_aloud.lexicon is not None:
+            features.append("ttsMarkup")
     for mode in modes:
         book.add_metadata(None, "meta", mode, {"property": "schema:accessMode"})
     for mode in sufficient:
@@ -68,79 +122,93 @@ def accessibility_metadata(book: epub.EpubBook, document: Document, read_aloud: 
     book.add_metadata(None, "meta", "none", {"property": "schema:accessibilityHazard"})
     summary = (
         "Every chapter is a heading-structured section in reading order, reachable from a nested "
-        "table of contents; the cover has alternative text and the text reflows with the reader's settings."
+        "table of contents; the cover has alternative text and the text reflows with the reader's "
+        "font, size and colour settings."
     )
     if read_aloud:
-        summary += " Every sentence is narrated and highlighted in sync with the audio."
+        summary += " Every heading and sentence is narrated and highlighted in sync with the audio."
     book.add_metadata(None, "meta", summary, {"property": "schema:accessibilitySummary"})
     book.add_metadata(None, "meta", CONFORMANCE, {"property": "dcterms:conformsTo"})
-    book.add_metadata(None, "meta", "reviewpub", {"property": "a11y:certifiedBy"})
+    book.add_metadata(None, "meta", CERTIFIER, {"property": "a11y:certifiedBy"})
 
 
 def descriptive_metadata(book: epub.EpubBook, document: Document) -> None:
-    """Title, subtitle, creator, language, identifier and the other Dublin Core fields."""
+    """Title (and subtitle as a refined title), creator, language, identifier and the rest of Dublin Core."""
     metadata = document.metadata
-    book.set_identifier(metadata.identifier)
-    book.set_title(metadata.title)
-    book.set_language(metadata.language)
+    book.set_identifier(identifier(document))
+    book.set_language(clean(metadata.language))
+    book.title = clean(metadata.title)  # what ebooklib puts in the NCX <docTitle>
+    book.add_metadata("DC", "title", book.title, {"id": "title"})
+    book.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
     if metadata.subtitle:
-        book.add_metadata("DC", "title", metadata.subtitle, {"id": "subtitle"})
+        book.add_metadata("DC", "title", clean(metadata.subtitle), {"id": "subtitle"})
         book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
     if metadata.author:
-        book.add_author(metadata.author)
-    if metadata.description:
-        book.add_metadata("DC", "description", metadata.description)
-    if metadata.publisher:
-        book.add_metadata("DC", "publisher", metadata.publisher)
-    if metadata.rights:
-        book.add_metadata("DC", "rights", metadata.rights)
-    if metadata.date:
-        book.add_metadata("DC", "date", metadata.date)
+        book.add_metadata("DC", "creator", clean(metadata.author), {"id": "creator"})
+        book.add_metadata(None, "meta", "aut", {"refines": "#creator", "property": "role", "scheme": "marc:relators"})
+    for name, value in (("description", metadata.description), ("publisher", metadata.publisher),
+                        ("rights", metadata.rights), ("date", metadata.date)):
+        if value:
+            book.add_metadata("DC", name, clean(value))
 
 
-def navigation_toc(files: list[ChapterFile]) -> list[Any]:
-    """The nested table of contents in ebooklib's form, for the NCX."""
+def navigation_toc(document: Document, files: list[ChapterFile]) -> list[Any]:
+    """The NCX's table of contents in ebooklib's form: the same entries, nested the same way, as nav.xhtml."""
     from ebooklib import epub
 
     def entry(chapter: Chapter, file_name: str, top: bool) -> Any:
         href = file_name if top else f"{file_name}#{chapter.id}"
-        link = epub.Link(href, chapter.title, f"nav-{chapter.id}")
         if not chapter.children:
-            return link
-        return (epub.Section(chapter.title, href), [link] + [entry(child, file_name, False) for child in chapter.children])
+            return epub.Link(href, clean(chapter.title), f"nav-{chapter.id}")
+        return (epub.Section(clean(chapter.title), href), [entry(child, file_name, False) for child in chapter.children])
 
-    return [entry(item.chapter, item.file_name, True) for item in files]
+    title_page = epub.Link(TITLE_PAGE, clean(document.metadata.title), "title-page")  # chapters are all "nav-…"
+    return [title_page] + [entry(item.chapter, item.file_name, True) for item in files]
 
 
-def add_read_aloud(book: epub.EpubBook, document: Document, files: list[ChapterFile], read_aloud: ReadAloud,
+def toc_depth(chapter: Chapter) -> int:
+    """Levels of the table of contents below and including ``chapter``."""
+    return 1 + max((toc_depth(child) for child in chapter.children), default=0)
+
+
+def add_read_aloud(book: epub.EpubBook, files: list[ChapterFile], read_aloud: ReadAloud,
                    items: dict[str, epub.EpubItem]) -> None:
-    """Embed chapter MP3s and SMIL overlays, and declare durations, narrator and active class."""
+    """Embed chapter MP3s and SMIL overlays; declare each duration, the total, narrator and active class."""
     from ebooklib import epub
 
     narrations = {chapter.chapter_id: chapter for chapter in read_aloud.narration.chapters}
-    total = 0.0
+    unknown = sorted(set(narrations) - {item.chapter.id for item in files})
+    if unknown:
+        raise WriterError(f"the narration has chapter {unknown[0]!r}, which the text does not; narrate the current text again")
+    total_ms = 0
     for item in files:
         narration = narrations.get(item.chapter.id)
         if narration is None:
             continue
+        if item.chapter.id not in read_aloud.chapter_audio:
+            raise WriterError(f"chapter {item.number} {item.chapter.title!r}: no MP3 was given to embed; write the chapter MP3s first")
+        sentence_ids = {sentence.id for sentence in item.chapter.all_sentences()}
+        clips = overlay_clips(narration, sentence_ids)
         audio_name = f"audio/{narration.file_stem}.mp3"
-        audio = epub.EpubItem(uid=f"audio-{item.number:02d}", file_name=audio_name, media_type="audio/mpeg",
-                              content=Path(read_aloud.chapter_audio[item.chapter.id]).read_bytes())
-        book.add_item(audio)
+        book.add_item(epub.EpubItem(uid=f"audio-{item.number:02d}", file_name=audio_name, media_type="audio/mpeg",
+                                    content=read_chapter_audio(read_aloud.chapter_audio[item.chapter.id], narration)))
         overlay_id = f"overlay-{item.number:02d}"
-        smil = epub.EpubItem(uid=overlay_id, file_name=f"overlays/{narration.file_stem}.smil",
-                             media_type="application/smil+xml",
-                             content=render_overlay(narration, f"../{item.file_name}", f"../{audio_name}").encode("utf-8"))
-        book.add_item(smil)
+        smil = render_overlay(clips, f"../{item.file_name}", f"../{audio_name}",
+                              epub_type=TOP_LEVEL_SEMANTICS[item.chapter.role][0])
+        book.add_item(epub.EpubItem(uid=overlay_id, file_name=f"overlays/{narration.file_stem}.smil",
+                                    media_type="application/smil+xml", content=smil.encode("utf-8")))
         items[item.chapter.id].media_overlay = overlay_id
-        book.add_metadata(None, "meta", clock(narration.duration_s), {"property": "media:duration", "refines": f"#{overlay_id}"})
-        total += narration.duration_s
-    book.add_metadata(None, "meta", clock(total), {"property": "media:duration"})
-    book.add_metadata(None, "meta", read_aloud.narrator, {"property": "media:narrator"})
+        duration_ms = clips[-1].end_ms - clips[0].begin_ms
+        book.add_metadata(None, "meta", clock(duration_ms), {"property": "media:duration", "refines": f"#{overlay_id}"})
+        total_ms += duration_ms
+    if total_ms == 0:
+        raise WriterError("the narration covers none of the document's chapters; narrate the current text again")
+    book.add_metadata(None, "meta", clock(total_ms), {"property": "media:duration"})
+    book.add_metadata(None, "meta", clean(read_aloud.narrator), {"property": "media:narrator"})
     book.add_metadata(None, "meta", ACTIVE_CLASS, {"property": "media:active-class"})
 
 
-def lexicon_item(document: Document, read_aloud: ReadAloud | None) -> Any:
+def lexicon_item(document: Document, read_aloud: ReadAloud | None) -> epub.EpubItem | None:
     """The pronunciation lexicon as a PLS item, when the narration used one."""
     if read_aloud is None or read_aloud.lexicon is None:
         return None
@@ -149,7 +217,7 @@ def lexicon_item(document: Document, read_aloud: ReadAloud | None) -> Any:
     from reviewpub.narration.lexicon import load_lexicon
 
     pls = load_lexicon(read_aloud.lexicon).to_pls(document.metadata.language)
-    return epub.EpubItem(uid="lexicon", file_name="lexicon.pls", media_type="application/pls+xml", content=pls)
+    return epub.EpubItem(uid="lexicon", file_name=LEXICON_FILE, media_type="application/pls+xml", content=pls)
 
 
 def assemble_book(document: Document, read_aloud: ReadAloud | None) -> epub.EpubBook:
@@ -157,21 +225,30 @@ def assemble_book(document: Document, read_aloud: ReadAloud | None) -> epub.Epub
     from ebooklib import epub
 
     metadata = document.metadata
+    if not document.chapters:
+        raise WriterError(f"{document.source or document.name}: no chapters to write; the review needs body text")
     book = epub.EpubBook()
     descriptive_metadata(book, document)
-    accessibility_metadata(book, document, read_aloud)
-    book.add_item(epub.EpubItem(uid="style", file_name="style.css", media_type="text/css", content=stylesheet()))
-    book.set_cover("cover.jpg", make_cover(metadata), create_page=False)
-    cover_page = xhtml_item("cover", "cover.xhtml", render_cover_page(document, "cover.jpg", cover_alt_text(metadata)))
-    title_page = xhtml_item("titlepage", "titlepage.xhtml", render_title_page(document))
+    accessibility_metadata(book, read_aloud)
+    if is_right_to_left(metadata.language):
+        book.set_direction("rtl")
+    book.add_item(epub.EpubItem(uid="style", file_name="style.css", media_type="text/css",
+                                content=stylesheet(read_aloud is not None)))
+    book.set_cover(COVER_IMAGE, make_cover(metadata), create_page=False)
+    cover_page = xhtml_item("cover", COVER_PAGE, render_cover_page(document, COVER_IMAGE, cover_alt_text(metadata)))
+    title_page = xhtml_item("titlepage", TITLE_PAGE, render_title_page(document))
     files = chapter_files(document)
-    nav = xhtml_item("nav", "nav.xhtml", render_nav(document, files, cover_file="cover.xhtml", title_file="titlepage.xhtml"),
+    nav = xhtml_item("nav", "nav.xhtml", render_nav(document, files, cover_file=COVER_PAGE, title_file=TITLE_PAGE),
                      properties=["nav"])
     lexicon = lexicon_item(document, read_aloud)
-    extra_head = '<link rel="pronunciation" type="application/pls+xml" href="lexicon.pls" hreflang={lang}/>\n'.replace(
-        "{lang}", f'"{metadata.language}"') if lexicon is not None else ""
+    extra_head = ""
+    if lexicon is not None:
+        extra_head = (f'<link rel="pronunciation" type="application/pls+xml" href="{LEXICON_FILE}" '
+                      f"hreflang={quoteattr(clean(metadata.language))}/>\n")
+    anchors = anchor_files(files)
     chapters = {
-        item.chapter.id: xhtml_item(f"c{item.number:02d}", item.file_name, render_chapter(document, item, extra_head=extra_head))
+        item.chapter.id: xhtml_item(f"c{item.number:02d}", item.file_name,
+                                    render_chapter(document, item, extra_head=extra_head, anchors=anchors))
         for item in files
     }
     for item in (cover_page, title_page, nav, *chapters.values()):
@@ -179,48 +256,62 @@ def assemble_book(document: Document, read_aloud: ReadAloud | None) -> epub.Epub
     if lexicon is not None:
         book.add_item(lexicon)
     if read_aloud is not None:
-        add_read_aloud(book, document, files, read_aloud, chapters)
-    book.toc = navigation_toc(files)
+        add_read_aloud(book, files, read_aloud, chapters)
+    book.toc = navigation_toc(document, files)
     book.add_item(epub.EpubNcx())
     book.spine = [(cover_page, "no"), title_page, nav, *chapters.values()]
     return book
 
 
-def package_bytes(document: Document, read_aloud: ReadAloud | None) -> bytes:
+def package_bytes(document: Document, read_aloud: ReadAloud | None = None) -> bytes:
     """The EPUB file's bytes: ebooklib's output with xml:lang on the package and fixed timestamps."""
     from ebooklib import epub
 
     book = assemble_book(document, read_aloud)
     raw = io.BytesIO()
-    options = {"mtime": document.metadata.modified, "epub3_pages": False, "epub3_landmark": False,
-               "epub2_guide": False, "spine_direction": False, "package_direction": False}
+    rtl = is_right_to_left(document.metadata.language)
+    options = {"mtime": modified_utc(document), "epub3_pages": False, "epub3_landmark": False,
+               "epub2_guide": False, "spine_direction": rtl, "package_direction": rtl}
     epub.EpubWriter(raw, book, options).write()
     return repack(raw.getvalue(), document)
 
 
 def repack(data: bytes, document: Document) -> bytes:
-    """Rewrite the ZIP: mimetype first and stored, fixed timestamps, ``xml:lang`` on ``<package>``."""
-    modified = document.metadata.modified
-    stamp = (max(modified.year, 1980), modified.month, modified.day, modified.hour, modified.minute, modified.second)
-    language = document.metadata.language
+    """Rewrite the ZIP: mimetype first and stored, fixed timestamps and modes, ``xml:lang`` on ``<package>``."""
+    modified = modified_utc(document)
+    if modified.year < 1980:
+        stamp = (1980, 1, 1, 0, 0, 0)  # the earliest a ZIP header can say
+    else:
+        stamp = (modified.year, modified.month, modified.day, modified.hour, modified.minute, modified.second)
+    language = quoteattr(clean(document.metadata.language)).encode("utf-8")
+    levels = max((toc_depth(chapter) for chapter in document.chapters), default=1)
+    depth = f'<meta content="{levels}" name="dtb:depth"/>'.encode("ascii")
     output = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == OPF_PATH:
-                content = content.replace(b"<package ", f'<package xml:lang="{language}" '.encode("ascii"), 1)
-            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+        names = source.namelist()
+        # OCF: "mimetype" first and stored; the rest in a fixed order.
+        for name in ["mimetype"] + sorted(name for name in names if name != "mimetype"):
+            content = source.read(name)
+            if name == OPF_PATH:
+                content = content.replace(b"<package ", b"<package xml:lang=" + language + b" ", 1)
+            elif name == NCX_PATH:  # ebooklib always says 0
+                content = content.replace(b'<meta content="0" name="dtb:depth"/>', depth, 1)
+            entry = zipfile.ZipInfo(name, date_time=stamp)
             entry.external_attr = 0o644 << 16
-            if info.filename == "mimetype":
-                entry.compress_type = zipfile.ZIP_STORED
-            else:
-                entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, content)
+            entry.create_system = 3
+            # Audio and JPEG are compressed already: deflating them again only costs time.
+            stored = name == "mimetype" or name.endswith(STORED_SUFFIXES)
+            entry.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            target.writestr(entry, content, compresslevel=None if stored else 9)
     return output.getvalue()
 
 
 def write_epub(document: Document, path: Path, *, read_aloud: ReadAloud | None = None) -> Path:
-    """Write the EPUB (a read-aloud EPUB when ``read_aloud`` is given) atomically to ``path``."""
+    """Write the EPUB (a read-aloud EPUB when ``read_aloud`` is given) atomically to ``path``.
+
+    Raises:
+        WriterError: the file cannot be written, or the narration does not match the text.
+    """
     content = package_bytes(document, read_aloud)
     with atomic_write(Path(path)) as handle:
         handle.write(content)

@@ -42,8 +42,12 @@ def clean(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Text ready for XHTML content: markup characters escaped (``]]>`` too, via ``>``)."""
-    return escape_markup(clean(text))
+    """Text ready for XHTML content: markup characters escaped (``]]>`` too, via ``>``).
+
+    A carriage return becomes a character reference, since an XML parser turns a literal one
+    into a line feed and the span would no longer quote the source exactly.
+    """
+    return escape_markup(clean(text), {"\r": "&#13;"})
 
 
 def attribute(text: str) -> str:
