@@ -106,16 +106,52 @@ def plan_gain(samples: bytes, sample_rate: int, settings: AudioSettings) -> tupl
     return gain + LIMITER_MAKEUP_DB, ceiling
 
 
+LIMITER_WINDOW_MS = 5
+LIMITER_STEP_DB = 1.0
+"""The gain moves at most this much from one 5 ms window to the next: smooth, no clicks."""
+
+
+def limiter_gains(samples: bytes, sample_rate: int, gain: float, ceiling: float) -> list[float]:
+    """Per-window linear gains: ``gain`` where it fits under ``ceiling``, less around peaks.
+
+    A look-ahead peak limiter in two passes: each window gets the largest gain that keeps its
+    peak under the ceiling, then gains are slope-limited forwards (release) and backwards
+    (attack, so the gain is already down when the peak arrives). Pure gain: no delay, so every
+    sentence keeps its sample-exact position.
+    """
+    width = max(1, sample_rate * LIMITER_WINDOW_MS // 1000) * 2
+    limit = ceiling * 32767
+    wanted = []
+    for offset in range(0, len(samples), width):
+        peak = audioop.max(samples[offset:offset + width], 2)
+        wanted.append(gain if peak * gain <= limit else limit / peak)
+    step = 10 ** (LIMITER_STEP_DB / 20)
+    for index in range(1, len(wanted)):
+        wanted[index] = min(wanted[index], wanted[index - 1] * step)
+    for index in range(len(wanted) - 2, -1, -1):
+        wanted[index] = min(wanted[index], wanted[index + 1] * step)
+    return wanted
+
+
 def render_wav(samples: bytes, sample_rate: int, gain_db: float, ceiling_dbfs: float | None, path: Path) -> None:
-    """Write mono PCM as WAV with gain and, when needed, a peak limiter (no delay added)."""
-    filters = [f"volume={gain_db:.3f}dB"]
-    if ceiling_dbfs is not None:
-        filters.append(f"alimiter=limit={10 ** (ceiling_dbfs / 20):.4f}:attack=5:release=50:level=disabled:latency=1")
-    run_ffmpeg(
-        ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", ",".join(filters),
-         "-c:a", "pcm_s16le", "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "wav", path],
-        what=str(path), stdin=samples,
-    )
+    """Write mono PCM as a WAV with the gain applied and, when needed, peaks limited."""
+    import wave
+
+    gain = 10 ** (gain_db / 20)
+    if ceiling_dbfs is None:
+        rendered = audioop.mul(samples, 2, gain)
+    else:
+        width = max(1, sample_rate * LIMITER_WINDOW_MS // 1000) * 2
+        gains = limiter_gains(samples, sample_rate, gain, 10 ** (ceiling_dbfs / 20))
+        rendered = b"".join(
+            audioop.mul(samples[offset:offset + width], 2, window_gain)
+            for offset, window_gain in zip(range(0, len(samples), width), gains)
+        )
+    with wave.open(str(path), "wb") as output:
+        output.setnchannels(1)
+        output.setsampwidth(2)
+        output.setframerate(sample_rate)
+        output.writeframes(rendered)
 
 
 def encode_mp3(wav: Path, mp3: Path, settings: AudioSettings) -> None:
