@@ -106,9 +106,9 @@ def plan_gain(samples: bytes, sample_rate: int, settings: AudioSettings) -> tupl
     return gain + LIMITER_MAKEUP_DB, ceiling
 
 
-LIMITER_WINDOW_MS = 5
+LIMITER_WINDOW_MS = 10
 LIMITER_STEP_DB = 1.0
-"""The gain moves at most this much from one 5 ms window to the next: smooth, no clicks."""
+"""The gain moves at most this much from one 10 ms window to the next: smooth, no clicks."""
 
 
 def limiter_gains(samples: bytes, sample_rate: int, gain: float, ceiling: float) -> list[float]:
@@ -143,10 +143,14 @@ def render_wav(samples: bytes, sample_rate: int, gain_db: float, ceiling_dbfs: f
     else:
         width = max(1, sample_rate * LIMITER_WINDOW_MS // 1000) * 2
         gains = limiter_gains(samples, sample_rate, gain, 10 ** (ceiling_dbfs / 20))
-        rendered = b"".join(
-            audioop.mul(samples[offset:offset + width], 2, window_gain)
-            for offset, window_gain in zip(range(0, len(samples), width), gains)
-        )
+        pieces = []
+        run_start = 0
+        # Most windows keep the full gain: multiply runs of equal gain in one call each.
+        for index in range(1, len(gains) + 1):
+            if index == len(gains) or gains[index] != gains[run_start]:
+                pieces.append(audioop.mul(samples[run_start * width:index * width], 2, gains[run_start]))
+                run_start = index
+        rendered = b"".join(pieces)
     with wave.open(str(path), "wb") as output:
         output.setnchannels(1)
         output.setsampwidth(2)
