@@ -274,8 +274,8 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, progress)
-        paths = write_audio(document, narration, options, cover, progress)
-        del paths
+        # The read-aloud EPUB embeds the chapter MP3s, so they are written (or kept) first.
+        write_audio(document, narration, options, cover, progress)
         return [write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options))]
 
 
