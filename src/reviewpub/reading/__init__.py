@@ -1,71 +1,73 @@
-"""Source file → Document: decode, pick a reader by suffix, build the model."""
+"""Source file → Document: decode, pick a reader by suffix, resolve metadata, build the model.
+
+``read_document`` is the whole of the first pipeline stage: everything after it (narration,
+writers) sees only the frozen Document and never the source file.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reviewpub.document import Document
+from reviewpub.document import ChapterRole, Decision, Document
 from reviewpub.errors import SourceError
 from reviewpub.files import reproducible_timestamp
 from reviewpub.reading.decoding import clean_text, decode_text, read_source_bytes
+from reviewpub.reading.sentences import WHITESPACE_RUN
+from reviewpub.reading.slugs import document_name
 from reviewpub.reading.structure import DraftSection, assemble
-from reviewpub.settings import build_metadata, front_matter_layer, resolve_metadata
+from reviewpub.settings import build_metadata, cli_layer, front_matter_layer, resolve_metadata
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 IDENTIFIER_NAMESPACE = uuid.UUID("5b0c3a52-5e0f-4f7e-9c1e-7265766965ff")
+"""Namespace of the ``urn:uuid:`` identifiers: uuid5(namespace, name + title) never changes
+while the file name and the title stay the same, whatever happens to the body."""
 
-__all__ = ["read_document", "document_name"]
-
-
-def document_name(path: Path) -> str:
-    """A file-system-safe base name for outputs: ``source/ISS Review.txt`` → ``iss-review``."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-._").lower()
-    return name[:80] or "review"
+__all__ = ["read_document", "document_name", "document_identifier"]
 
 
 def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Document:
     """Read a plain-text or Markdown review into a Document.
 
     Args:
-        path: the review (``.md``/``.markdown`` read as Markdown, anything else as plain text).
-        overrides: Metadata fields from the command line; ``None`` values mean "not given".
+        path: the review; ``.md``/``.markdown`` are read as Markdown, anything else as plain text.
+        overrides: Metadata fields from the command line (title, author, language, cover, ...);
+            ``None`` values mean "not given". They win over front matter, which wins over what
+            the text implies (its first line or heading), which wins over the defaults.
 
     Raises:
-        SourceError: the file is missing, unreadable, empty, binary or has no body text.
+        SourceError: the file is missing, unreadable, empty, binary, undecodable or has no body text.
         SettingsError: a metadata value (language, cover, date) is invalid.
     """
     path = Path(path)
+    command_line = cli_layer(overrides)
     text = decode_text(read_source_bytes(path), path)
     name = document_name(path)
-    fallback_title = path.stem.replace("-", " ").replace("_", " ").strip().title() or "Review"
-    implied: dict[str, Any] = {}
+    fallback_title = title_from_file_name(path)
     front: dict[str, Any] = {}
     if path.suffix.lower() in MARKDOWN_SUFFIXES:
         from reviewpub.reading.markdown import parse_markdown
 
         parsed_markdown = parse_markdown(text, str(path))
-        implied["title"] = parsed_markdown.title or fallback_title
+        implied_title = parsed_markdown.title or fallback_title
         front = front_matter_layer(parsed_markdown.front_matter, path.parent)
         sections, decisions = parsed_markdown.sections, parsed_markdown.decisions
     else:
         from reviewpub.reading.plaintext import parse_plain_text
 
         parsed = parse_plain_text(text, fallback_title)
-        implied["title"] = parsed.title
+        implied_title = parsed.title
         sections, decisions = parsed.sections, parsed.decisions
-    cli_layer = {key: value for key, value in (overrides or {}).items()}
-    values = resolve_metadata([{"language": "en"}, implied, front, cli_layer], source=path)
-    values = {key: clean_text(value) if isinstance(value, str) else value for key, value in values.items()}
+    layers = [{"title": fallback_title}, {"title": implied_title}, front, command_line]
+    values = resolve_metadata([clean_layer(layer) for layer in layers], source=path)
     title = values["title"]
     if not any(section.has_text() for section in sections):
         raise SourceError(f"{path}: no body text after the title")
-    rename_single_chapter(sections, title)
-    identifier = "urn:uuid:" + str(uuid.uuid5(IDENTIFIER_NAMESPACE, name + "\n" + title))
-    metadata = build_metadata(values, identifier=identifier, modified=reproducible_timestamp(path))
+    if name_single_chapter(sections, title):
+        decisions.append(Decision(1, title, "title", "no headings found: the whole review is one chapter named after its title"))
+    metadata = build_metadata(values, identifier=document_identifier(name, title), modified=reproducible_timestamp(path))
     return Document(
         metadata=metadata,
         chapters=assemble(sections),
@@ -75,10 +77,29 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
     )
 
 
-def rename_single_chapter(sections: list[DraftSection], title: str) -> None:
-    """A review with no headings is one chapter named after the document (Markdown too)."""
-    from reviewpub.document import ChapterRole
+def title_from_file_name(path: Path) -> str:
+    """The title a review gets when its text gives none: ``the-zone_review.txt`` → ``The Zone Review``."""
+    words = path.stem.replace("-", " ").replace("_", " ").split()
+    return " ".join(word[:1].upper() + word[1:] for word in words) or "Review"
 
+
+def document_identifier(name: str, title: str) -> str:
+    """A ``urn:uuid:`` that stays the same across rebuilds and body edits (name and title only)."""
+    return "urn:uuid:" + str(uuid.uuid5(IDENTIFIER_NAMESPACE, name + "\n" + title))
+
+
+def clean_layer(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """A metadata layer with XML-safe, single-line strings (paths and other values untouched)."""
+    return {
+        key: WHITESPACE_RUN.sub(" ", clean_text(value)).strip() if isinstance(value, str) else value
+        for key, value in layer.items()
+    }
+
+
+def name_single_chapter(sections: list[DraftSection], title: str) -> bool:
+    """A review with no headings is one chapter named after the document; says whether it was."""
     if len(sections) == 1 and sections[0].role == ChapterRole.INTRODUCTION:
         sections[0].title = title
         sections[0].role = ChapterRole.CHAPTER
+        return True
+    return False

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from reviewpub.document import ChapterRole, Decision, Span
 from reviewpub.errors import SourceError
-from reviewpub.reading.structure import DraftBlock, DraftSection, text_of
+from reviewpub.reading.plaintext import FAQ_TITLE, INTRODUCTION_TITLE
+from reviewpub.reading.structure import UNTITLED, DraftBlock, DraftSection, normalize_title, text_of
 
 
 @dataclass
@@ -98,7 +100,8 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
         elif token.type in ("bullet_list_open", "ordered_list_open"):
             kind = "list" if token.type == "bullet_list_open" else "ordered"
             close = token.type.replace("_open", "_close")
-            depth, parts = 0, []
+            depth = 0
+            parts: list[list[Span]] = []
             index += 1
             while index < len(tokens) and not (tokens[index].type == close and depth == 0):
                 inner = tokens[index]
@@ -115,7 +118,8 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
                 index += 1
             items.append(DraftBlock(kind, [part for part in parts if part]))
         elif token.type == "blockquote_open":
-            depth, paragraphs = 0, []
+            depth = 0
+            paragraphs: list[list[Span]] = []
             index += 1
             while index < len(tokens) and not (tokens[index].type == "blockquote_close" and depth == 0):
                 inner = tokens[index]
@@ -145,8 +149,9 @@ def arrange(items: list[Heading | DraftBlock], front: dict[str, Any]) -> ParsedM
     if headings and items and items[0] is headings[0]:
         top = min(heading.level for heading in headings)
         if headings[0].level == top and sum(1 for heading in headings if heading.level == top) == 1:
-            title = text_of(headings[0].spans).strip()
-            decisions.append(Decision(headings[0].line, title, "title", f"the only level-{top} heading opens the document"))
+            title = normalize_title(text_of(headings[0].spans)) or None
+            rule = f"the only level-{top} heading, and it opens the document"
+            decisions.append(Decision(headings[0].line, title or UNTITLED, "title", rule))
             items = items[1:]
             headings = headings[1:]
     levels = sorted({heading.level for heading in headings})
@@ -157,23 +162,27 @@ def arrange(items: list[Heading | DraftBlock], front: dict[str, Any]) -> ParsedM
     target: DraftSection | None = None
     for item in items:
         if isinstance(item, Heading):
-            heading_text = text_of(item.spans).strip() or "Untitled"
+            heading_text = normalize_title(text_of(item.spans)) or UNTITLED
             if item.level == chapter_level or chapter is None:
-                chapter = DraftSection(heading_text, ChapterRole.CHAPTER, title_spans=item.spans)
+                is_faq = FAQ_TITLE.match(heading_text) is not None
+                chapter = DraftSection(heading_text, ChapterRole.FAQ if is_faq else ChapterRole.CHAPTER, title_spans=item.spans)
                 sections.append(chapter)
                 target = chapter
-                decisions.append(Decision(item.line, heading_text, "heading", f"level-{item.level} heading: the chapter level"))
+                rule = f"level-{item.level} heading: the chapter level (the shallowest level used)"
+                decisions.append(Decision(item.line, heading_text, "heading", rule + ("; names the FAQ" if is_faq else "")))
             elif item.level == child_level:
-                target = DraftSection(heading_text, ChapterRole.SECTION, title_spans=item.spans)
+                role = ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION
+                target = DraftSection(heading_text, role, title_spans=item.spans)
                 chapter.children.append(target)
                 decisions.append(Decision(item.line, heading_text, "subheading", f"level-{item.level} heading: one below the chapters"))
             else:
-                assert target is not None
-                target.blocks.append(DraftBlock("paragraph", [[Span(span.text, span.emphasis, True, span.code, span.href) for span in item.spans]]))
-                decisions.append(Decision(item.line, heading_text, "body", f"level-{item.level} heading: deeper than sections, kept as a bold line"))
+                bold = [dataclasses.replace(span, strong=True) for span in item.spans]
+                (target or chapter).blocks.append(DraftBlock("paragraph", [bold]))
+                rule = f"level-{item.level} heading: deeper than sections, kept as a bold line (use level {child_level} for a section)"
+                decisions.append(Decision(item.line, heading_text, "body", rule))
         else:
             if target is None:
-                chapter = DraftSection("Introduction", ChapterRole.INTRODUCTION)
+                chapter = DraftSection(INTRODUCTION_TITLE, ChapterRole.INTRODUCTION)
                 sections.append(chapter)
                 target = chapter
             target.blocks.append(item)

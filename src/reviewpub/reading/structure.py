@@ -7,14 +7,14 @@ every paragraph into sentences.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from reviewpub.document import Block, Chapter, ChapterRole, ListBlock, Paragraph, Quote, Sentence, Span
-from reviewpub.reading.sentences import normalize_spans, split_spans
+from reviewpub.reading.sentences import WHITESPACE_RUN, normalize_spans, split_spans
+from reviewpub.reading.slugs import IdMaker
 
-MAX_SLUG_LENGTH = 60
+UNTITLED = "Untitled"
+"""The title of a heading with no text left (``#`` alone, or only removed characters)."""
 
 
 @dataclass
@@ -49,32 +49,9 @@ def text_of(spans: list[Span]) -> str:
     return "".join(span.text for span in spans)
 
 
-def slugify(title: str) -> str:
-    """A lowercase ASCII slug: ``The Plot: Peril`` → ``the-plot-peril``; may be empty."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
-    if len(slug) > MAX_SLUG_LENGTH:
-        slug = slug[:MAX_SLUG_LENGTH].rsplit("-", 1)[0] or slug[:MAX_SLUG_LENGTH]
-    return slug
-
-
-class IdMaker:
-    """Hands out unique ids that are slugs, start with a letter and stay short."""
-
-    def __init__(self) -> None:
-        self.taken: set[str] = set()
-
-    def make(self, title: str, fallback: str) -> str:
-        """A new id for ``title``; ``fallback`` when the title has no usable letters."""
-        slug = slugify(title) or fallback
-        if not slug[0].isalpha():
-            slug = f"s-{slug}"
-        candidate, number = slug, 2
-        while candidate in self.taken:
-            candidate = f"{slug}-{number}"
-            number += 1
-        self.taken.add(candidate)
-        return candidate
+def normalize_title(title: str) -> str:
+    """A title on one line: whitespace runs collapsed, ends trimmed."""
+    return WHITESPACE_RUN.sub(" ", title).strip()
 
 
 def assemble(sections: list[DraftSection]) -> tuple[Chapter, ...]:
@@ -84,8 +61,9 @@ def assemble(sections: list[DraftSection]) -> tuple[Chapter, ...]:
 
     def build(draft: DraftSection) -> Chapter:
         number = next(counter)
-        chapter_id = ids.make(draft.title, f"chapter-{number}")
-        heading_spans = normalize_spans(draft.title_spans or [Span(draft.title)]) or [Span(draft.title)]
+        title = normalize_title(draft.title) or UNTITLED
+        chapter_id = ids.make(title, f"chapter-{number}")
+        heading_spans = normalize_spans(draft.title_spans or [Span(title)]) or [Span(title)]
         sentence_numbers = iter(range(1, 1_000_000_000))
 
         def sentences(spans: list[Span]) -> tuple[Sentence, ...]:
@@ -109,7 +87,7 @@ def assemble(sections: list[DraftSection]) -> tuple[Chapter, ...]:
                     blocks.append(Quote(paragraphs))
         return Chapter(
             id=chapter_id,
-            title=draft.title,
+            title=title,
             heading=Sentence(id=f"{chapter_id}_h", spans=tuple(heading_spans)),
             blocks=tuple(blocks),
             children=tuple(build(child) for child in draft.children),
