@@ -1,236 +1,260 @@
-"""Engines: the registry, real eSpeak NG, and gTTS through a fake HTTP transport (no network)."""
+"""The engine registry: names from entry points without imports, plugins, options, ``--engine auto``."""
 
 from __future__ import annotations
 
-import base64
-import concurrent.futures
 import json
+import logging
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from reviewpub.engines import choose_engine, engine_names, load_engine, register, unregister
+from reviewpub.engines import (
+    choose_engine,
+    engine_classes,
+    engine_names,
+    load_engine,
+    register,
+    unregister,
+)
 from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.engines.google import GoogleEngine
 from reviewpub.errors import EngineError, EngineUnavailable, SettingsError
-from reviewpub.ffmpeg import run_ffmpeg
-
-
-def peak(samples: bytes) -> int:
-    from reviewpub.narration.audio import audioop
-
-    return int(audioop.max(samples, 2))
-
-
-# --- registry ---------------------------------------------------------------------------------
+from tests.fixtures.fake_google import SocketGuard, fake_google, guard_sockets, real_mp3
 
 
 class SilentEngine(Engine):
-    """A test engine: one second of silence per call."""
+    """A test engine: a tenth of a second of silence per call."""
 
     name = "silent"
     default_voice = "x"
+
+    def __init__(self, loudness: int = 0) -> None:
+        self.loudness = loudness
 
     def voices(self, language: str | None = None) -> list[Voice]:
         return [Voice("x", "Silence", ("en",))]
 
     def synthesize(self, text: str, *, voice: str) -> Speech:
-        return Speech(b"\0\0" * 16000, 16000)
+        return Speech(b"\0\0" * 1600, 16000)
+
+
+class AnythingGoesEngine(SilentEngine):
+    """A test engine whose constructor takes any keyword."""
+
+    name = "anything"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__()
+        self.options = options
 
 
 @pytest.fixture
-def silent_engine() -> Any:
+def silent_engine() -> Iterator[type[Engine]]:
+    """``silent`` registered for one test, then removed."""
     register("silent", SilentEngine)
     yield SilentEngine
     unregister("silent")
 
 
-def test_builtin_engines_are_listed_without_importing_them() -> None:
-    assert {"espeak", "gtts"} <= set(engine_names())
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[SocketGuard]:
+    """Refuse real connections, and check afterwards that none was tried."""
+    guard = guard_sockets(monkeypatch)
+    yield guard
+    assert guard.attempts == []
 
 
-def test_registered_engine_is_loadable_and_removed_after(silent_engine: Any) -> None:
-    assert isinstance(load_engine("silent"), SilentEngine)
-    assert "silent" in engine_names()
+@pytest.fixture
+def third_party_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An installed distribution declaring three engines: one good, one broken, one not an Engine."""
+    package = tmp_path / "site"
+    (package / "acme_engines").mkdir(parents=True)
+    (package / "acme_engines" / "__init__.py").write_text("")
+    (package / "acme_engines" / "good.py").write_text(textwrap.dedent("""
+        from reviewpub.engines.base import Engine, Speech, Voice
 
+        class GoodEngine(Engine):
+            name = "acme-good"
+            default_voice = "a"
 
-def test_unknown_engine_lists_the_available_ones() -> None:
-    with pytest.raises(EngineUnavailable, match=r"unknown engine 'nope'; available: espeak, gtts"):
-        load_engine("nope")
+            def voices(self, language=None):
+                return [Voice("a", "A", ("en",))]
 
-
-def test_options_of_another_engine_are_refused() -> None:
-    with pytest.raises(SettingsError, match="--tld: not an option of the espeak engine"):
-        load_engine("espeak", tld="co.uk")
-
-
-# --- eSpeak NG ---------------------------------------------------------------------------------
-
-
-def test_espeak_speaks_with_word_marks() -> None:
-    speech = load_engine("espeak").synthesize("Space is very quiet tonight.", voice="en-us")
-    assert speech.sample_rate == 22050
-    assert 1.0 < speech.duration_s < 4.0
-    assert peak(speech.samples) > 3000
-    offsets = [mark.text_offset for mark in speech.words]
-    samples = [mark.sample for mark in speech.words]
-    assert offsets == [0, 6, 9, 14, 20] and samples == sorted(samples)
-
-
-def test_espeak_rate_and_voice_change_the_sound() -> None:
-    text = "The crew of the station watches the Earth below."
-    normal = EspeakEngine().synthesize(text, voice="en-us")
-    fast = EspeakEngine(rate=300).synthesize(text, voice="en-us")
-    british = EspeakEngine().synthesize(text, voice="en-gb")
-    assert fast.duration_s < normal.duration_s * 0.75
-    assert british.samples != normal.samples
-
-
-def test_espeak_voices_and_unknown_voice() -> None:
-    engine = EspeakEngine()
-    ids = [voice.id for voice in engine.voices("en")]
-    assert {"en-us", "en-gb"} <= set(ids)
-    with pytest.raises(SettingsError, match=r"unknown voice 'xx-zz' for espeak; try: .*reviewpub voices"):
-        engine.check_voice("xx-zz")
-
-
-def test_espeak_reads_markup_as_plain_text() -> None:
-    speech = EspeakEngine().synthesize("<speak>Hello & <break time='9s'/> bye</speak>", voice="en-us")
-    assert speech.duration_s < 6
-
-
-def synthesize_in_worker(text: str) -> int:
-    return len(EspeakEngine().synthesize(text, voice="en-us").samples)
-
-
-def test_espeak_in_worker_processes() -> None:
-    with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
-        lengths = list(pool.map(synthesize_in_worker, ["One sentence here.", "Another, longer sentence over there."]))
-    assert all(length > 10000 for length in lengths) and lengths[0] < lengths[1]
-
-
-# --- gTTS through a fake transport ---------------------------------------------------------------
-
-
-def google_reply(mp3: bytes) -> str:
-    """A batchexecute reply as Google sends it: an XSSI guard, then the audio inside JSON."""
-    compact = {"separators": (",", ":")}
-    payload = json.dumps([base64.b64encode(mp3).decode("ascii")], **compact)
-    envelope = json.dumps([["wrb.fr", "jQ1olc", payload, None, None, None, "generic"]], **compact)
-    return ")]}'\n\n" + str(len(envelope)) + "\n" + envelope + "\n"
-
-
-@pytest.fixture(scope="module")
-def real_mp3() -> bytes:
-    """A real MP3 of real speech, made locally: what Google would return."""
-    speech = EspeakEngine().synthesize("Hello from the fake Google.", voice="en-us")
-    return run_ffmpeg(["-f", "s16le", "-ar", "22050", "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", "32k",
-                       "-f", "mp3", "pipe:1"], what="test mp3", stdin=speech.samples)
-
-
-class FakeGoogle(requests.adapters.BaseAdapter):
-    """Plays back a script of replies: status codes, time-outs, refused connections or audio."""
-
-    def __init__(self, script: list[Any]) -> None:
-        super().__init__()
-        self.script = list(script)
-        self.requests: list[requests.PreparedRequest] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        self.requests.append(request)
-        step = self.script.pop(0) if self.script else 200
-        if step == "timeout":
-            raise requests.exceptions.ReadTimeout("read timed out")
-        if step == "refused":
-            raise requests.exceptions.ConnectionError("connection refused")
-        response = requests.Response()
-        response.request = request
-        response.url = request.url
-        if isinstance(step, bytes):
-            response.status_code, response.reason = 200, "OK"
-            response._content = google_reply(step).encode("utf-8")
-        else:
-            response.status_code = step
-            response.reason = {429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
-                               403: "Forbidden"}.get(step, "OK")
-            response._content = b"<html>error</html>"
-        return response
-
-    def close(self) -> None:
-        pass
-
-
-def google_engine(script: list[Any], **options: Any) -> tuple[GoogleEngine, FakeGoogle, list[float]]:
-    session = requests.Session()
-    fake = FakeGoogle(script)
-    session.mount("https://", fake)
-    session.mount("http://", fake)
-    sleeps: list[float] = []
-    engine = GoogleEngine(session=session, sleep=sleeps.append, jitter=lambda: 0.5, **options)
-    return engine, fake, sleeps
-
-
-def test_gtts_success_decodes_real_mp3(real_mp3: bytes) -> None:
-    engine, fake, sleeps = google_engine([real_mp3], tld="co.uk")
-    speech = engine.synthesize("Hello from the fake Google.", voice="en")
-    assert speech.sample_rate == 24000 and speech.duration_s > 1.0 and peak(speech.samples) > 2000
-    assert fake.requests[0].url.startswith("https://translate.google.co.uk/_/TranslateWebserverUi/data/batchexecute")
-    assert "Hello%20from%20the%20fake%20Google." in fake.requests[0].body
-    assert sleeps == []
-
-
-def test_gtts_retries_429_5xx_and_timeouts_with_backoff(real_mp3: bytes) -> None:
-    engine, fake, sleeps = google_engine([429, 500, "timeout", 503, real_mp3])
-    speech = engine.synthesize("Hello.", voice="en")
-    assert speech.duration_s > 1.0
-    assert len(fake.requests) == 5
-    assert sleeps == [1.5, 3.0, 6.0, 12.0]  # exponential, with the jitter factor (1 + 0.5)
-
-
-def test_gtts_gives_up_with_one_clear_line() -> None:
-    engine, fake, sleeps = google_engine([429] * 10, attempts=3)
-    with pytest.raises(EngineError) as raised:
-        engine.synthesize("Hello.", voice="en")
-    assert str(raised.value) == (
-        "gTTS: Google answered 429 Too Many Requests 3 times; try again later or use --engine espeak"
+            def synthesize(self, text, *, voice):
+                return Speech(b"\\x01\\x00" * 100, 8000)
+    """))
+    (package / "acme_engines" / "broken.py").write_text("import a_module_that_does_not_exist\n")
+    info = package / "acme_engines-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-engines\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[reviewpub.engines]\n"
+        "acme-good = acme_engines.good:GoodEngine\n"
+        "acme-broken = acme_engines.broken:BrokenEngine\n"
+        "acme-wrong = json:dumps\n"
     )
-    assert len(fake.requests) == 3 and len(sleeps) == 2
+    monkeypatch.syspath_prepend(str(package))
+    for module in [name for name in sys.modules if name.startswith("acme_engines")]:
+        monkeypatch.delitem(sys.modules, module)
+    return package
 
 
-def test_gtts_does_not_retry_a_client_error() -> None:
-    engine, fake, _ = google_engine([403])
-    with pytest.raises(EngineError, match="answered 403 Forbidden; check --voice and --tld"):
-        engine.synthesize("Hello.", voice="en")
-    assert len(fake.requests) == 1
+# --- names and loading -------------------------------------------------------------------------
 
 
-def test_gtts_unreachable_is_engine_unavailable() -> None:
-    engine, _, _ = google_engine(["refused"] * 5, attempts=2)
-    with pytest.raises(EngineUnavailable, match="could not reach Google"):
-        engine.synthesize("Hello.", voice="en")
+def test_engine_names_come_from_metadata_without_importing_any_engine() -> None:
+    program = (
+        "import json, sys\n"
+        "from reviewpub.engines import engine_names\n"
+        "names = engine_names()\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('reviewpub.engines.', 'gtts', 'requests', 'espeakng')))\n"
+        "print(json.dumps([names, loaded]))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    names, loaded = json.loads(completed.stdout)
+    assert {"espeak", "gtts"} <= set(names)
+    assert loaded == ["reviewpub.engines.base"]
 
 
-def test_gtts_unknown_language() -> None:
-    with pytest.raises(SettingsError, match=r"unknown language 'xx' for gtts"):
-        GoogleEngine().check_voice("xx")
+def test_a_registered_engine_is_listed_loaded_and_removed_after(silent_engine: type[Engine]) -> None:
+    assert "silent" in engine_names()
+    engine = load_engine("silent", loudness=3)
+    assert isinstance(engine, SilentEngine) and engine.loudness == 3
+    unregister("silent")
+    assert "silent" not in engine_names()
+    with pytest.raises(EngineUnavailable, match="unknown engine 'silent'"):
+        load_engine("silent")
 
 
-def test_auto_picks_gtts_when_the_probe_succeeds(real_mp3: bytes) -> None:
-    session = requests.Session()
-    session.mount("https://", FakeGoogle([real_mp3]))
-    assert isinstance(choose_engine("auto", session=session), GoogleEngine)
+def test_register_refuses_what_is_not_an_engine() -> None:
+    with pytest.raises(TypeError, match="not a reviewpub Engine"):
+        register("bad", dict)  # type: ignore[arg-type]
+    assert "bad" not in engine_names()
 
 
-def test_auto_falls_back_to_espeak_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
-    session = requests.Session()
-    session.mount("https://", FakeGoogle(["refused"]))
-    with caplog.at_level("INFO", logger="reviewpub"):
-        chosen = choose_engine("auto", session=session)
-    assert isinstance(chosen, EspeakEngine)
-    assert "using eSpeak NG" in caplog.text
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nope", "unknown engine 'nope'; available: espeak, gtts, auto (reviewpub voices)"),
+        ("auto", "engine 'auto' is chosen when a build starts; name one of: espeak, gtts"),
+    ],
+)
+def test_unknown_engine_is_one_line_listing_the_available_ones(name: str, message: str) -> None:
+    with pytest.raises(EngineUnavailable) as raised:
+        load_engine(name)
+    assert str(raised.value) == message
 
 
-def test_no_real_network_in_the_default_session_is_needed() -> None:
-    assert GoogleEngine.needs_network and not EspeakEngine.needs_network
+def test_builtin_engines_load_by_name() -> None:
+    assert isinstance(load_engine("espeak", rate=200), EspeakEngine)
+    assert isinstance(load_engine("gtts", tld="co.uk"), GoogleEngine)
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("espeak", {"tld": "co.uk"}, "--tld: not an option of the espeak engine (its options: --pitch, --rate)"),
+        ("espeak", {"slow": True, "tld": "com"}, "--slow, --tld: not an option of the espeak engine"),
+        ("gtts", {"rate": 200}, "--rate: not an option of the gtts engine (its options: --attempts, --backoff-s"),
+    ],
+)
+def test_options_of_another_engine_are_settings_errors(name: str, options: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_engine(name, **options)
+    assert str(raised.value).startswith(message)
+
+
+def test_an_engine_taking_any_keyword_gets_them_all() -> None:
+    register("anything", AnythingGoesEngine)
+    try:
+        engine = load_engine("anything", colour="blue")
+        assert isinstance(engine, AnythingGoesEngine) and engine.options == {"colour": "blue"}
+    finally:
+        unregister("anything")
+
+
+# --- third-party plugins -------------------------------------------------------------------------
+
+
+def test_a_third_party_engine_loads_through_its_entry_point(third_party_plugins: Path) -> None:
+    assert {"acme-good", "acme-broken", "acme-wrong"} <= set(engine_names())
+    speech = load_engine("acme-good").synthesize("hi", voice="a")
+    assert speech.sample_rate == 8000 and speech.sample_count == 100
+
+
+def test_a_broken_plugin_is_a_warning_in_listings(third_party_plugins: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="reviewpub.engines"):
+        classes = engine_classes()
+    assert {"espeak", "gtts", "acme-good"} <= set(classes)
+    assert "acme-broken" not in classes and "acme-wrong" not in classes
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("acme-broken" in line and "ModuleNotFoundError" in line for line in warnings)
+    assert any("acme-wrong" in line and "is not a reviewpub Engine" in line for line in warnings)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("acme-broken", r"engine 'acme-broken' \(acme_engines.broken:BrokenEngine\) failed to load: ModuleNotFoundError"),
+        ("acme-wrong", r"engine 'acme-wrong' \(json:dumps\) is not a reviewpub Engine; pick another"),
+    ],
+)
+def test_a_broken_plugin_is_an_error_only_when_chosen(third_party_plugins: Path, name: str, message: str) -> None:
+    with pytest.raises(EngineUnavailable, match=message):
+        load_engine(name)
+
+
+# --- --engine auto -------------------------------------------------------------------------------
+
+
+def test_auto_uses_gtts_when_the_probe_succeeds(no_network: SocketGuard, caplog: pytest.LogCaptureFixture) -> None:
+    with fake_google([real_mp3()], tld="co.uk") as google, caplog.at_level(logging.INFO, logger="reviewpub.engines"):
+        chosen = choose_engine("auto", tld="co.uk", slow=True, sleep=lambda seconds: None)
+    assert isinstance(chosen, GoogleEngine) and (chosen.tld, chosen.slow, chosen.attempts) == ("co.uk", True, 5)
+    assert len(google.requests) == 1 and google.rpcs[0][:2] == ["Hello.", "en"]
+    assert "engine auto: Google answered; using gTTS (the text is sent to Google)" in caplog.messages
+
+
+@pytest.mark.parametrize("failure", ["refused", "timeout", 429, 503, 403])
+def test_auto_falls_back_to_espeak_after_one_failed_probe(
+    no_network: SocketGuard, caplog: pytest.LogCaptureFixture, failure: Any
+) -> None:
+    slept: list[float] = []
+    with fake_google([failure, real_mp3()]) as google, caplog.at_level(logging.INFO, logger="reviewpub.engines"):
+        chosen = choose_engine("auto", rate=210, sleep=slept.append)
+    assert isinstance(chosen, EspeakEngine) and chosen.rate == 210
+    assert len(google.requests) == 1 and slept == []  # one probe, no retry, no waiting
+    assert any(line.startswith("engine auto: gTTS is not usable (gTTS: ") and line.endswith("using eSpeak NG, offline")
+               for line in caplog.messages)
+    assert "engine auto: --sleep not options of espeak; ignored" in caplog.messages
+
+
+def test_auto_without_any_network_falls_back_to_espeak(no_network: SocketGuard) -> None:
+    """No fake at all: the real requests stack meets the socket guard and gives up at once."""
+    assert isinstance(choose_engine("auto"), EspeakEngine)
+    assert len(no_network.attempts) >= 1
+    no_network.attempts.clear()
+
+
+def test_auto_keeps_its_choice(no_network: SocketGuard) -> None:
+    """The probe decides once; later failures are errors of gTTS, not a silent switch of voice."""
+    with fake_google([real_mp3(), 429, 429]) as google:
+        chosen = choose_engine("auto", attempts=2, sleep=lambda seconds: None)
+        with pytest.raises(EngineError, match="Google answered 429 Too Many Requests 2 times"):
+            chosen.synthesize("Second sentence.", voice="en")
+    assert isinstance(chosen, GoogleEngine) and len(google.requests) == 3
+
+
+def test_a_named_engine_is_not_probed(no_network: SocketGuard) -> None:
+    with fake_google([]) as google:
+        assert isinstance(choose_engine("espeak", pitch=40), EspeakEngine)
+        assert isinstance(choose_engine("gtts"), GoogleEngine)
+    assert google.requests == []
+    with pytest.raises(SettingsError, match="--slow: not an option of the espeak engine"):
+        choose_engine("espeak", slow=True)
