@@ -257,19 +257,12 @@ def test_interrupted_build_resumes_and_matches_a_clean_build(tmp_path: Path, kil
     synthesised = int(finished.stderr.split(" of ")[-2].split()[-1]) if " of " in finished.stderr else -1
     unique_clips = len(list((tmp_path / "clean-cache").rglob("*.pcm")))
     assert synthesised == unique_clips - clips_before, finished.stderr
-    # Sentence timings, captions, chapters and the text EPUB equal the uninterrupted run's.
-    # (eSpeak NG keeps a little state between utterances, so samples, not lengths, may differ
-    # with synthesis order; the files are byte-identical to a rebuild from the same cache.)
+    # Every file, audio included, is byte for byte the uninterrupted run's: clips do not depend
+    # on which sentences a process spoke before them, nor on which process spoke them.
     resumed, uninterrupted = output_digests(output / "long"), output_digests(clean / "long")
     assert resumed.keys() == uninterrupted.keys()
-    for name in resumed:
-        if name.endswith((".vtt", ".srt", ".json", ".m3u8")):
-            assert resumed[name] == uninterrupted[name], name
+    assert [name for name in resumed if resumed[name] != uninterrupted[name]] == []
     assert (output / "long.epub").read_bytes() == (clean / "long.epub").read_bytes()
-    rebuilt = tmp_path / "rebuilt"
-    subprocess.run([*BUILD, str(source), "-o", str(rebuilt), "--cache-dir", str(cache), "-q"],
-                   check=True, env=environment, capture_output=True)
-    assert output_digests(rebuilt / "long") == resumed
 
 
 def test_two_concurrent_builds_both_succeed(tmp_path: Path) -> None:

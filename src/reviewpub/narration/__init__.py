@@ -1,8 +1,17 @@
 """Document → Narration: every sentence spoken, cached, and placed to the sample in its chapter.
 
-Each top-level chapter is read as its heading, a pause, then its sentences (longer pauses
-between paragraphs; FAQ questions and sub-headings read as headings). Chapters are
-independent jobs, run in worker processes because libespeak-ng is a per-process singleton.
+Each top-level chapter is read as its heading, a pause, then its sentences, with longer
+pauses between paragraphs; sections and FAQ questions are read as headings (pause, heading,
+pause, body). The sentence is the unit of synthesis and of the cache: a clip is made once
+per engine, voice, sound options and exact spoken text, and reused by every later run. A
+chapter's clips are joined on disk, resampled and levelled once (``audio.render_chapter``)
+into a WAV that is cached too, keyed by everything that went into it; ``Clip`` positions are
+samples of that final WAV.
+
+Chapters are independent jobs. Those not already in the cache run in worker processes
+(libespeak-ng is a per-process singleton), at most ``jobs`` and ``engine.max_parallel`` at
+once; workers send back clip positions and a WAV path, never audio, so memory stays flat
+whatever the length of the book. Ctrl-C stops the workers between two sentences.
 """
 
 from __future__ import annotations
@@ -11,19 +20,20 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import signal
 import sys
-import tempfile
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import Chapter, ListBlock, Paragraph, Sentence
-from reviewpub.errors import EngineError, ReviewpubError
-from reviewpub.narration.audio import plan_gain, render_wav, silence, trim
-from reviewpub.narration.cache import ClipCache, digest
+from reviewpub.errors import EngineError, EngineUnavailable, ReviewpubError, SettingsError
+from reviewpub.narration import audio as chapter_audio
+from reviewpub.narration.cache import CachedChapter, CachedClip, NarrationCache, digest
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
-from reviewpub.narration.settings import AudioSettings
-from reviewpub.narration.spoken import spoken_text
+from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -31,37 +41,56 @@ if TYPE_CHECKING:
     from reviewpub.engines.base import Engine
     from reviewpub.narration.lexicon import Lexicon
 
-__all__ = ["narrate", "AudioSettings", "Narration", "ChapterNarration", "Clip"]
+__all__ = ["narrate", "AudioSettings", "LoudnessProfile", "Narration", "ChapterNarration", "Clip"]
 
 logger = logging.getLogger(__name__)
 UNSPEAKABLE_MS = 250
-"""Silence given to a sentence with nothing to say ("???"), so it still has a clip to sync."""
+"""Silence standing in for a sentence with nothing to say ("???", an emoji), so it still has a clip."""
+TITLE_IN_ERRORS = 48
+"""Characters of a chapter title quoted in an error message before it is cut with "…"."""
+POLL_SECONDS = 0.1
+AUDIO_RULES = (
+    chapter_audio.MONO_TARGET_LUFS, chapter_audio.PODCAST_CEILING_DBFS, chapter_audio.AUDIOBOOK_RMS_DBFS,
+    chapter_audio.AUDIOBOOK_CEILING_DBFS, chapter_audio.ROOM_TONE_RMS_DBFS, chapter_audio.LIMITER_WINDOW_MS,
+    chapter_audio.LIMITER_STEP_DB, UNSPEAKABLE_MS,
+)
+"""The rules that shape a chapter's PCM beyond its settings: part of its cache key."""
+TRIM_RULES = (chapter_audio.TRIM_WINDOW_MS, chapter_audio.TRIM_FLOOR, chapter_audio.TRIM_RELATIVE,
+              chapter_audio.TRIM_MARGIN_MS)
+"""How stored clips are trimmed: part of every clip's cache key."""
 
 
 @dataclass(frozen=True)
 class Line:
-    """One thing to say in a chapter, and the pause before it."""
+    """One thing said in a chapter, and the pause before it."""
 
     sentence: Sentence
     pause_ms: int
     is_heading: bool = False
 
 
+def block_groups(block: Paragraph | ListBlock | Any) -> list[tuple[Sentence, ...]]:
+    """A block's sentences in the groups read without a paragraph pause (a paragraph, a list item)."""
+    if isinstance(block, Paragraph):
+        return [block.sentences]
+    if isinstance(block, ListBlock):
+        return list(block.items)
+    return [paragraph.sentences for paragraph in block.paragraphs]
+
+
 def reading_plan(chapter: Chapter, settings: AudioSettings) -> list[Line]:
-    """The chapter in reading order with its pauses: heading, pause, sentences; then sections."""
+    """The chapter in reading order with its pauses: heading, pause, body; then each section alike."""
     lines: list[Line] = []
 
-    def read(section: Chapter, first: bool) -> None:
-        lines.append(Line(section.heading, 0 if first else settings.section_pause_ms, is_heading=True))
+    def read(section: Chapter, is_first: bool) -> None:
+        lines.append(Line(section.heading, 0 if is_first else settings.section_pause_ms, is_heading=True))
         pause = settings.heading_pause_ms
         for block in section.blocks:
-            groups = [block.sentences] if isinstance(block, Paragraph) else (
-                list(block.items) if isinstance(block, ListBlock) else [paragraph.sentences for paragraph in block.paragraphs]
-            )
-            for group in groups:
+            for group in block_groups(block):
                 for index, sentence in enumerate(group):
                     lines.append(Line(sentence, pause if index == 0 else settings.sentence_pause_ms))
-                pause = settings.paragraph_pause_ms
+                if group:
+                    pause = settings.paragraph_pause_ms
         for child in section.children:
             read(child, False)
 
@@ -70,149 +99,297 @@ def reading_plan(chapter: Chapter, settings: AudioSettings) -> list[Line]:
 
 
 @dataclass(frozen=True)
+class SpokenLine:
+    """A line of the plan with what the engine is asked to say and its clip's cache key."""
+
+    sentence_id: str
+    text: str
+    spoken: str
+    pause_ms: int
+    is_heading: bool
+    clip_key: str | None
+    """None when there is nothing to say (no letter or digit): silence stands in."""
+
+
+@dataclass(frozen=True)
 class ChapterJob:
-    """Everything a worker needs to narrate one chapter."""
+    """Everything a worker needs to narrate one chapter (small and picklable: no audio)."""
 
     number: int
-    chapter: Chapter
+    chapter_id: str
+    title: str
+    lines: tuple[SpokenLine, ...]
+    chapter_key: str
     engine: Engine
     voice: str
     settings: AudioSettings
     cache_dir: Path
-    language: str
-    lexicon: Lexicon | None
 
 
 @dataclass(frozen=True)
 class ChapterResult:
-    """A narrated chapter and how much of it the engine had to speak."""
+    """A narrated chapter as stored in the cache, and how many clips the engine had to make."""
 
-    narration: ChapterNarration
+    number: int
+    chapter: CachedChapter
     synthesized: int
     cached: int
 
 
-def clip_key(job: ChapterJob, spoken: str) -> str:
-    """The cache key of one clip: engine, voice, every sound option, and the exact text."""
-    return digest("clip", job.engine.name, job.voice, job.engine.sound_options(), spoken)
+class NarrationCancelled(Exception):
+    """A worker stopped because the main process was interrupted."""
 
 
 def is_speakable(spoken: str) -> bool:
-    """Whether there is anything to say (letters or digits)."""
+    """Whether there is anything to say (a letter or a digit)."""
     return any(character.isalnum() for character in spoken)
 
 
-def narrate_chapter(job: ChapterJob) -> ChapterResult:
-    """Speak one chapter (clips from the cache when possible) and render its WAV."""
-    cache = ClipCache(job.cache_dir)
-    plan = reading_plan(job.chapter, job.settings)
-    spoken = [spoken_text(line.sentence.text, language=job.language, lexicon=job.lexicon) for line in plan]
-    keys = [clip_key(job, text) if is_speakable(text) else "" for text in spoken]
-    chapter_key = digest("chapter", keys, [line.pause_ms for line in plan], [line.sentence.id for line in plan],
-                         job.settings.key())
-    cached_chapter = cache.get_chapter(chapter_key)
-    if cached_chapter is not None:
-        return ChapterResult(chapter_from_index(job, plan, spoken, cached_chapter, cache), 0, len(plan))
-    synthesized = cached = 0
-    pieces: list[bytes] = []
-    sample_rate = 0
-    for index, (line, text, key) in enumerate(zip(plan, spoken, keys), start=1):
-        if not key:
-            pieces.append(b"")
-            continue
-        found = cache.get(key)
-        if found is None:
-            try:
-                speech = job.engine.synthesize(text, voice=job.voice)
-            except ReviewpubError as error:
-                raise EngineError(f"chapter {job.number} {job.chapter.title!r}, sentence {index}: {error}") from None
-            found = (trim(speech.samples, speech.sample_rate), speech.sample_rate)
-            cache.put(key, *found)
-            synthesized += 1
-        else:
-            cached += 1
-        if sample_rate and found[1] != sample_rate:
-            raise EngineError(f"chapter {job.number}: the engine changed sample rate mid-chapter")
-        sample_rate = found[1]
-        pieces.append(found[0])
-    sample_rate = sample_rate or 22050
-    settings = job.settings
-    pcm = bytearray(silence(settings.head_ms, sample_rate))
-    clips = []
-    for line, text, piece in zip(plan, spoken, pieces):
-        pcm += silence(line.pause_ms, sample_rate)
-        start = len(pcm) // 2
-        pcm += piece or silence(UNSPEAKABLE_MS, sample_rate)
-        clips.append((line.sentence.id, start, len(pcm) // 2))
-    pcm += silence(settings.tail_ms, sample_rate)
-    samples = bytes(pcm)
-    gain, ceiling = plan_gain(samples, sample_rate, settings)
-    handle, temporary = tempfile.mkstemp(suffix=".wav", dir=ensure_folder(job.cache_dir))
-    os.close(handle)
+def clip_key(engine: Engine, voice: str, spoken: str) -> str:
+    """A clip's cache key: engine, voice, every sound option, the trimming rules and the exact text.
+
+    Clips are stored as the engine made them (its rate, mono), so output settings are not part
+    of the key: changing the MP3 sample rate or channels reuses every clip.
+    """
+    return digest("clip", engine.name, voice, engine.sound_options(), TRIM_RULES, spoken)
+
+
+def chapter_key(lines: tuple[SpokenLine, ...], settings: AudioSettings) -> str:
+    """A chapter WAV's cache key: its clips, pauses, audio settings and levelling rules."""
+    return digest("chapter", [(line.clip_key, line.pause_ms) for line in lines], settings.pcm_key(), AUDIO_RULES)
+
+
+def short_title(title: str) -> str:
+    """A chapter title short enough for a one-line error message, cut between words."""
+    if len(title) <= TITLE_IN_ERRORS:
+        return title
+    cut = title[: TITLE_IN_ERRORS - 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return cut.rstrip(" :;,.-–—") + "…"
+
+
+def engine_failure(job: ChapterJob, index: int, error: ReviewpubError) -> ReviewpubError:
+    """The engine's error, saying where it happened: ``chapter 3 'Stellar Cast…', sentence 2: …``."""
+    message = f"chapter {job.number} '{short_title(job.title)}', sentence {index}: {error}"
+    for kind in (EngineUnavailable, SettingsError):
+        if isinstance(error, kind):
+            return kind(message)
+    return EngineError(message)
+
+
+def synthesize_clip(job: ChapterJob, index: int, line: SpokenLine) -> CachedClip:
+    """Ask the engine for one line and trim its silence; engine errors say which line failed."""
     try:
-        render_wav(samples, sample_rate, gain, ceiling, Path(temporary))
-        wav_path, _ = cache.chapter_paths(chapter_key)
-        index = {"sample_rate": sample_rate, "sample_count": len(samples) // 2, "clips": clips,
-                 "key": chapter_key, "wav_path": str(wav_path)}
-        cache.put_chapter(chapter_key, Path(temporary), index)
+        speech = job.engine.synthesize(line.spoken, voice=job.voice)
+    except ReviewpubError as error:
+        raise engine_failure(job, index, error) from None
+    return CachedClip(chapter_audio.trim_silence(speech.samples, speech.sample_rate), speech.sample_rate)
+
+
+class Worker:
+    """What a narration process knows besides its job: where to report, and whether to stop."""
+
+    progress: Any = None
+    """A SimpleQueue receiving (chapter number, lines done), in worker processes."""
+    stop: Any = None
+    """An Event the main process sets on Ctrl-C or when a chapter failed."""
+
+    @classmethod
+    def start(cls, progress: Any, stop: Any) -> None:
+        """Pool initializer: Ctrl-C is the main process's to handle; die with it if it is killed."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        cls.progress, cls.stop = progress, stop
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None).prctl(set_parent_death_signal, signal.SIGKILL)
+
+    @classmethod
+    def should_stop(cls) -> bool:
+        """True once the main process asked the workers to stop."""
+        return cls.stop is not None and bool(cls.stop.is_set())
+
+    @classmethod
+    def report(cls, number: int, lines: int) -> None:
+        """Tell the main process that ``lines`` more lines of chapter ``number`` are done."""
+        if cls.progress is not None:
+            cls.progress.put((number, lines))
+
+
+def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker.report) -> ChapterResult:
+    """Speak one chapter (clips from the cache when there), assemble, level and cache its WAV.
+
+    The chapter is assembled in a raw PCM file at the engine's rate, clip after clip, then
+    rendered once into the cached WAV: only one clip is in memory at a time.
+
+    Raises:
+        EngineError: the engine failed; the message names the chapter and the line.
+        NarrationCancelled: the main process asked the workers to stop.
+    """
+    cache = NarrationCache(job.cache_dir)
+    counts = {"synthesized": 0, "cached": 0}
+
+    def fetch(index: int, line: SpokenLine, key: str) -> CachedClip:
+        if Worker.should_stop():
+            raise NarrationCancelled(job.chapter_id)
+        clip = cache.get_clip(key)
+        if clip is None:
+            clip = synthesize_clip(job, index + 1, line)
+            cache.put_clip(key, clip)
+            counts["synthesized"] += 1
+        else:
+            counts["cached"] += 1
+        return clip
+
+    # The first clip decides the rate the chapter is assembled at (the engine's own).
+    first_index, first_clip = next(
+        ((index, fetch(index, line, line.clip_key)) for index, line in enumerate(job.lines) if line.clip_key), (-1, None))
+    rate = first_clip.sample_rate if first_clip is not None else job.settings.sample_rate
+    raw = cache.scratch_file(".raw")
+    wav = cache.scratch_file(".wav")
+    try:
+        pcm = chapter_audio.PcmFile(raw)
+        positions: list[tuple[int, int]] = []
+        try:
+            pcm.append(chapter_audio.silence(job.settings.head_ms, rate))
+            for index, line in enumerate(job.lines):
+                clip = first_clip if index == first_index else fetch(index, line, line.clip_key) if line.clip_key else None
+                samples = chapter_audio.convert_rate(clip.samples, clip.sample_rate, rate) if clip else b""
+                pcm.append(chapter_audio.silence(line.pause_ms, rate))
+                start = pcm.sample_count
+                pcm.append(samples or chapter_audio.silence(UNSPEAKABLE_MS, rate))
+                positions.append((start, pcm.sample_count))
+                report(job.number, 1)
+            pcm.append(chapter_audio.silence(job.settings.tail_ms, rate))
+        finally:
+            pcm.close()
+        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings)
+        final = [(chapter_audio.rescale(start, rate, rendered.sample_rate),
+                  chapter_audio.rescale(end, rate, rendered.sample_rate)) for start, end in positions]
+        stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, final)
+        return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
-        Path(temporary).unlink(missing_ok=True)
-    cached_chapter = cache.get_chapter(chapter_key)
-    if cached_chapter is None:
-        raise EngineError(f"chapter {job.number}: the cache in {job.cache_dir} lost the chapter just written")
-    return ChapterResult(chapter_from_index(job, plan, spoken, cached_chapter, cache), synthesized, cached)
-
-
-def die_with_parent() -> None:
-    """Worker initializer: on Linux, end with the main process even when it is SIGKILLed."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def ensure_folder(folder: Path) -> Path:
-    """Create ``folder`` if needed and return it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def chapter_from_index(job: ChapterJob, plan: list[Line], spoken: list[str], index: dict[str, object],
-                       cache: ClipCache) -> ChapterNarration:
-    """A ChapterNarration from a cached chapter index."""
-    positions = {sentence_id: (start, end) for sentence_id, start, end in index["clips"]}  # type: ignore[attr-defined]
-    clips = tuple(
-        Clip(sentence_id=line.sentence.id, text=line.sentence.text, spoken=text,
-             start_sample=positions[line.sentence.id][0], end_sample=positions[line.sentence.id][1],
-             is_heading=line.is_heading)
-        for line, text in zip(plan, spoken)
-    )
-    return ChapterNarration(
-        chapter_id=job.chapter.id, number=job.number, title=job.chapter.title, clips=clips,
-        sample_rate=int(index["sample_rate"]), sample_count=int(index["sample_count"]),  # type: ignore[call-overload]
-        wav_path=cache.chapter_paths(str(index["key"]))[0],
-    )
+        raw.unlink(missing_ok=True)
+        wav.unlink(missing_ok=True)
 
 
 def choose_voice(engine: Engine, voice: str | None, language: str) -> str:
-    """The voice to use: the user's (checked), else one for the document's language, else the default."""
-    check = getattr(engine, "check_voice", None)
+    """The voice to use: the user's (checked), else the engine's default when it speaks the
+    document's language, else a voice named after the language, else the default (with a warning)."""
+    check: Callable[[str], None] | None = getattr(engine, "check_voice", None)
     if voice:
         if check is not None:
             check(voice)
         return voice
-    for candidate in (language.lower(), language.split("-")[0].lower()):
+    wanted = language.lower()
+    primary = wanted.split("-")[0]
+    default = engine.default_voice
+
+    def speaks_language(voice_id: str) -> bool:
+        if voice_id.lower().split("-")[0] == primary:
+            return True
+        return any(item.id == voice_id and any(code.lower().split("-")[0] == primary for code in item.languages)
+                   for item in engine.voices())
+
+    def exists(candidate: str) -> bool:
+        if check is None:
+            return any(candidate == item.id.lower() for item in engine.voices())
         try:
-            if check is not None:
-                check(candidate)
-            else:
-                continue
-            return candidate
+            check(candidate)
         except ReviewpubError:
-            continue
-    return engine.default_voice
+            return False
+        return True
+
+    if wanted == default.lower() or (wanted == primary and speaks_language(default)):
+        return default
+    for candidate in dict.fromkeys((wanted, primary)):
+        if exists(candidate):
+            return candidate
+    logger.warning("%s has no voice for the language %r; using %s", engine.name, language, default)
+    return default
+
+
+def plan_jobs(document: Document, engine: Engine, voice: str, settings: AudioSettings, cache_dir: Path,
+              lexicon: Lexicon | None) -> list[ChapterJob]:
+    """One job per top-level chapter: its lines, their spoken text and every cache key."""
+    from reviewpub.narration.spoken import spoken_text
+
+    language = document.metadata.language
+    jobs = []
+    for number, chapter in enumerate(document.chapters, start=1):
+        lines = []
+        for line in reading_plan(chapter, settings):
+            spoken = spoken_text(line.sentence.text, language=language, lexicon=lexicon)
+            key = clip_key(engine, voice, spoken) if is_speakable(spoken) else None
+            lines.append(SpokenLine(line.sentence.id, line.sentence.text, spoken, line.pause_ms, line.is_heading, key))
+        spoken_lines = tuple(lines)
+        jobs.append(ChapterJob(number, chapter.id, chapter.title, spoken_lines, chapter_key(spoken_lines, settings),
+                               engine, voice, settings, Path(cache_dir)))
+    return jobs
+
+
+def chapter_narration(job: ChapterJob, stored: CachedChapter) -> ChapterNarration:
+    """The model of a narrated chapter: its clips at their places in the cached WAV."""
+    clips = tuple(
+        Clip(sentence_id=line.sentence_id, text=line.text, spoken=line.spoken, start_sample=start, end_sample=end,
+             is_heading=line.is_heading)
+        for line, (start, end) in zip(job.lines, stored.positions)
+    )
+    return ChapterNarration(chapter_id=job.chapter_id, number=job.number, title=job.title, clips=clips,
+                            sample_rate=stored.sample_rate, sample_count=stored.sample_count, wav_path=stored.wav_path)
+
+
+def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress) -> dict[int, ChapterResult]:
+    """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
+
+    Workers stop between two sentences; every clip made so far is in the cache, so the next
+    run resumes where this one stopped. Of several failures, the earliest chapter's is raised.
+    """
+    titles = {job.number: job.title for job in jobs}
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = context.SimpleQueue()
+    stop = context.Event()
+    results: dict[int, ChapterResult] = {}
+    failures: dict[int, BaseException] = {}
+
+    def drain() -> None:
+        while not queue.empty():
+            number, lines = queue.get()
+            progress.advance(lines, titles[number])
+
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=Worker.start,
+                                                initargs=(queue, stop)) as pool:
+        futures = {pool.submit(narrate_chapter, job): job.number for job in jobs}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
+                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                drain()
+                for future in done:
+                    error = None if future.cancelled() else future.exception()
+                    if error is None and not future.cancelled():
+                        results[futures[future]] = future.result()
+                    elif error is not None and not isinstance(error, NarrationCancelled):
+                        failures[futures[future]] = error
+                        stop.set()
+                        for other in pending:
+                            other.cancel()
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            drain()
+    if failures:
+        first = min(failures)
+        if isinstance(failures[first], BrokenProcessPool):
+            raise EngineError(f"chapter {first} '{short_title(titles[first])}': a narration worker died "
+                              f"({failures[first]}); run again with --jobs 1 to see why") from failures[first]
+        raise failures[first]
+    return results
 
 
 def narrate(
@@ -226,43 +403,52 @@ def narrate(
     lexicon: Lexicon | None = None,
     progress: Progress = NullProgress(),
 ) -> Narration:
-    """Narrate every top-level chapter; clips come from the cache whenever their inputs match.
+    """Narrate every top-level chapter; clips and chapters come from the cache when their inputs match.
+
+    Args:
+        document: the parsed review.
+        engine: the text-to-speech engine (picklable: it is sent to worker processes).
+        voice: the engine's voice; by default one speaking the document's language.
+        audio: pauses, loudness profile and sample rate of the chapter audio.
+        cache_dir: where clips and chapter WAVs are kept between runs (shared safely by runs).
+        jobs: worker processes (default: the number of CPUs), capped by ``engine.max_parallel``.
+        lexicon: the user's pronunciations, applied before the spoken-text rules.
+        progress: told how many sentences are done.
 
     Raises:
-        EngineError: the engine failed; the message names the chapter and sentence.
+        EngineError: the engine failed; the message names the chapter and the sentence.
+        WriterError: the cache folder cannot be written.
     """
     chosen_voice = choose_voice(engine, voice, document.metadata.language)
-    jobs_wanted = jobs or os.cpu_count() or 1
-    if engine.max_parallel is not None:
-        jobs_wanted = min(jobs_wanted, engine.max_parallel)
-    work = [
-        ChapterJob(number, chapter, engine, chosen_voice, audio, Path(cache_dir), document.metadata.language, lexicon)
-        for number, chapter in enumerate(document.chapters, start=1)
-    ]
-    sizes = {job.number: len(reading_plan(job.chapter, audio)) for job in work}
-    progress.start(sum(sizes.values()), "Narrating")
+    work = plan_jobs(document, engine, chosen_voice, audio, Path(cache_dir), lexicon)
+    cache = NarrationCache(Path(cache_dir))
+    progress.start(sum(len(job.lines) for job in work), "Narrating")
+    titles = {job.number: job.title for job in work}
     results: dict[int, ChapterResult] = {}
+    to_narrate: list[ChapterJob] = []
     try:
-        if jobs_wanted <= 1 or len(work) <= 1:
-            for job in work:
-                results[job.number] = narrate_chapter(job)
-                progress.advance(sizes[job.number])
+        for job in work:
+            stored = cache.get_chapter(job.chapter_key, len(job.lines))
+            if stored is None:
+                to_narrate.append(job)
+            else:
+                spoken = sum(1 for line in job.lines if line.clip_key is not None)
+                results[job.number] = ChapterResult(job.number, stored, 0, spoken)
+                progress.advance(len(job.lines), job.title)
+        workers = min(jobs or os.cpu_count() or 1, engine.max_parallel or len(to_narrate), len(to_narrate))
+        logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
+        if workers <= 1:
+            for job in to_narrate:
+                results[job.number] = narrate_chapter(job, lambda number, lines: progress.advance(lines, titles[number]))
         else:
-            context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-            with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs_wanted, len(work)), mp_context=context,
-                                                        initializer=die_with_parent) as pool:
-                futures = {pool.submit(narrate_chapter, job): job.number for job in work}
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        results[futures[future]] = future.result()
-                        progress.advance(sizes[futures[future]])
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+            results.update(run_in_pool(to_narrate, workers, progress))
     finally:
         progress.finish()
     ordered = [results[job.number] for job in work]
     return Narration(
-        engine=engine.name, voice=chosen_voice, chapters=tuple(result.narration for result in ordered),
-        synthesized=sum(result.synthesized for result in ordered), cached=sum(result.cached for result in ordered),
+        engine=engine.name,
+        voice=chosen_voice,
+        chapters=tuple(chapter_narration(job, result.chapter) for job, result in zip(work, ordered)),
+        synthesized=sum(result.synthesized for result in ordered),
+        cached=sum(result.cached for result in ordered),
     )

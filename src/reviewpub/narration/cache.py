@@ -1,9 +1,16 @@
 """A content-addressed cache of sentence clips and assembled chapters, shared by every run.
 
-Keys are digests of everything that changes the sound (engine, voice, options, exact spoken
-text). Entries are written to a temporary file and renamed, so concurrent runs can share
+Keys are digests of everything that changes the sound (engine, voice, sound options, the
+exact spoken text; for chapters, their clips, pauses and audio settings). Entries are
+written to a temporary file beside their place and renamed, so concurrent runs can share
 the cache; each carries a checksum, so a truncated or corrupted entry is detected, dropped
-and made again rather than published.
+and made again instead of being used.
+
+Layout under the cache folder::
+
+    narration-v2/clips/ab/<key>.pcm       header line + mono 16-bit PCM at the engine's rate
+    narration-v2/chapters/ab/<key>.wav    a chapter's final audio
+    narration-v2/chapters/ab/<key>.json   its sample rate, length, checksum and clip positions
 """
 
 from __future__ import annotations
@@ -13,96 +20,167 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from reviewpub.errors import WriterError
+from reviewpub.files import describe_os_error
 
 logger = logging.getLogger(__name__)
-FORMAT_VERSION = 1
-HEADER_SIZE = 96
+FORMAT = "narration-v2"
+"""Folder name of this cache layout; bump it when the stored format or the audio rules change."""
+CLIP_MAGIC = b"reviewpub-clip"
+HASH_CHUNK_BYTES = 1 << 20
 
 
 def digest(*parts: Any) -> str:
-    """A stable hex digest of JSON-serialisable parts."""
+    """A stable hex digest of JSON-serialisable parts (dict keys sorted, so order never matters)."""
     encoded = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()
 
 
-class ClipCache:
-    """Sentence clips (mono 16-bit PCM) on disk, addressed by the digest of their inputs."""
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in chunks (chapter WAVs can be large)."""
+    hasher = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedClip:
+    """A sentence's trimmed speech as stored: mono signed 16-bit PCM."""
+
+    samples: bytes
+    sample_rate: int
+
+
+@dataclass(frozen=True)
+class CachedChapter:
+    """An assembled chapter: its final WAV and where each spoken line sits in it."""
+
+    wav_path: Path
+    sample_rate: int
+    sample_count: int
+    positions: tuple[tuple[int, int], ...]
+    """(start, end) sample of every line of the chapter's reading plan, in order."""
+
+
+class NarrationCache:
+    """Clips and chapters on disk, addressed by the digest of their inputs."""
 
     def __init__(self, folder: Path) -> None:
+        """Use (and create on first write) ``folder``; nothing is read or written yet."""
         self.folder = Path(folder)
+        self.root = self.folder / FORMAT
 
-    def path(self, key: str, suffix: str = ".pcm") -> Path:
-        """Where an entry lives: two levels of fan-out keep folders small."""
-        return self.folder / f"v{FORMAT_VERSION}" / key[:2] / f"{key}{suffix}"
+    def clip_path(self, key: str) -> Path:
+        """Where a clip lives: a fan-out folder per two hex digits keeps folders small."""
+        return self.root / "clips" / key[:2] / f"{key}.pcm"
 
-    def get(self, key: str) -> tuple[bytes, int] | None:
-        """(PCM, sample rate) for ``key``, or None when missing or corrupt (then removed)."""
-        path = self.path(key)
+    def chapter_paths(self, key: str) -> tuple[Path, Path]:
+        """The WAV and the JSON index of an assembled chapter."""
+        base = self.root / "chapters" / key[:2] / key
+        return base.with_suffix(".wav"), base.with_suffix(".json")
+
+    def get_clip(self, key: str) -> CachedClip | None:
+        """The clip stored under ``key``; None when missing, or corrupt (then it is removed)."""
+        path = self.clip_path(key)
         try:
             data = path.read_bytes()
         except OSError:
             return None
-        header, payload = data[:HEADER_SIZE], data[HEADER_SIZE:]
+        header, _, payload = data.partition(b"\n")
         try:
-            checksum, rate = header.decode("ascii").split()
-            if hashlib.sha256(payload).hexdigest() != checksum:
+            magic, rate, checksum = header.split(b" ")
+            if magic != CLIP_MAGIC or hashlib.sha256(payload).hexdigest().encode("ascii") != checksum:
                 raise ValueError("checksum mismatch")
-            return payload, int(rate)
+            return CachedClip(payload, int(rate))
         except ValueError:
-            logger.warning("cache entry %s is corrupt; it will be made again", path.name)
+            logger.warning("cache entry %s is corrupt; the sentence will be synthesised again", path)
             path.unlink(missing_ok=True)
             return None
 
-    def put(self, key: str, samples: bytes, sample_rate: int) -> None:
-        """Store a clip atomically (temporary file, then rename)."""
-        header = f"{hashlib.sha256(samples).hexdigest()} {sample_rate}".encode("ascii").ljust(HEADER_SIZE)
-        self.write(self.path(key), header + samples)
+    def put_clip(self, key: str, clip: CachedClip) -> None:
+        """Store a clip atomically, with the checksum of its PCM."""
+        checksum = hashlib.sha256(clip.samples).hexdigest()
+        header = b" ".join([CLIP_MAGIC, str(clip.sample_rate).encode("ascii"), checksum.encode("ascii")])
+        with self.writing(self.clip_path(key)) as stream:
+            stream.write(header + b"\n")
+            stream.write(clip.samples)
 
-    def write(self, path: Path, data: bytes) -> None:
-        """Atomically write ``data`` to ``path``; a failure leaves no partial entry."""
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-        except OSError as error:
-            logger.warning("cannot write the cache in %s (%s); continuing without it", self.folder, error.strerror)
-            return
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def chapter_paths(self, key: str) -> tuple[Path, Path]:
-        """The WAV and the clip index (JSON) of an assembled chapter."""
-        return self.path(key, ".wav"), self.path(key, ".json")
-
-    def get_chapter(self, key: str) -> dict[str, Any] | None:
-        """An assembled chapter's index if both files are present and the WAV matches it."""
+    def get_chapter(self, key: str, lines: int) -> CachedChapter | None:
+        """The chapter stored under ``key`` if its index has ``lines`` positions and its WAV checks out."""
         wav, index = self.chapter_paths(key)
         try:
             data = json.loads(index.read_text(encoding="utf-8"))
-            if wav.stat().st_size != data["wav_bytes"]:
-                raise ValueError("size mismatch")
-            with wav.open("rb") as stream:
-                stream.seek(max(0, data["wav_bytes"] - 65536))
-                if hashlib.sha256(stream.read()).hexdigest() != data["tail_sha256"]:
-                    raise ValueError("checksum mismatch")
-            return dict(data)
-        except (OSError, ValueError, KeyError, json.JSONDecodeError):
+            positions = tuple((int(start), int(end)) for start, end in data["positions"])
+            if len(positions) != lines or wav.stat().st_size != data["wav_bytes"]:
+                raise ValueError("index does not match")
+            if file_sha256(wav) != data["wav_sha256"]:
+                raise ValueError("checksum mismatch")
+            return CachedChapter(wav, int(data["sample_rate"]), int(data["sample_count"]), positions)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
+            logger.warning("cached chapter %s is damaged; it will be assembled again", wav)
             return None
 
-    def put_chapter(self, key: str, wav_file: Path, index: dict[str, Any]) -> Path:
-        """Move a rendered chapter WAV into the cache and record its index; returns the WAV path."""
-        wav, index_path = self.chapter_paths(key)
-        wav.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(wav_file, wav)
-        size = wav.stat().st_size
-        with wav.open("rb") as stream:
-            stream.seek(max(0, size - 65536))
-            tail = hashlib.sha256(stream.read()).hexdigest()
-        self.write(index_path, json.dumps({**index, "wav_bytes": size, "tail_sha256": tail}).encode("utf-8"))
-        return wav
+    def put_chapter(self, key: str, rendered_wav: Path, sample_rate: int, sample_count: int,
+                    positions: list[tuple[int, int]]) -> CachedChapter:
+        """Move a rendered chapter WAV into the cache (renamed, never copied) and index it."""
+        wav, index = self.chapter_paths(key)
+        checksum = file_sha256(rendered_wav)
+        size = rendered_wav.stat().st_size
+        try:
+            wav.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(rendered_wav, wav)
+        except OSError as error:
+            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                              "choose another --cache-dir") from error
+        record = {"sample_rate": sample_rate, "sample_count": sample_count, "positions": positions,
+                  "wav_bytes": size, "wav_sha256": checksum}
+        with self.writing(index) as stream:
+            stream.write(json.dumps(record, separators=(",", ":")).encode("utf-8"))
+        return CachedChapter(wav, sample_rate, sample_count, tuple(positions))
+
+    def scratch_file(self, suffix: str) -> Path:
+        """A new empty temporary file inside the cache (same file system: renames are atomic)."""
+        folder = self.root / "scratch"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(suffix=suffix, dir=folder)
+        except OSError as error:
+            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                              "choose another --cache-dir") from error
+        os.close(handle)
+        return Path(name)
+
+    @contextmanager
+    def writing(self, path: Path) -> Iterator[IO[bytes]]:
+        """Write ``path`` through a temporary file renamed into place; a failure leaves nothing.
+
+        No fsync: a cache entry lost in a crash is detected by its checksum and made again,
+        and syncing every clip would cost more than synthesising it.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as error:
+            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                              "choose another --cache-dir") from error
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                yield stream
+            os.replace(temporary, path)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise WriterError(f"{path}: cannot write the narration cache ({describe_os_error(error)})") from error
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise

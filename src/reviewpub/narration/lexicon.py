@@ -1,109 +1,227 @@
 """Pronunciation lexicons: the user's fixes for names the engine gets wrong ("Asbæk").
 
-Three forms are read: a TOML or YAML mapping (``Asbæk = "Ahsbeck"``) and the W3C
-Pronunciation Lexicon Specification (PLS) with ``<alias>`` entries. The same lexicon is
-shipped as PLS inside the read-aloud EPUB so reading systems can use it too.
+Three forms are read: a TOML or YAML mapping (``"Asbæk" = "Ahsbeck"``, or a table with
+``alias``, ``phoneme`` and ``alphabet``) and the W3C Pronunciation Lexicon Specification
+(PLS 1.0) with ``<alias>`` and ``<phoneme>`` entries. Speech uses the aliases: neither engine
+takes phonemes in plain-text mode, so phoneme-only entries are kept for the EPUB (which ships
+the lexicon as PLS, so reading systems can use it) and skipped for speech with a warning.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
+import logging
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from reviewpub.errors import SettingsError
 
 PLS_NAMESPACE = "http://www.w3.org/2005/01/pronunciation-lexicon"
+DEFAULT_ALPHABET = "ipa"
+MAPPING_EXAMPLE = "'Asbæk = \"Ahsbeck\"'"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lexeme:
+    """One PLS ``<lexeme>``: written forms and how they are said."""
+
+    graphemes: tuple[str, ...]
+    """The written forms, matched as whole words (exact case first, then any case)."""
+    alias: str | None = None
+    """Words that sound right when read as plain text ("Ahsbeck"); what the engine is given."""
+    phoneme: str | None = None
+    """A pronunciation in ``alphabet``; kept for the EPUB, not spoken by these engines."""
+    alphabet: str = DEFAULT_ALPHABET
 
 
 @dataclass(frozen=True)
 class Lexicon:
     """Written form → spoken form, applied to whole words before synthesis."""
 
-    entries: tuple[tuple[str, str], ...]
+    lexemes: tuple[Lexeme, ...]
+
+    @classmethod
+    def from_aliases(cls, aliases: Mapping[str, str]) -> Lexicon:
+        """A lexicon of aliases only: ``{"Asbæk": "Ahsbeck"}``."""
+        return cls(tuple(Lexeme((grapheme,), alias) for grapheme, alias in aliases.items()))
+
+    @property
+    def entries(self) -> tuple[tuple[str, str], ...]:
+        """(grapheme, alias) for every written form that has an alias, in file order."""
+        return tuple(
+            (grapheme, lexeme.alias) for lexeme in self.lexemes if lexeme.alias for grapheme in lexeme.graphemes
+        )
 
     @property
     def fingerprint(self) -> str:
-        """A digest of the entries: part of every cache key the lexicon affects."""
-        return hashlib.sha256(repr(sorted(self.entries)).encode("utf-8")).hexdigest()[:16]
+        """A digest of every lexeme, the same whichever file format held them (for cache keys)."""
+        canonical = json.dumps([[list(lexeme.graphemes), lexeme.alias, lexeme.phoneme, lexeme.alphabet]
+                                for lexeme in self.lexemes], ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
-    def pattern(self) -> re.Pattern[str] | None:
-        """One regex matching any grapheme as a whole word, longest first."""
-        if not self.entries:
+    @functools.cached_property
+    def matcher(self) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
+        """(whole-word pattern of every grapheme, longest first; exact map; case-folded map)."""
+        entries = self.entries
+        if not entries:
             return None
-        graphemes = sorted((grapheme for grapheme, _ in self.entries), key=len, reverse=True)
-        return re.compile(r"(?<!\w)(" + "|".join(re.escape(grapheme) for grapheme in graphemes) + r")(?!\w)", re.IGNORECASE)
+        exact: dict[str, str] = {}
+        folded: dict[str, str] = {}
+        for grapheme, alias in entries:
+            exact.setdefault(grapheme, alias)
+            folded.setdefault(grapheme.casefold(), alias)
+        alternatives = "|".join(re.escape(grapheme) for grapheme in sorted(exact, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE), exact, folded
 
     def apply(self, text: str) -> str:
-        """``text`` with every known word replaced by its spoken form (exact case first)."""
-        pattern = self.pattern()
-        if pattern is None:
+        """``text`` with every known word replaced by its alias (exact case first, then any case)."""
+        if self.matcher is None:
             return text
-        exact = dict(self.entries)
-        folded = {grapheme.casefold(): alias for grapheme, alias in self.entries}
-        return pattern.sub(lambda match: exact.get(match.group(1), folded.get(match.group(1).casefold(), match.group(1))), text)
+        pattern, exact, folded = self.matcher
+
+        def alias(match: re.Match[str]) -> str:
+            written = match.group(0)
+            return exact.get(written) or folded.get(written.casefold(), written)
+
+        return pattern.sub(alias, text)
 
     def to_pls(self, language: str) -> bytes:
-        """The lexicon as a W3C PLS document (aliases), for the read-aloud EPUB."""
-        lexemes = "".join(
-            f"<lexeme><grapheme>{escape(grapheme)}</grapheme><alias>{escape(alias)}</alias></lexeme>\n"
-            for grapheme, alias in self.entries
-        )
+        """The lexicon as a W3C PLS 1.0 document (aliases and phonemes), for the read-aloud EPUB."""
+        lexemes = []
+        for lexeme in self.lexemes:
+            parts = [f"<grapheme>{escape(grapheme)}</grapheme>" for grapheme in lexeme.graphemes]
+            if lexeme.phoneme:
+                alphabet = "" if lexeme.alphabet == DEFAULT_ALPHABET else f" alphabet={quoteattr(lexeme.alphabet)}"
+                parts.append(f"<phoneme{alphabet}>{escape(lexeme.phoneme)}</phoneme>")
+            if lexeme.alias:
+                parts.append(f"<alias>{escape(lexeme.alias)}</alias>")
+            lexemes.append(f"  <lexeme>{''.join(parts)}</lexeme>\n")
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f'<lexicon version="1.0" xmlns="{PLS_NAMESPACE}" alphabet="ipa" xml:lang="{escape(language)}">\n'
-            f"{lexemes}</lexicon>\n"
+            f'<lexicon version="1.0" xmlns="{PLS_NAMESPACE}" alphabet="{DEFAULT_ALPHABET}" '
+            f"xml:lang={quoteattr(language)}>\n{''.join(lexemes)}</lexicon>\n"
         ).encode("utf-8")
 
 
+def warn_unspoken(lexicon: Lexicon, path: Path) -> Lexicon:
+    """Log once which entries have a phoneme but no alias (the engines cannot say phonemes)."""
+    unspoken = [lexeme.graphemes[0] for lexeme in lexicon.lexemes if not lexeme.alias]
+    if unspoken:
+        logger.warning("%s: %d entr%s without an <alias> will not change the narration (only kept in the EPUB): %s",
+                       path, len(unspoken), "y" if len(unspoken) == 1 else "ies", ", ".join(unspoken[:8]))
+    return lexicon
+
+
+def mapping_text(value: object, path: Path, grapheme: str, field: str) -> str | None:
+    """A string field of a TOML/YAML entry, stripped; None when absent."""
+    if value is None:
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool) or not str(value).strip():
+        raise SettingsError(f"{path}: entry {grapheme!r}: {field} must be a non-empty text")
+    return str(value).strip()
+
+
 def from_mapping(data: object, path: Path) -> Lexicon:
-    """A lexicon from a parsed TOML/YAML mapping of strings."""
-    if not isinstance(data, Mapping):
-        raise SettingsError(f"{path}: a lexicon is a mapping such as 'Asbæk = \"Ahsbeck\"'")
-    entries = []
-    for grapheme, alias in data.items():
-        if not isinstance(alias, (str, int, float)) or not str(grapheme).strip() or not str(alias).strip():
-            raise SettingsError(f"{path}: entry {grapheme!r} must map a word to how it is said")
-        entries.append((str(grapheme).strip(), str(alias).strip()))
-    return Lexicon(tuple(entries))
+    """A lexicon from a parsed TOML/YAML mapping: word → alias, or word → {alias, phoneme, alphabet}."""
+    if not isinstance(data, Mapping) or not data:
+        raise SettingsError(f"{path}: a lexicon is a mapping of words to how they are said, such as {MAPPING_EXAMPLE}")
+    lexemes = []
+    for key, value in data.items():
+        grapheme = str(key).strip()
+        if not grapheme:
+            raise SettingsError(f"{path}: an entry has an empty word; write it as {MAPPING_EXAMPLE}")
+        if isinstance(value, Mapping):
+            unknown = sorted(set(map(str, value)) - {"alias", "phoneme", "alphabet"})
+            if unknown:
+                raise SettingsError(
+                    f"{path}: entry {grapheme!r}: unknown field {unknown[0]!r}; use alias, phoneme, alphabet")
+            alias = mapping_text(value.get("alias"), path, grapheme, "alias")
+            phoneme = mapping_text(value.get("phoneme"), path, grapheme, "phoneme")
+            alphabet = mapping_text(value.get("alphabet"), path, grapheme, "alphabet") or DEFAULT_ALPHABET
+            if alias is None and phoneme is None:
+                raise SettingsError(f"{path}: entry {grapheme!r} needs an alias or a phoneme")
+            lexemes.append(Lexeme((grapheme,), alias, phoneme, alphabet))
+        else:
+            alias = mapping_text(value, path, grapheme, "its spoken form")
+            if alias is None:
+                raise SettingsError(f"{path}: entry {grapheme!r} says nothing; write it as {MAPPING_EXAMPLE}")
+            lexemes.append(Lexeme((grapheme,), alias))
+    return warn_unspoken(Lexicon(tuple(lexemes)), path)
+
+
+def local_name(tag: object) -> str:
+    """An element's name without its namespace (comments and processing instructions give '')."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def child_texts(element: Any, name: str) -> list[tuple[str, Any]]:
+    """(stripped text, child) of each non-empty child element called ``name`` (any namespace)."""
+    found = []
+    for child in element:
+        text = (child.text or "").strip() if local_name(child.tag) == name else ""
+        if text:
+            found.append((text, child))
+    return found
 
 
 def from_pls(content: bytes, path: Path) -> Lexicon:
-    """A lexicon from PLS: each ``<lexeme>``'s graphemes map to its first ``<alias>``."""
+    """A lexicon from PLS: each ``<lexeme>``'s graphemes, first ``<alias>`` and first ``<phoneme>``."""
     from lxml import etree
 
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
-        root = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+        root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as error:
         raise SettingsError(f"{path}: not a valid PLS file ({error})") from None
-    entries = []
-    skipped = 0
-    for lexeme in root.iter(f"{{{PLS_NAMESPACE}}}lexeme"):
-        alias = lexeme.findtext(f"{{{PLS_NAMESPACE}}}alias")
-        graphemes = [element.text.strip() for element in lexeme.iter(f"{{{PLS_NAMESPACE}}}grapheme") if element.text]
-        if alias and alias.strip():
-            entries += [(grapheme, alias.strip()) for grapheme in graphemes]
-        else:
-            skipped += 1
-    if not entries:
-        raise SettingsError(f"{path}: no <lexeme> with an <alias> (phoneme-only entries can't be spoken by these engines)")
-    return Lexicon(tuple(entries))
+    if local_name(root.tag) != "lexicon":
+        raise SettingsError(f"{path}: a PLS file's root element is <lexicon xmlns=\"{PLS_NAMESPACE}\">")
+    default_alphabet = root.get("alphabet") or DEFAULT_ALPHABET
+    lexemes = []
+    for element in root:
+        if local_name(element.tag) != "lexeme":
+            continue
+        graphemes = tuple(text for text, _ in child_texts(element, "grapheme"))
+        aliases = [text for text, _ in child_texts(element, "alias")]
+        phonemes = child_texts(element, "phoneme")
+        if not graphemes or not (aliases or phonemes):
+            continue
+        phoneme = phonemes[0][0] if phonemes else None
+        alphabet = (phonemes[0][1].get("alphabet") if phonemes else None) or default_alphabet
+        lexemes.append(Lexeme(graphemes, aliases[0] if aliases else None, phoneme, alphabet))
+    if not lexemes:
+        raise SettingsError(f"{path}: no <lexeme> with a <grapheme> and an <alias> or <phoneme>")
+    return warn_unspoken(Lexicon(tuple(lexemes)), path)
 
 
 def load_lexicon(path: Path) -> Lexicon:
-    """Read a lexicon from TOML (``.toml``), YAML (``.yaml``/``.yml``) or PLS (``.pls``/``.xml``)."""
+    """Read a lexicon from TOML (``.toml``), YAML (``.yaml``/``.yml``) or PLS (``.pls``/``.xml``).
+
+    Raises:
+        SettingsError: the file is missing, of another kind, or not a lexicon; the line says which.
+    """
     path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".pls", ".xml", ".toml", ".yaml", ".yml"):
+        raise SettingsError(f"{path}: a lexicon is a .toml, .yaml or .pls file")
     try:
         content = path.read_bytes()
     except OSError as error:
-        raise SettingsError(f"{path}: cannot read the lexicon ({error.strerror})") from None
-    suffix = path.suffix.lower()
+        raise SettingsError(f"{path}: cannot read the lexicon ({error.strerror}); check --lexicon") from None
     if suffix in (".pls", ".xml"):
         return from_pls(content, path)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path}: a lexicon must be UTF-8 text") from None
     if suffix == ".toml":
         if sys.version_info >= (3, 11):
             import tomllib
@@ -111,14 +229,14 @@ def load_lexicon(path: Path) -> Lexicon:
             import tomli as tomllib
 
         try:
-            return from_mapping(tomllib.loads(content.decode("utf-8")), path)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            return from_mapping(tomllib.loads(text), path)
+        except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{path}: not valid TOML ({error})") from None
-    if suffix in (".yaml", ".yml"):
-        import yaml
+    import yaml
 
-        try:
-            return from_mapping(yaml.safe_load(content.decode("utf-8")), path)
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise SettingsError(f"{path}: not valid YAML ({error})") from None
-    raise SettingsError(f"{path}: a lexicon is a .toml, .yaml or .pls file")
+    try:
+        # BaseLoader keeps every scalar a string: "No", "On" and "1e3" stay words, not booleans or numbers.
+        return from_mapping(yaml.load(text, Loader=yaml.BaseLoader), path)
+    except yaml.YAMLError as error:
+        reason = str(error).splitlines()[0]
+        raise SettingsError(f"{path}: not valid YAML ({reason})") from None

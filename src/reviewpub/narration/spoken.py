@@ -2,7 +2,13 @@
 
 Small ordered rules, each a function from string to string with its data beside it
 (gTTS's pre-processors work the same way). The Document is never changed: captions and the
-EPUB quote the source, the engine hears this.
+EPUB quote the source, the engine hears this. Whatever the rules do, the result holds no
+character an engine could take for markup (``<``, ``>``, ``&``, brackets) and no control
+character, so it is safe for an engine even if SSML were switched on.
+
+Which rules exist was decided by listening to eSpeak NG's phonemes for the written forms
+(``ISS`` → "iss", ``1990s`` → "nineteen hundred ninety z", ``vs.`` → "V S", ``4/5`` →
+"four slash five", an emoji → its name) and fixing only what a listener would trip on.
 """
 
 from __future__ import annotations
@@ -13,74 +19,233 @@ from collections.abc import Callable
 
 from reviewpub.narration.lexicon import Lexicon
 
-SPELLED_OUT = frozenset("US UK USA EU UN ISS TV BBC FBI CIA CEO DVD IMAX HBO AI".split()) - {"IMAX"}
-"""Initialisms read letter by letter even when written without dots."""
-WORD_ABBREVIATIONS = [
-    (r"\bvs\.?(?=\s)", "versus"),
+# --- characters ---------------------------------------------------------------------------
+
+FIRST_PICTOGRAPH = 0x2190
+"""Symbols (category So) from the arrows block on are pictographs and emoji; engines read
+their names ("popcorn"), which no reader of the text hears. ``©``, ``°`` and ``™`` stay."""
+FIRST_SUPPLEMENTARY_SYMBOL = 0x1F000
+"""Emoji, their skin-tone modifiers and mahjong/domino tiles live from here on."""
+VARIATION_SELECTORS = frozenset("\ufe0e\ufe0f")
+
+
+def is_pictograph(character: str) -> bool:
+    """True for emoji and pictographic symbols that a listener should not hear named."""
+    code = ord(character)
+    if character in VARIATION_SELECTORS or code >= FIRST_SUPPLEMENTARY_SYMBOL:
+        return True
+    return code >= FIRST_PICTOGRAPH and unicodedata.category(character) == "So"
+
+
+def strip_controls(text: str) -> str:
+    """Control and format characters removed (NUL, BEL, soft hyphen), line breaks and emoji spaced."""
+    kept = []
+    for character in text:
+        if character in "\n\r\t\v\f\u2028\u2029\x85":
+            kept.append(" ")
+        elif unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        elif is_pictograph(character):
+            kept.append(" ")
+        else:
+            kept.append(character)
+    return "".join(kept)
+
+
+HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\u00a0": " ", "\u202f": " "})
+
+
+def quotes_and_dashes(text: str) -> str:
+    """Quotes dropped (apostrophes kept plain), dashes become pauses, number ranges "to"."""
+    text = text.translate(HYPHENS)
+    text = text.replace("’", "'").replace("ʼ", "'").replace("‘", "'")
+    text = re.sub(r"[“”„‟«»\"]", " ", text)
+    text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)
+    text = re.sub(r"(?<=\d)\s*[–—]\s*(?=\d)", " to ", text)
+    text = re.sub(r"\s*[—–―]\s*", ", ", text)
+    return text.replace("…", "...")
+
+
+# --- words --------------------------------------------------------------------------------
+
+WORD_ABBREVIATIONS: list[tuple[str, str]] = [
+    (r"\bvs\b\.?", "versus"),
     (r"\be\.g\.", "for example"),
     (r"\bi\.e\.", "that is"),
     (r"\betc\.", "et cetera"),
     (r"\bJr\.", "Junior"),
     (r"\bSr\.", "Senior"),
     (r"\bNo\.(?=\s*\d)", "number"),
+    (r"#(?=\d)", "number "),
     (r"\bapprox\.", "approximately"),
-    (r"\bmin\.", "minutes"),
+    (r"\bmins?\.", "minutes"),
+    (r"\bhrs?\.", "hours"),
 ]
-RATING_DENOMINATORS = {"5", "10", "100", "4", "20"}
-MARKUP = re.compile(r"[<>\[\]{}*_#|\\`~^]")
+"""(pattern, spoken form) for abbreviations eSpeak NG reads letter by letter or as a word
+("vs." → "V S", "Jr." → "J R", "No. 5" → "no five"). ``Mr.``, ``Dr.``, ``Mrs.`` are read
+right by both engines and left alone."""
 
 
-def strip_controls(text: str) -> str:
-    """Remove control characters and symbols an engine would read out by name (emoji)."""
-    kept = []
-    for character in text:
-        category = unicodedata.category(character)
-        if category[0] == "C" and character not in "\n\t":
-            continue
-        if category == "So":
-            kept.append(" ")
-            continue
-        kept.append(character)
-    return "".join(kept)
+def abbreviations(text: str) -> str:
+    """Abbreviations a listener expects in full: ``vs.`` → ``versus``, ``Jr.`` → ``Junior``."""
+    for pattern, spoken in WORD_ABBREVIATIONS:
+        text = re.sub(pattern, spoken, text)
+    return text
 
 
-def quotes_and_dashes(text: str) -> str:
-    """Curly quotes dropped (apostrophes kept plain), dashes become pauses."""
-    text = text.replace("’", "'").replace("‘", "").replace("“", "").replace("”", "").replace('"', "")
-    text = re.sub(r"(?<!\w)'|'(?!\w)", "", text)
-    text = re.sub(r"\s*[—–]\s*", ", ", text)
-    return text.replace("…", "...")
+DOTTED_ACRONYM = re.compile(r"\b(?:[A-Za-z]\.){2,}(?=[\s,;:!?')\]]|$)")
 
 
 def dotted_acronyms(text: str) -> str:
     """``I.S.S.`` → ``I S S``: letters read one by one, and no false sentence end."""
-    def spell(match: re.Match[str]) -> str:
-        letters = match.group(0).replace(".", " ").split()
-        return " ".join(letters)
+    return DOTTED_ACRONYM.sub(lambda match: " ".join(match.group(0).replace(".", " ").split()), text)
 
-    return re.sub(r"\b(?:[A-Za-z]\.){2,}(?=[\s,;:!?'\")\]]|$)", spell, text)
+
+CURRENCIES = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros")}
+CURRENCY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)(\s+(?:thousand|million|billion|trillion)\b)?")
+
+
+def currency(text: str) -> str:
+    """``$5`` → ``5 dollars`` and ``$2 million`` → ``2 million dollars`` (eSpeak says "dollar five")."""
+    def spoken(match: re.Match[str]) -> str:
+        singular, plural = CURRENCIES[match.group(1)]
+        amount, scale = match.group(2), match.group(3) or ""
+        unit = singular if amount == "1" and not scale else plural
+        return f"{amount}{scale} {unit}"
+
+    return CURRENCY.sub(spoken, text)
+
+
+RATING_DENOMINATORS = frozenset({4, 5, 10, 20, 100})
+"""``N/D`` with one of these below is a score ("4/5" → "4 out of 5") when N is at most D."""
+FRACTIONS = {
+    "1/2": "one half", "1/3": "one third", "2/3": "two thirds",
+    "1/4": "one quarter", "3/4": "three quarters", "1/5": "one fifth", "1/10": "one tenth",
+}
+"""Fractions said as such when a noun follows ("3/4 of the film")."""
+UNITS = {"km/h": "kilometres per hour", "m/s": "metres per second", "mi/h": "miles per hour"}
+NUMBER_SLASH = re.compile(r"(?<![\d/])(\d+(?:\.\d+)?)/(\d+)(?![\d/])(\s+of\b)?")
+DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?![\d/])")
+WORD_SLASH = re.compile(r"(?<![\w/])([A-Za-z][\w'-]*)/([A-Za-z][\w'-]*)(?![\w/])")
+
+
+def number_slashes(text: str) -> str:
+    """``4/5`` → ``4 out of 5``, ``3/4 of`` → ``three quarters of``, ``24/7`` → ``24 7``, dates spaced."""
+    text = DATE.sub(r"\1 \2 \3", text)
+
+    def spoken(match: re.Match[str]) -> str:
+        numerator, denominator, of = match.group(1), match.group(2), match.group(3) or ""
+        written = f"{numerator}/{denominator}"
+        if of and written in FRACTIONS:
+            return FRACTIONS[written] + of
+        if int(denominator) in RATING_DENOMINATORS and float(numerator) <= int(denominator):
+            return f"{numerator} out of {denominator}{of}"
+        if written in FRACTIONS:
+            return FRACTIONS[written] + of
+        return f"{numerator} {denominator}{of}"
+
+    return NUMBER_SLASH.sub(spoken, text)
+
+
+def word_slashes(text: str) -> str:
+    """``US/Russia`` → ``US Russia`` (names joined, as said aloud); ``his/her`` → ``his or her``."""
+    for written, unit in UNITS.items():
+        text = re.sub(rf"(?<=[\d\s]){re.escape(written)}\b", unit, text)
+
+    def spoken(match: re.Match[str]) -> str:
+        left, right = match.group(1), match.group(2)
+        if left[0].isupper() and right[0].isupper():
+            return f"{left} {right}"
+        if left.lower() == "and" and right.lower() == "or":
+            return "and or"
+        return f"{left} or {right}"
+
+    return WORD_SLASH.sub(spoken, text)
+
+
+CONNECTORS = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e", "nl": "en", "sv": "och",
+              "da": "og", "no": "og", "nb": "og", "pl": "i", "ru": "и"}
+"""How ``&`` is said per language; languages not listed get a pause."""
+
+
+def ampersand(text: str, language: str = "en") -> str:
+    """``Tom & Jerry`` → ``Tom and Jerry`` (``&`` is also what SSML would parse)."""
+    word = CONNECTORS.get(language.split("-")[0].lower())
+    return text.replace("&", f" {word} " if word else ", ")
+
+
+SYMBOLS = [("%", " percent"), ("+", " plus "), ("@", " at ")]
+
+
+def symbols(text: str) -> str:
+    """``50%`` → ``50 percent``; ``+`` and ``@`` said as words."""
+    for symbol, spoken in SYMBOLS:
+        text = text.replace(symbol, spoken)
+    return text
+
+
+ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+       "seventeen eighteen nineteen".split()
+TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty", 7: "seventy", 8: "eighty", 9: "ninety"}
+DECADES = {10: "tens", 20: "twenties", 30: "thirties", 40: "forties", 50: "fifties", 60: "sixties",
+           70: "seventies", 80: "eighties", 90: "nineties"}
+
+
+def two_digits(number: int) -> str:
+    """0–99 in words: ``84`` → ``eighty-four``."""
+    if number < 20:
+        return ONES[number]
+    tens, ones = divmod(number, 10)
+    return TENS[tens] + (f"-{ONES[ones]}" if ones else "")
+
+
+def year_words(year: int) -> str:
+    """A year as said: 1984 → nineteen eighty-four, 1905 → nineteen oh five, 2005 → two thousand five."""
+    century, rest = divmod(year, 100)
+    if 2000 <= year <= 2009:
+        return "two thousand" + (f" {ONES[rest]}" if rest else "")
+    if rest == 0:
+        return f"{two_digits(century)} hundred"
+    if rest < 10:
+        return f"{two_digits(century)} oh {ONES[rest]}"
+    return f"{two_digits(century)} {two_digits(rest)}"
+
+
+def decade_words(decade: int) -> str:
+    """A decade as said: 1990 → nineteen nineties, 2000 → two thousands, 2010 → twenty tens."""
+    century, rest = divmod(decade, 100)
+    if rest == 0:
+        return "two thousands" if decade == 2000 else f"{two_digits(century)} hundreds"
+    return f"{two_digits(century)} {DECADES[rest]}"
+
+
+YEAR = re.compile(r"(?<![\w.,/$£€])(1[1-9]\d\d|20\d\d)(?![\w%]|[.,]\d)")
+DECADE = re.compile(r"(?<![\w.,$£€])(1[1-9]\d0|20\d0|[1-9]0)s\b")
+
+
+def years(text: str) -> str:
+    """``1984`` → ``nineteen eighty-four``; ``1990s`` → ``nineteen nineties``; ``’90s`` → ``nineties``.
+
+    eSpeak NG says "nineteen hundred eighty four" and "nineteen hundred ninety z". A bare
+    four-digit number from 1100 to 2099 in running text is taken as a year; amounts in a
+    review carry a comma, a unit or a currency sign.
+    """
+    text = DECADE.sub(lambda match: decade_words(int(match.group(1))) if len(match.group(1)) == 4
+                      else DECADES[int(match.group(1))], text)
+    return YEAR.sub(lambda match: year_words(int(match.group(1))), text)
+
+
+SPELLED_OUT = frozenset("US UK USA EU UN ISS TV BBC FBI CIA CEO DVD HBO AI".split())
+"""Initialisms read letter by letter even when written without dots (eSpeak says "iss")."""
 
 
 def initialisms(text: str) -> str:
-    """``US`` → ``U S`` for initialisms a listener expects spelled out."""
-    return re.sub(r"\b[A-Z]{2,4}\b", lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT else match.group(0), text)
+    """``ISS`` → ``I S S`` for initialisms a listener expects spelled out."""
+    return re.sub(r"\b[A-Z]{2,4}\b", lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT
+                  else match.group(0), text)
 
 
-def slashes_and_symbols(text: str) -> str:
-    """``4/5`` → ``4 out of 5``; ``US/Russia`` → ``US and Russia``; ``&`` → ``and``; ``%`` → ``percent``."""
-    text = re.sub(r"\b(\d+(?:\.\d+)?)\s*/\s*(\d+)\b",
-                  lambda match: f"{match.group(1)} out of {match.group(2)}" if match.group(2) in RATING_DENOMINATORS
-                  else f"{match.group(1)} {match.group(2)}", text)
-    text = re.sub(r"(?<=[A-Za-z])/(?=[A-Za-z])", " and ", text)
-    text = text.replace("&", " and ").replace("%", " percent").replace("+", " plus ").replace("@", " at ")
-    return text
-
-
-def abbreviations(text: str) -> str:
-    """Abbreviations a listener expects spoken in full (``vs.`` → ``versus``)."""
-    for pattern, spoken in WORD_ABBREVIATIONS:
-        text = re.sub(pattern, spoken, text)
-    return text
+MARKUP = re.compile(r"[<>\[\]{}*_#|\\`~^&]")
 
 
 def markup(text: str) -> str:
@@ -89,31 +254,42 @@ def markup(text: str) -> str:
 
 
 def whitespace(text: str) -> str:
-    """Collapse whitespace; tidy spaces before punctuation."""
+    """Collapse whitespace; tidy spaces before punctuation and doubled commas."""
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"\s+([,.;:!?])", r"\1", text)
-    return re.sub(r"(,\s*){2,}", ", ", text).strip(" ,")
+    text = re.sub(r",(\s*,)+", ",", text)
+    text = re.sub(r"^[,.;:\s]+", "", text)
+    return re.sub(r",\s*([.;:!?])", r"\1", text).strip(" ,")
 
 
-RULES: list[Callable[[str], str]] = [
+ENGLISH_RULES: list[Callable[[str], str]] = [
     strip_controls,
     quotes_and_dashes,
     abbreviations,
     dotted_acronyms,
-    slashes_and_symbols,
+    currency,
+    number_slashes,
+    word_slashes,
+    symbols,
+    years,
     initialisms,
-    markup,
-    whitespace,
 ]
-"""Applied in this order; the lexicon comes first, so it matches the words as written."""
+"""Applied in this order for English (``en``, ``en-GB``, ...); then ``&``, markup and spacing."""
+OTHER_RULES: list[Callable[[str], str]] = [strip_controls, quotes_and_dashes]
+"""The language-neutral rules, for every other language."""
 
 
 def spoken_text(text: str, *, language: str = "en", lexicon: Lexicon | None = None) -> str:
-    """What the engine should say for ``text`` (English rules apply to ``en*`` languages only)."""
+    """What the engine should say for ``text``; the lexicon comes first, matching words as written.
+
+    Args:
+        text: a sentence or heading as the EPUB shows it.
+        language: BCP 47 tag of the text; the English rules apply to ``en*`` only.
+        lexicon: the user's pronunciation fixes (``--lexicon``).
+    """
     if lexicon is not None:
         text = lexicon.apply(text)
-    if not language.lower().startswith("en"):
-        return whitespace(markup(strip_controls(quotes_and_dashes(text))))
-    for rule in RULES:
+    rules = ENGLISH_RULES if language.lower().split("-")[0] == "en" else OTHER_RULES
+    for rule in rules:
         text = rule(text)
-    return text
+    return whitespace(markup(ampersand(text, language)))

@@ -1,7 +1,10 @@
-"""Chapter MP3s: one per top-level chapter, encoded once from its PCM and tagged (ID3v2.4).
+"""Chapter MP3s: one per top-level chapter, encoded once from its final PCM and tagged (ID3v2.4).
 
-A chapter whose inputs have not changed keeps its MP3: the digest of everything that went
-into it is stored in a TXXX frame and compared before encoding.
+Each file is encoded and tagged under a temporary name and renamed into place, so a failed
+or interrupted build never leaves a partial MP3. Two digests are stored in ``TXXX`` frames:
+one of the audio's inputs (the chapter WAV's cache key, format, encoder) and one of the tags.
+A chapter whose audio digest matches is not encoded again; if only its tags changed (a new
+author, a new cover), the tags alone are rewritten.
 """
 
 from __future__ import annotations
@@ -11,106 +14,177 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from reviewpub.document import ListBlock, block_sentences
 from reviewpub.files import atomic_path
-from reviewpub.narration.audio import encode_mp3
+from reviewpub.narration.audio import MP3_QUALITY, encode_mp3
 from reviewpub.narration.cache import digest
-from reviewpub.narration.model import ChapterNarration
 from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from reviewpub.document import Chapter, Document
-    from reviewpub.narration.model import Narration
+    from reviewpub.narration.model import ChapterNarration, Narration
     from reviewpub.narration.settings import AudioSettings
 
 logger = logging.getLogger(__name__)
 INPUT_DIGEST_FRAME = "reviewpub-input"
+"""``TXXX`` description of the digest of an MP3's audio inputs (the whole-book MP3 uses it too)."""
+TAGS_DIGEST_FRAME = "reviewpub-tags"
+"""``TXXX`` description of the digest of an MP3's tags."""
+NARRATOR_CREDIT = "reviewpub"
+"""Artist when the review names no author."""
+GENRE = "Speech"
 ISO_639_2 = {
-    "en": "eng", "fr": "fra", "de": "deu", "es": "spa", "it": "ita", "pt": "por", "nl": "nld", "da": "dan",
-    "sv": "swe", "no": "nor", "nb": "nob", "fi": "fin", "pl": "pol", "ru": "rus", "uk": "ukr", "cs": "ces",
-    "el": "ell", "tr": "tur", "ja": "jpn", "zh": "zho", "ko": "kor", "ar": "ara", "he": "heb", "hi": "hin",
+    "af": "afr", "am": "amh", "ar": "ara", "az": "aze", "be": "bel", "bg": "bul", "bn": "ben", "bs": "bos",
+    "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan", "de": "deu", "el": "ell", "en": "eng", "eo": "epo",
+    "es": "spa", "et": "est", "eu": "eus", "fa": "fas", "fi": "fin", "fr": "fra", "ga": "gle", "gd": "gla",
+    "gl": "glg", "gu": "guj", "he": "heb", "hi": "hin", "hr": "hrv", "hu": "hun", "hy": "hye", "id": "ind",
+    "is": "isl", "it": "ita", "ja": "jpn", "ka": "kat", "kk": "kaz", "kn": "kan", "ko": "kor", "ku": "kur",
+    "ky": "kir", "la": "lat", "lt": "lit", "lv": "lav", "mk": "mkd", "ml": "mal", "mn": "mon", "mr": "mar",
+    "ms": "msa", "mt": "mlt", "my": "mya", "nb": "nob", "ne": "nep", "nl": "nld", "nn": "nno", "no": "nor",
+    "pa": "pan", "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "si": "sin", "sk": "slk", "sl": "slv",
+    "sq": "sqi", "sr": "srp", "sv": "swe", "sw": "swa", "ta": "tam", "te": "tel", "th": "tha", "tr": "tur",
+    "uk": "ukr", "ur": "urd", "uz": "uzb", "vi": "vie", "zh": "zho",
 }
-"""ID3's TLAN wants ISO 639-2 codes; the document speaks BCP 47."""
-CHAPTER_FILE = re.compile(r"^\d{2,4}-.+\.mp3$")
+"""ID3's ``TLAN`` wants ISO 639-2 codes; documents carry BCP 47 tags."""
+CHAPTER_FILE = re.compile(r"^\d{2,4}-[^/]+\.mp3$")
+"""Names this writer gives its files; others in the folder are never touched."""
 
 
 def language_code(language: str) -> str:
-    """``en-GB`` → ``eng`` (``und`` when unknown)."""
-    return ISO_639_2.get(language.split("-")[0].lower(), "und")
+    """``en-GB`` → ``eng``; a three-letter tag is kept; ``und`` when unknown."""
+    primary = language.split("-")[0].lower()
+    if len(primary) == 3 and primary.isalpha():
+        return primary
+    return ISO_639_2.get(primary, "und")
 
 
 def chapter_transcript(chapter: Chapter) -> str:
-    """The chapter's text for USLT: headings and paragraphs on their own lines."""
-    lines = []
+    """The chapter's text for ``USLT``: each heading and paragraph (or list item) on its own line."""
+    paragraphs = []
     for section in chapter.walk():
-        lines.append(section.title)
+        paragraphs.append(section.heading.text)
         for block in section.blocks:
-            from reviewpub.document import block_sentences
+            if isinstance(block, ListBlock):
+                paragraphs += [" ".join(sentence.text for sentence in item) for item in block.items]
+            else:
+                paragraphs.append(" ".join(sentence.text for sentence in block_sentences(block)))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
 
-            lines.append(" ".join(sentence.text for sentence in block_sentences(block)))
-    return "\n\n".join(lines)
+
+def narrator_comment(engine: str, voice: str) -> str:
+    """The ``COMM`` text naming the engine and voice."""
+    return f"Narrated by reviewpub with {engine} ({voice})"
 
 
-def tag_frames(document: Document, chapter_narration: ChapterNarration, total: int, engine: str, voice: str,
-               cover_jpeg: bytes | None, transcript: str | None) -> list[object]:
-    """The ID3v2.4 frames of one file."""
+def tag_frames(document: Document, chapter: ChapterNarration, total: int, engine: str, voice: str,
+               cover_jpeg: bytes | None, transcript: str) -> list[Any]:
+    """The ID3v2.4 frames of one chapter file (the digests aside)."""
     from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, USLT
 
     metadata = document.metadata
-    artist = metadata.author or "reviewpub"
+    artist = metadata.author or NARRATOR_CREDIT
     language = language_code(metadata.language)
-    year = metadata.date or metadata.modified.strftime("%Y-%m-%d")
-    frames: list[object] = [
-        TIT2(encoding=3, text=chapter_narration.title),
+    date = metadata.date or metadata.modified.strftime("%Y-%m-%d")
+    frames: list[Any] = [
+        TIT2(encoding=3, text=chapter.title),
         TALB(encoding=3, text=metadata.title),
         TPE1(encoding=3, text=artist),
         TPE2(encoding=3, text=artist),
-        TRCK(encoding=3, text=f"{chapter_narration.number}/{total}"),
-        TCON(encoding=3, text="Speech"),
-        TDRC(encoding=3, text=year),
+        TRCK(encoding=3, text=f"{chapter.number}/{total}"),
+        TCON(encoding=3, text=GENRE),
+        TDRC(encoding=3, text=date),
         TLAN(encoding=3, text=language),
-        COMM(encoding=3, lang=language, desc="", text=f"Narrated by reviewpub with {engine} ({voice})"),
+        COMM(encoding=3, lang=language, desc="", text=narrator_comment(engine, voice)),
+        USLT(encoding=3, lang=language, desc="", text=transcript),
     ]
-    if transcript:
-        frames.append(USLT(encoding=3, lang=language, desc="", text=transcript))
     if cover_jpeg:
         frames.append(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover_jpeg))
     return frames
 
 
-def write_tags(path: Path, frames: list[object], input_digest: str) -> None:
-    """Write ID3v2.4 tags (and the input digest) to an MP3 file."""
+def frames_digest(frames: list[Any]) -> str:
+    """A digest of tag frames, pictures included (by their bytes' hash)."""
+    return digest([[frame.HashKey, repr(frame) if not hasattr(frame, "data") else hashlib.sha256(frame.data).hexdigest()]
+                   for frame in frames])
+
+
+def write_tags(path: Path, frames: list[Any], audio_digest: str, tags_digest: str) -> None:
+    """Replace the ID3 tag of ``path`` by ``frames`` and the two digests (ID3v2.4)."""
     from mutagen.id3 import ID3, TXXX
 
     tags = ID3()
     for frame in frames:
         tags.add(frame)
-    tags.add(TXXX(encoding=3, desc=INPUT_DIGEST_FRAME, text=input_digest))
+    tags.add(TXXX(encoding=3, desc=INPUT_DIGEST_FRAME, text=audio_digest))
+    tags.add(TXXX(encoding=3, desc=TAGS_DIGEST_FRAME, text=tags_digest))
     tags.save(path, v2_version=4)
 
 
-def stored_digest(path: Path) -> str | None:
-    """The input digest recorded in an existing MP3, if any."""
+def stored_digests(path: Path) -> tuple[str | None, str | None]:
+    """The (audio, tags) digests recorded in an existing MP3; None for what is missing."""
     from mutagen import MutagenError
     from mutagen.id3 import ID3
 
     if not path.is_file():
-        return None
+        return None, None
     try:
-        frame = ID3(path).get(f"TXXX:{INPUT_DIGEST_FRAME}")
+        tags = ID3(path)
     except (MutagenError, OSError, ValueError):
-        return None
-    return str(frame.text[0]) if frame is not None and frame.text else None
+        return None, None
+
+    def text(description: str) -> str | None:
+        frame = tags.get(f"TXXX:{description}")
+        return str(frame.text[0]) if frame is not None and frame.text else None
+
+    return text(INPUT_DIGEST_FRAME), text(TAGS_DIGEST_FRAME)
 
 
-def encode_tagged(wav: Path, path: Path, audio: AudioSettings, frames: list[object], input_digest: str) -> Path:
+@dataclass(frozen=True)
+class PlannedFile:
+    """One chapter MP3: where it goes, what it is made of, and what it should say."""
+
+    chapter: ChapterNarration
+    path: Path
+    frames: list[Any]
+    audio_digest: str
+    tags_digest: str
+
+
+def encode_chapter(planned: PlannedFile, audio: AudioSettings) -> None:
     """Encode and tag into a temporary file, then rename it into place."""
-    with atomic_path(path) as temporary:
-        encode_mp3(wav, temporary, audio)
-        write_tags(temporary, frames, input_digest)
-    return path
+    with atomic_path(planned.path) as temporary:
+        encode_mp3(planned.chapter.wav_path, temporary, audio)
+        write_tags(temporary, planned.frames, planned.audio_digest, planned.tags_digest)
+
+
+def retag_chapter(planned: PlannedFile) -> None:
+    """Rewrite only the tags of an MP3 whose audio is current (on a copy, renamed into place)."""
+    with atomic_path(planned.path) as temporary:
+        shutil.copyfile(planned.path, temporary)
+        write_tags(temporary, planned.frames, planned.audio_digest, planned.tags_digest)
+
+
+def plan_files(document: Document, narration: Narration, folder: Path, audio: AudioSettings,
+               cover_jpeg: bytes | None) -> list[PlannedFile]:
+    """Every chapter's file, frames and digests."""
+    chapters = {chapter.id: chapter for chapter in document.chapters}
+    total = len(narration.chapters)
+    planned = []
+    for chapter_narration in narration.chapters:
+        chapter = chapters.get(chapter_narration.chapter_id)
+        transcript = chapter_transcript(chapter) if chapter is not None else chapter_narration.title
+        frames = tag_frames(document, chapter_narration, total, narration.engine, narration.voice, cover_jpeg,
+                            transcript)
+        audio_digest = digest("chapter-mp3", chapter_narration.wav_path.name, chapter_narration.sample_count,
+                              audio.bitrate_kbps, audio.sample_rate, audio.channels, MP3_QUALITY)
+        planned.append(PlannedFile(chapter_narration, Path(folder) / f"{chapter_narration.file_stem}.mp3", frames,
+                                   audio_digest, frames_digest(frames)))
+    return planned
 
 
 def write_chapter_mp3s(
@@ -123,32 +197,45 @@ def write_chapter_mp3s(
     jobs: int | None = None,
     progress: Progress = NullProgress(),
 ) -> list[Path]:
-    """Write ``NN-<chapter>.mp3`` for every chapter into ``folder``; unchanged ones are kept."""
-    chapters = {chapter.id: chapter for chapter in document.chapters}
-    total = len(narration.chapters)
-    cover_digest = hashlib.sha256(cover_jpeg or b"").hexdigest()
-    planned: list[tuple[ChapterNarration, Path, list[object], str]] = []
-    for chapter_narration in narration.chapters:
-        path = Path(folder) / f"{chapter_narration.file_stem}.mp3"
-        transcript = chapter_transcript(chapters[chapter_narration.chapter_id])
-        frames = tag_frames(document, chapter_narration, total, narration.engine, narration.voice, cover_jpeg, transcript)
-        input_digest = digest("mp3", chapter_narration.wav_path.name, audio.bitrate_kbps, audio.sample_rate,
-                              audio.channels, [repr(frame) for frame in frames if not hasattr(frame, "data")], cover_digest)
-        planned.append((chapter_narration, path, frames, input_digest))
-    remove_stale_files(Path(folder), {path.name for _, path, _, _ in planned})
-    to_encode = [item for item in planned if stored_digest(item[1]) != item[3]]
-    logger.debug("%d of %d chapter MP3s need encoding", len(to_encode), len(planned))
-    progress.start(len(to_encode), "Encoding")
+    """Write ``NN-<chapter-id>.mp3`` for every chapter into ``folder`` (``output/<name>/audio``).
+
+    Files whose audio and tags are current are kept as they are; chapter MP3s of chapters
+    that no longer exist are removed. Encodings run in parallel (``jobs``, default the CPU
+    count), each an ffmpeg process.
+
+    Raises:
+        WriterError: ffmpeg failed or the folder cannot be written; no partial file is left.
+    """
+    planned = plan_files(document, narration, Path(folder), audio, cover_jpeg)
+    to_encode, to_retag = [], []
+    for item in planned:
+        audio_digest, tags_digest = stored_digests(item.path)
+        if audio_digest != item.audio_digest:
+            to_encode.append(item)
+        elif tags_digest != item.tags_digest:
+            to_retag.append(item)
+    logger.debug("%d of %d chapter MP3s to encode, %d to retag", len(to_encode), len(planned), len(to_retag))
+    progress.start(len(to_encode) + len(to_retag), "Encoding")
     try:
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(to_encode) or 1))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(encode_tagged, item[0].wav_path, item[1], audio, item[2], item[3]) for item in to_encode]
-            for future in concurrent.futures.as_completed(futures):
-                future.result()
-                progress.advance()
+        for item in to_retag:
+            retag_chapter(item)
+            progress.advance(1, item.path.name)
+        if to_encode:
+            workers = max(1, min(jobs or os.cpu_count() or 1, len(to_encode)))
+            with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(encode_chapter, item, audio): item for item in to_encode}
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        future.result()
+                        progress.advance(1, futures[future].path.name)
+                except BaseException:
+                    for future in futures:
+                        future.cancel()
+                    raise
     finally:
         progress.finish()
-    return [path for _, path, _, _ in planned]
+    remove_stale_files(Path(folder), {item.path.name for item in planned})
+    return [item.path for item in planned]
 
 
 def remove_stale_files(folder: Path, keep: set[str]) -> None:
@@ -157,4 +244,4 @@ def remove_stale_files(folder: Path, keep: set[str]) -> None:
         return
     for path in folder.iterdir():
         if CHAPTER_FILE.match(path.name) and path.name not in keep:
-            path.unlink()
+            path.unlink(missing_ok=True)

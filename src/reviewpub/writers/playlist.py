@@ -1,4 +1,8 @@
-"""The extended M3U playlist of the chapter MP3s (relative paths, UTF-8)."""
+"""The extended M3U playlist of the chapter MP3s: ``output/<name>/<name>.m3u8``.
+
+UTF-8 (the ``.m3u8`` suffix says so), ``#EXTM3U`` then, per chapter, ``#EXTINF:<seconds>,<title>``
+and the MP3's path relative to the playlist, so the folder can be moved or served as is.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,20 @@ if TYPE_CHECKING:
     from reviewpub.narration.model import Narration
 
 
-def write_playlist(narration: Narration, path: Path, *, audio_folder: Path) -> Path:
-    """Write ``#EXTM3U`` with an ``#EXTINF:<seconds>,<title>`` line before each chapter file."""
-    relative = Path(os.path.relpath(audio_folder, Path(path).parent))
+def playlist_text(narration: Narration, relative_folder: str) -> str:
+    """The playlist's text, each chapter's path under ``relative_folder`` (POSIX, may be ``.``)."""
     lines = ["#EXTM3U"]
     for chapter in narration.chapters:
-        title = " ".join(chapter.title.split())
+        title = " ".join(chapter.title.split())  # one line, whatever the heading held
         lines.append(f"#EXTINF:{round(chapter.duration_s)},{title}")
-        lines.append((relative / f"{chapter.file_stem}.mp3").as_posix())
-    with atomic_write(Path(path)) as handle:
-        handle.write(("\n".join(lines) + "\n").encode("utf-8"))
-    return Path(path)
+        lines.append(f"{chapter.file_stem}.mp3" if relative_folder == "." else f"{relative_folder}/{chapter.file_stem}.mp3")
+    return "\n".join(lines) + "\n"
+
+
+def write_playlist(narration: Narration, path: Path, *, audio_folder: Path) -> Path:
+    """Write the chapters' playlist at ``path``, pointing into ``audio_folder`` by relative paths."""
+    path = Path(path)
+    relative = Path(os.path.relpath(Path(audio_folder).resolve(), path.parent.resolve())).as_posix()
+    with atomic_write(path) as handle:
+        handle.write(playlist_text(narration, relative).encode("utf-8"))
+    return path
