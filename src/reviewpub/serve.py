@@ -1,142 +1,247 @@
 """``reviewpub serve``: a built folder over HTTP, so podcast apps can subscribe to its feed.
 
-Only files inside the folder are served (``..``, encoded dots and symlinks pointing out are
-refused); the feed's URLs are rewritten to the address the request came to; Range requests
-are answered, since podcast apps seek.
+Only regular files inside the folder are served: ``..`` (plain or percent-encoded), hidden
+files and symlinks that lead outside the folder get 404. Only GET and HEAD are answered
+(anything else gets http.server's 501). ``feed.xml`` is served with its URLs rewritten to the
+address the request came to (its ``Host`` header), so the feed works whatever address or
+port it is reached at; every other file is streamed from disk as it is, whole or as the
+single byte range asked for (206), since podcast apps seek.
 """
 
 from __future__ import annotations
 
+import email.utils
 import http.server
+import io
 import logging
 import mimetypes
 import re
-import socketserver
+import socket
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
+from xml.sax.saxutils import escape
 
 from reviewpub.errors import WriterError
+from reviewpub.writers.feed import ATOM, FEED_NAME
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPES = {
     ".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".m4a": "audio/mp4", ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip; charset=utf-8", ".xml": "application/rss+xml; charset=utf-8",
-    ".json": "application/json; charset=utf-8", ".jpg": "image/jpeg", ".png": "image/png",
+    ".json": "application/json; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
     ".epub": "application/epub+zip", ".m3u8": "audio/x-mpegurl; charset=utf-8",
 }
-FEED_NAME = "feed.xml"
-SELF_LINK = re.compile(rb'<atom:link href="([^"]+)feed\.xml" rel="self"')
+HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+"""A Host header safe to write into the feed: a name or an IP literal, and a port."""
+SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+COPY_CHUNK = 1 << 16
+
+
+def feed_prefix(feed: bytes) -> bytes | None:
+    """The URL prefix the feed's links start with (its ``atom:link rel="self"`` folder), as written."""
+    try:
+        root = ElementTree.fromstring(feed)
+    except ElementTree.ParseError:
+        return None
+    for link in root.iter(f"{{{ATOM}}}link"):
+        href = link.get("href", "")
+        if link.get("rel") == "self" and href.endswith(FEED_NAME):
+            prefix = href[: -len(FEED_NAME)]
+            return escape(prefix, {'"': "&quot;"}).encode("utf-8") if prefix else None
+    return None
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int, int]:
+    """(status, start, end): what to answer a ``Range`` header for a file of ``size`` bytes.
+
+    200 with the whole file when there is no header or one this server does not understand
+    (several ranges, another unit, last before first), which RFC 9110 allows; 206 with the
+    ``[start, end)`` asked for; 416 when that range lies beyond the end of the file.
+    """
+    match = SINGLE_RANGE.fullmatch(header.strip()) if header else None
+    if not match or not (match.group(1) or match.group(2)):
+        return 200, 0, size
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        if last and int(last) < start:
+            return 200, 0, size
+        end = min(int(last) + 1, size) if last else size
+    else:
+        start, end = max(0, size - int(last)), size
+    if start >= size or start >= end:
+        return 416, 0, 0
+    return 206, start, end
 
 
 class FolderHandler(http.server.BaseHTTPRequestHandler):
-    """GET and HEAD for files inside one folder; everything else is refused."""
+    """GET and HEAD for the files inside one folder."""
 
     server_version = "reviewpub"
     folder: Path
+    """The served folder, resolved (set on the subclass ``make_server`` builds)."""
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests go to the debug log, not to stderr."""
         logger.debug("%s %s", self.address_string(), format % args)
 
     def resolve(self) -> Path | None:
-        """The file a request names, or None when it is outside the folder or missing."""
+        """The file a request names, or None when it is missing, hidden or outside the folder."""
         raw = urllib.parse.urlsplit(self.path).path
-        relative = urllib.parse.unquote(raw).lstrip("/") or FEED_NAME
-        if "\0" in relative or any(part in ("..", ".") for part in relative.split("/")):
+        try:
+            relative = urllib.parse.unquote(raw, errors="strict").lstrip("/")
+        except UnicodeDecodeError:
             return None
-        candidate = (self.folder / relative).resolve()
+        if not raw.isascii() or "\0" in relative or "\\" in relative:
+            return None
+        relative = relative or FEED_NAME
+        parts = relative.split("/")
+        # ".", ".." and hidden files (lock files, atomic writes in progress) alike.
+        if any(part.startswith(".") for part in parts):
+            return None
+        try:
+            candidate = (self.folder / relative).resolve(strict=True)
+        except (OSError, RuntimeError):
+            return None
+        # resolve() followed every symlink: what is left must still be inside the folder.
         if not candidate.is_relative_to(self.folder) or not candidate.is_file():
-            return None
-        if any(part.startswith(".") for part in candidate.relative_to(self.folder).parts):
             return None
         return candidate
 
     def origin(self) -> str:
-        """The address the client used, from the Host header (else the socket's)."""
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
-        if not re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host):
-            host = "{}:{}".format(*self.server.server_address[:2])
+        """``http://host:port/`` as the client addressed this server (Host header, else the socket)."""
+        host = self.headers.get("Host", "").strip()
+        if not HOST_HEADER.fullmatch(host):
+            host = cast(FolderServer, self.server).authority()
         return f"http://{host}/"
 
-    def body_of(self, path: Path) -> bytes:
-        """The file's bytes; the feed with its URLs rewritten for this origin."""
-        data = path.read_bytes()
-        if path.name == FEED_NAME and path.parent == self.folder:
-            found = SELF_LINK.search(data)
-            if found:
-                data = data.replace(found.group(1), self.origin().encode("ascii"))
-        return data
+    def feed_body(self, path: Path) -> bytes:
+        """The feed with the prefix of its URLs replaced by this request's origin."""
+        feed = path.read_bytes()
+        prefix = feed_prefix(feed)
+        return feed.replace(prefix, self.origin().encode("ascii")) if prefix else feed
 
-    def do_HEAD(self) -> None:  # noqa: N802 - the http.server naming
-        """Headers only."""
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        """The headers a GET would send."""
         self.answer(send_body=False)
 
-    def do_GET(self) -> None:  # noqa: N802
-        """The file, whole or a byte range of it."""
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        """The file, whole or one byte range of it."""
         self.answer(send_body=True)
 
     def answer(self, *, send_body: bool) -> None:
-        """Send a file (or 404), honouring a single ``Range: bytes=a-b``."""
+        """Send a file (or 404/416), honouring a single ``Range: bytes=a-b``."""
         path = self.resolve()
         if path is None:
             self.send_error(404, "Not found")
             return
-        data = self.body_of(path)
-        status, start, end = 200, 0, len(data)
-        requested = self.headers.get("Range")
-        if requested:
-            match = re.fullmatch(r"bytes=(\d*)-(\d*)", requested.strip())
-            if match and (match.group(1) or match.group(2)):
-                if match.group(1):
-                    start = int(match.group(1))
-                    end = int(match.group(2)) + 1 if match.group(2) else len(data)
-                else:
-                    start = max(0, len(data) - int(match.group(2)))
-                end = min(end, len(data))
-                if start >= len(data) or start >= end:
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{len(data)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                status = 206
+        try:
+            if path.name == FEED_NAME and path.parent == self.folder:
+                body = self.feed_body(path)
+                self.send_file(path, len(body), lambda output, start, end: output.write(body[start:end]),
+                               send_body=send_body)
+            else:
+                with path.open("rb") as handle:
+                    size = path.stat().st_size
+
+                    def copy(output: io.BufferedIOBase, start: int, end: int) -> None:
+                        handle.seek(start)
+                        copy_bytes(handle, output, end - start)
+
+                    self.send_file(path, size, copy, send_body=send_body)
+        except (ConnectionError, TimeoutError):
+            # The client went away mid-file (podcast apps drop connections when seeking).
+            logger.debug("%s: client closed the connection", self.path)
+
+    def send_file(self, path: Path, size: int, write: Callable[[io.BufferedIOBase, int, int], object], *,
+                  send_body: bool) -> None:
+        """Status and headers for ``path``, then its bytes (all, or the range asked for)."""
+        status, start, end = byte_range(self.headers.get("Range"), size)
+        if status == 416:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-                         or "application/octet-stream")
+        self.send_header("Content-Type", content_type(path))
         self.send_header("Content-Length", str(end - start))
         self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Last-Modified", email.utils.formatdate(path.stat().st_mtime, usegmt=True))
+        # The podcast namespace asks for CORS on transcripts and chapters (browser players).
+        self.send_header("Access-Control-Allow-Origin", "*")
         if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+            self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
         self.end_headers()
         if send_body:
-            self.wfile.write(data[start:end])
+            write(self.wfile, start, end)
 
 
-class FolderServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    """A threading HTTP server for one folder."""
+def copy_bytes(source: IO[bytes], target: io.BufferedIOBase, length: int) -> None:
+    """Copy ``length`` bytes in chunks: a whole-book file is never read into memory."""
+    while length > 0:
+        chunk = source.read(min(COPY_CHUNK, length))
+        if not chunk:
+            break
+        target.write(chunk)
+        length -= len(chunk)
+
+
+def content_type(path: Path) -> str:
+    """The Content-Type of a served file, by its suffix."""
+    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class FolderServer(http.server.ThreadingHTTPServer):
+    """A threading HTTP server for one folder (a thread per request, so a slow download blocks nobody)."""
 
     daemon_threads = True
-    allow_reuse_address = True
+
+    def authority(self) -> str:
+        """``host:port`` the server is bound to (``[::1]:8000`` for IPv6)."""
+        host, port = self.socket.getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+class IPv6FolderServer(FolderServer):
+    """The same, listening on an IPv6 address (``--host ::``)."""
+
+    address_family = socket.AF_INET6
 
 
 def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> FolderServer:
-    """A server for ``folder``, bound but not yet serving (port 0 picks a free port)."""
+    """A server for ``folder``, bound but not yet serving (port 0 picks a free port).
+
+    Run it with ``serve_forever()`` (in a thread, for tests) and stop it with ``shutdown()``
+    then ``server_close()``.
+
+    Raises:
+        WriterError: the folder has no feed, or the address cannot be listened on.
+    """
     root = Path(folder).resolve()
     if not (root / FEED_NAME).is_file():
-        raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve its output/NAME folder")
+        raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve "
+                          "its output/NAME folder")
     handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root})
+    server_class = IPv6FolderServer if ":" in host else FolderServer
     try:
-        return FolderServer((host, port), handler)
+        return server_class((host, port), handler)
     except OSError as error:
-        raise WriterError(f"{host}:{port}: cannot listen there ({error.strerror}); try another --port") from None
+        reason = error.strerror or str(error)
+        raise WriterError(f"{host}:{port}: cannot listen there ({reason}); try another --port") from None
 
 
 def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve ``folder`` until interrupted, logging the feed's address."""
+    """Serve ``folder`` until interrupted (Ctrl-C), logging the feed's address.
+
+    Raises:
+        WriterError: the folder has no feed, or the address cannot be listened on.
+    """
     server = make_server(folder, host=host, port=port)
-    address, bound_port = server.server_address[:2]
-    logger.info("Serving %s on http://%s:%s/feed.xml (Ctrl-C to stop)", folder, address, bound_port)
+    logger.info("Serving %s on http://%s/%s (Ctrl-C to stop)", folder, server.authority(), FEED_NAME)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("Listening on %s: every device on your network can read these files.", host)
     try:

@@ -1,22 +1,35 @@
-"""The podcast RSS feed: RSS 2.0 with the iTunes and Podcasting 2.0 namespaces.
+"""The podcast feed: RSS 2.0 with the iTunes and the Podcasting 2.0 (``podcast:``) namespaces.
 
-Written with ElementTree rather than feedgen, which knows nothing of the ``podcast:``
-namespace (transcripts, chapters, guid). Every field is escaped by the serializer; the output
-is deterministic. Without ``--base-url`` the URLs point at ``reviewpub serve``'s default
-address, which the server rewrites to the address it actually serves on.
+One episode per chapter, in order, with its MP3, its WebVTT/SRT transcript and its first
+sentences as description, plus a bonus episode holding the whole book as one MP3 with its
+``chapters.json``.
+
+Written with the standard library's ElementTree rather than feedgen, which knows nothing of
+the ``podcast:`` namespace (transcripts, chapters, guid, locked); lxml would add nothing here.
+The serializer escapes every text and attribute (characters XML 1.0 cannot carry at all are
+dropped first) and keeps attributes in the order given, so the same inputs give the same bytes.
+
+Enclosure URLs are absolute, built from ``base_url`` (where the folder will be published).
+Without one they start with ``DEFAULT_BASE_URL``, the address ``reviewpub serve`` listens on
+by default; the server rewrites that prefix to the address each request came to.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import html
+import re
+import urllib.parse
 import uuid
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewpub.document import block_sentences
+from reviewpub.errors import SettingsError, WriterError
 from reviewpub.files import atomic_write
+from reviewpub.writers.chapters import CHAPTERS_MEDIA_TYPE
 
 if TYPE_CHECKING:
     from reviewpub.document import Chapter, Document
@@ -24,127 +37,221 @@ if TYPE_CHECKING:
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
+"""The namespace's current address (podcastparser 0.6 only knows an older one; apps know this)."""
 ATOM = "http://www.w3.org/2005/Atom"
-CONTENT = "http://purl.org/rss/1.0/modules/content/"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/"
 """Where ``reviewpub serve`` listens by default; it rewrites this prefix when it serves."""
 PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
-"""The Podcasting 2.0 namespace's UUIDv5 namespace for podcast:guid."""
+"""The UUIDv5 namespace the podcast namespace specifies for ``podcast:guid``."""
+DEFAULT_CATEGORY = ("TV & Film", "Film Reviews")
+"""Apple's category and subcategory for a film review."""
+FEED_NAME = "feed.xml"
+COVER_NAME = "cover.jpg"
+CHAPTERS_NAME = "chapters.json"
+SUMMARY_SENTENCES = 2
+NOT_XML_CHARACTERS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters XML 1.0 cannot carry even escaped (C0 controls, lone surrogates, U+FFFE/FFFF)."""
+URL_SAFE = "/:@!$&'()*+,;=~%-._"
+"""Characters kept as they are when a base URL or a file name becomes part of a URL."""
 
-for prefix, namespace in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM), ("content", CONTENT)):
+for prefix, namespace in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
     ElementTree.register_namespace(prefix, namespace)
 
 
-def duration(seconds: float) -> str:
-    """``HH:MM:SS`` for itunes:duration."""
+def feed_base_url(base_url: str | None) -> str:
+    """The absolute folder URL every link starts with, ending in ``/``.
+
+    Raises:
+        SettingsError: ``base_url`` is not an absolute http(s) URL without query or fragment.
+    """
+    if base_url is None:
+        return DEFAULT_BASE_URL
+    parts = urllib.parse.urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"--base-url {base_url}: give the absolute http(s) address the folder is published at, "
+                            "such as https://example.org/reviews/iss-review/")
+    path = urllib.parse.quote(parts.path, safe=URL_SAFE).rstrip("/") + "/"
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def file_url(base: str, relative: str) -> str:
+    """The URL of a file of the folder (name percent-encoded, ``/`` kept)."""
+    return base + urllib.parse.quote(relative, safe="/")
+
+
+def podcast_guid(feed_url: str) -> str:
+    """``podcast:guid``: UUIDv5 of the feed URL without its scheme and trailing slashes."""
+    address = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", feed_url).rstrip("/")
+    return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, address))
+
+
+def itunes_duration(seconds: float) -> str:
+    """``HH:MM:SS`` for ``itunes:duration``."""
     whole = round(seconds)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def summary(chapter: Chapter, sentences: int = 2) -> str:
-    """The first sentences of a chapter's body (its children's when it has none)."""
-    found = [sentence.text for section in chapter.walk() for block in section.blocks for sentence in block_sentences(block)]
-    return " ".join(found[:sentences]) or chapter.title
+def summary(chapter: Chapter, sentences: int = SUMMARY_SENTENCES) -> str:
+    """The first sentences of a chapter's body (its sections' when it has none of its own)."""
+    found = [sentence.text for section in chapter.walk() for block in section.blocks
+             for sentence in block_sentences(block)]
+    return " ".join(" ".join(found[:sentences]).split()) or chapter.title
 
 
 def publication_date(document: Document) -> dt.datetime:
-    """The document's date (or its modification time), as an aware datetime."""
+    """The document's date at noon UTC, else its modification time: never the clock."""
     metadata = document.metadata
     if metadata.date:
         try:
             day = dt.date.fromisoformat(metadata.date[:10])
-            return dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc)
         except ValueError:
             pass
+        else:
+            return dt.datetime(day.year, day.month, day.day, 12, tzinfo=dt.timezone.utc)
     return metadata.modified
 
 
+def rfc2822(moment: dt.datetime) -> str:
+    """A date as RSS wants it, in UTC (``Fri, 19 Jan 2024 12:00:00 +0000``); naive means UTC."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+    return email.utils.format_datetime(aware.astimezone(dt.timezone.utc))
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry (the serializer escapes the rest)."""
+    return NOT_XML_CHARACTERS.sub("", text)
+
+
+def as_html(text: str) -> str:
+    """Plain text as an HTML paragraph, what readers take an item's ``<description>`` to be.
+
+    The explicit ``<p>`` tells heuristic readers (gPodder's) it is HTML, so a sentence's
+    own ``<`` or ``&`` is shown, not taken for a tag and dropped.
+    """
+    return f"<p>{html.escape(text, quote=False)}</p>"
+
+
 def sub(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
-    """Add a child element with optional text and attributes."""
-    element = ElementTree.SubElement(parent, tag, attributes)
+    """Add a child element with optional text and attributes, made XML-safe."""
+    element = ElementTree.SubElement(parent, tag, {name: xml_safe(value) for name, value in attributes.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_safe(text)
     return element
+
+
+def file_size(folder: Path, relative: str) -> int:
+    """Exact byte length of a file of the folder, for an enclosure.
+
+    Raises:
+        WriterError: the file is not there (the feed would announce a missing episode).
+    """
+    try:
+        return (folder / relative).stat().st_size
+    except FileNotFoundError:
+        raise WriterError(f"{folder / relative}: missing; write the audio before the feed "
+                          "(`reviewpub build` does both)") from None
 
 
 def write_feed(document: Document, narration: Narration, folder: Path, path: Path, *, base_url: str | None,
                category: tuple[str, ...] | None, explicit: bool = False) -> Path:
-    """Write feed.xml: one episode per chapter, in order, plus the whole book with its chapters."""
+    """Write the podcast feed of a built folder to ``path`` (usually ``folder/feed.xml``).
+
+    ``folder`` holds ``audio/NN-<chapter>.mp3``, ``captions/NN-<chapter>.vtt`` and ``.srt``,
+    ``<name>.mp3``, ``chapters.json`` and ``cover.jpg``; links to the optional ones are
+    written when the file exists. ``category`` is Apple's category then subcategory.
+
+    Raises:
+        SettingsError: ``base_url`` is not an absolute http(s) URL.
+        WriterError: a chapter MP3 is missing, or the narration is of another document.
+    """
     metadata = document.metadata
-    base = (base_url or DEFAULT_BASE_URL).rstrip("/") + "/"
+    base = feed_base_url(base_url)
     folder = Path(folder)
     chapters = {chapter.id: chapter for chapter in document.chapters}
     author = metadata.author or "reviewpub"
-    description = metadata.description or summary(document.chapters[0], 3)
+    description = metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title)
+    rating = "true" if explicit else "false"
+
     rss = ElementTree.Element("rss", {"version": "2.0"})
     channel = sub(rss, "channel")
     sub(channel, "title", metadata.title)
     sub(channel, "link", base)
-    sub(channel, f"{{{ATOM}}}link", href=f"{base}feed.xml", rel="self", type="application/rss+xml")
+    sub(channel, f"{{{ATOM}}}link", href=file_url(base, FEED_NAME), rel="self", type="application/rss+xml")
     sub(channel, "description", description)
     sub(channel, "language", metadata.language)
     sub(channel, "generator", "reviewpub")
-    sub(channel, "lastBuildDate", email.utils.format_datetime(metadata.modified))
+    sub(channel, "lastBuildDate", rfc2822(metadata.modified))
     if metadata.rights:
         sub(channel, "copyright", metadata.rights)
     image = sub(channel, "image")
-    sub(image, "url", f"{base}cover.jpg")
+    sub(image, "url", file_url(base, COVER_NAME))
     sub(image, "title", metadata.title)
     sub(image, "link", base)
-    sub(channel, f"{{{ITUNES}}}image", href=f"{base}cover.jpg")
+    sub(channel, f"{{{ITUNES}}}image", href=file_url(base, COVER_NAME))
     sub(channel, f"{{{ITUNES}}}author", author)
     owner = sub(channel, f"{{{ITUNES}}}owner")
     sub(owner, f"{{{ITUNES}}}name", metadata.publisher or author)
     sub(channel, f"{{{ITUNES}}}summary", description)
-    names = category or ("TV & Film", "Film Reviews")
     parent = channel
-    for name in names[:2]:
-        parent = ElementTree.SubElement(parent, f"{{{ITUNES}}}category", {"text": name})
-    sub(channel, f"{{{ITUNES}}}explicit", "true" if explicit else "false")
+    for name in (category or DEFAULT_CATEGORY)[:2]:
+        parent = ElementTree.SubElement(parent, f"{{{ITUNES}}}category", {"text": xml_safe(name)})
+    sub(channel, f"{{{ITUNES}}}explicit", rating)
     sub(channel, f"{{{ITUNES}}}type", "serial")
-    feed_address = f"{base}feed.xml".split("://", 1)[-1].rstrip("/")
-    sub(channel, f"{{{PODCAST}}}guid", str(uuid.uuid5(PODCAST_GUID_NAMESPACE, feed_address)))
     sub(channel, f"{{{PODCAST}}}locked", "no")
+    if base_url is not None:
+        # Only a real address identifies the podcast: one made from the placeholder would be
+        # shared by every feed anyone serves without --base-url.
+        sub(channel, f"{{{PODCAST}}}guid", podcast_guid(file_url(base, FEED_NAME)))
+
     published = publication_date(document)
     for chapter_narration in narration.chapters:
-        chapter = chapters[chapter_narration.chapter_id]
-        add_item(channel, base, folder, title=chapter_narration.title, description=summary(chapter),
-                 guid=f"{metadata.identifier}#{chapter.id}",
-                 published=published + dt.timedelta(minutes=chapter_narration.number),
-                 audio=f"audio/{chapter_narration.file_stem}.mp3", seconds=chapter_narration.duration_s,
-                 episode=chapter_narration.number, transcript=f"captions/{chapter_narration.file_stem}")
+        chapter = chapters.get(chapter_narration.chapter_id)
+        if chapter is None:
+            raise WriterError(f"{path}: the narration has a chapter {chapter_narration.chapter_id!r} the document "
+                              "lacks; build again so both come from the same source")
+        stem = chapter_narration.file_stem
+        item = add_item(channel, base, folder, title=chapter_narration.title, description=summary(chapter),
+                        guid=f"{metadata.identifier}#{chapter.id}",
+                        published=published + dt.timedelta(minutes=chapter_narration.number),
+                        audio=f"audio/{stem}.mp3", seconds=chapter_narration.duration_s, rating=rating)
+        sub(item, f"{{{ITUNES}}}episode", str(chapter_narration.number))
+        sub(item, f"{{{ITUNES}}}episodeType", "full")
+        for suffix, media_type, role in ((".vtt", "text/vtt", "captions"), (".srt", "application/x-subrip", None)):
+            transcript = f"captions/{stem}{suffix}"
+            if (folder / transcript).is_file():
+                extra = {"rel": role} if role else {}
+                sub(item, f"{{{PODCAST}}}transcript", url=file_url(base, transcript), type=media_type,
+                    language=metadata.language, **extra)
+
     book = f"{document.name}.mp3"
     if (folder / book).is_file():
-        add_item(channel, base, folder, title=f"{metadata.title} (complete)", description=description,
-                 guid=f"{metadata.identifier}#complete", published=published + dt.timedelta(minutes=len(narration.chapters) + 1),
-                 audio=book, seconds=narration.duration_s, episode=None, transcript=None, chapters="chapters.json")
+        item = add_item(channel, base, folder, title=f"{metadata.title} (complete)", description=description,
+                        guid=f"{metadata.identifier}#complete",
+                        published=published + dt.timedelta(minutes=len(narration.chapters) + 1),
+                        audio=book, seconds=narration.duration_s, rating=rating)
+        sub(item, f"{{{ITUNES}}}episodeType", "bonus")
+        if (folder / CHAPTERS_NAME).is_file():
+            sub(item, f"{{{PODCAST}}}chapters", url=file_url(base, CHAPTERS_NAME), type=CHAPTERS_MEDIA_TYPE)
+
     ElementTree.indent(rss, space=" ")
-    content = b'<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(rss, encoding="utf-8", xml_declaration=False) + b"\n"
+    body = ElementTree.tostring(rss, encoding="utf-8", xml_declaration=False)
+    content = b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"
     with atomic_write(Path(path)) as handle:
         handle.write(content)
     return Path(path)
 
 
 def add_item(channel: ElementTree.Element, base: str, folder: Path, *, title: str, description: str, guid: str,
-             published: dt.datetime, audio: str, seconds: float, episode: int | None, transcript: str | None,
-             chapters: str | None = None) -> None:
-    """One episode with its enclosure (exact byte length), transcript and chapters."""
+             published: dt.datetime, audio: str, seconds: float, rating: str) -> ElementTree.Element:
+    """One episode: title, description, stable guid, date, enclosure (exact length), duration."""
     item = sub(channel, "item")
     sub(item, "title", title)
-    sub(item, "description", description)
-    sub(item, f"{{{ITUNES}}}summary", description)
+    # No itunes:summary: Apple reads the description, and gPodder would take a plain-text
+    # summary holding "<" for HTML and cut it.
+    sub(item, "description", as_html(description))
     sub(item, "guid", guid, isPermaLink="false")
-    sub(item, "pubDate", email.utils.format_datetime(published))
-    sub(item, "enclosure", url=f"{base}{audio}", length=str((folder / audio).stat().st_size), type="audio/mpeg")
-    sub(item, f"{{{ITUNES}}}duration", duration(seconds))
-    if episode is not None:
-        sub(item, f"{{{ITUNES}}}episode", str(episode))
-        sub(item, f"{{{ITUNES}}}episodeType", "full")
-    else:
-        sub(item, f"{{{ITUNES}}}episodeType", "bonus")
-    sub(item, f"{{{ITUNES}}}explicit", "false")
-    if transcript is not None:
-        sub(item, f"{{{PODCAST}}}transcript", url=f"{base}{transcript}.vtt", type="text/vtt", language="en")
-        sub(item, f"{{{PODCAST}}}transcript", url=f"{base}{transcript}.srt", type="application/x-subrip")
-    if chapters is not None:
-        sub(item, f"{{{PODCAST}}}chapters", url=f"{base}{chapters}", type="application/json+chapters")
+    sub(item, "pubDate", rfc2822(published))
+    sub(item, "enclosure", url=file_url(base, audio), length=str(file_size(folder, audio)), type="audio/mpeg")
+    sub(item, f"{{{ITUNES}}}duration", itunes_duration(seconds))
+    sub(item, f"{{{ITUNES}}}explicit", rating)
+    return item
