@@ -1,9 +1,17 @@
-"""`make bench`: reviewpub timed against the raw tools it runs on, side by side, same run.
+"""`make bench`: reviewpub timed against the raw tools under it, side by side, in the same run.
 
-Every figure is a whole process (wall time, user+sys CPU, peak RSS of the process tree as the
-kernel reports it for the reaped child), the median of several runs after a warm-up (long runs
-once: the table says how many). Each figure sits next to its reference and the ratio between
-them, so a noisy machine slows both sides alike.
+Every figure is a whole process run by the `reviewpub` command (a black box): wall time,
+user+sys CPU and peak RSS from the kernel's rusage of the reaped child (``os.wait4``: the child
+and every descendant it waited for, so ffmpeg and worker processes are included; ``ru_maxrss``
+is the largest single process), plus, for audio, the peak PSS of the whole process tree sampled
+from /proc every 50 ms (forked workers share pages; PSS counts each page once). Each figure is
+the median of several runs after a discarded warm-up; the book's cold runs take minutes and
+run once each (the table's ``n`` says how many). Each figure sits beside its reference measured
+in the same run, alternating with it, and the ratio between them is what the targets judge, so
+a slower or busier machine moves both sides alike.
+
+References: bench/raw_pipeline.py (eSpeak NG + ffmpeg with no reviewpub in between), pandoc
+(from the optional ``bench`` extra, pypandoc_binary) and ``python -c "import click"``.
 """
 
 from __future__ import annotations
@@ -17,211 +25,699 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from corpus import write_inputs  # noqa: E402
+import corpus  # noqa: E402
 
-PYTHON = sys.executable
-REVIEWPUB = [PYTHON, "-m", "reviewpub"]
-SEED = ROOT / "source" / "iss-review.txt"
+SEED_REVIEW = ROOT / "source" / "iss-review.txt"
+GROUPS = ("startup", "epub", "audio-review", "audio-book")
+"""What ``--only`` selects; audio-book holds the cold, warm, edited, speed-up and memory figures."""
+MEMORY_SAMPLE_S = 0.05
+EDITED_CHAPTER = 20
+"""The chapter (1-based, of the 40) whose first sentence the edited-book runs change."""
+PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
 
 
-@dataclass
+# --- measuring one process -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class Sample:
     """One timed process."""
 
     wall_s: float
     cpu_s: float
     peak_rss_mb: float
+    """``ru_maxrss``: the largest single process of the tree."""
+    tree_peak_mb: float | None
+    """Peak summed PSS of the process and all its descendants (sampled), when tracked."""
+    last_message: str
+    """The last line the process wrote to stderr (reviewpub's summary)."""
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant, from the parent ids in /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry.name, "stat").read_bytes()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, ...
+        parent = int(stat[stat.rfind(b")") + 2:].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending.extend(children.get(pid, []))
+    return tree
+
+
+def process_memory_mb(pid: int) -> float:
+    """PSS of one process in MB (RSS where smaps_rollup is unavailable); 0 once it has gone."""
+    try:
+        for line in Path("/proc", str(pid), "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        return int(Path("/proc", str(pid), "statm").read_text().split()[1]) * PAGE_MB
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class TreeMemory:
+    """Samples the summed memory of a process tree in a thread until stopped; keeps the peak."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_mb = 0.0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        """The sampling loop."""
+        while not self.stopped.is_set():
+            total = sum(process_memory_mb(pid) for pid in process_tree(self.root))
+            self.peak_mb = max(self.peak_mb, total)
+            self.stopped.wait(MEMORY_SAMPLE_S)
+
+    def stop(self) -> float | None:
+        """Stop sampling; the peak in MB (None if no sample saw the process)."""
+        self.stopped.set()
+        self.thread.join()
+        return self.peak_mb or None
+
+
+def run_once(command: list[str], *, env: dict[str, str], track_memory: bool = False) -> Sample:
+    """Run ``command`` once, quietly, and measure it; stop the bench if it fails."""
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        tracker = TreeMemory(process.pid) if track_memory and Path("/proc/self/stat").exists() else None
+        _, status, usage = os.wait4(process.pid, 0)
+        wall_s = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        tree_peak_mb = tracker.stop() if tracker else None
+        stderr.seek(0)
+        messages = stderr.read().decode("utf-8", "replace").strip()
+    if process.returncode != 0:
+        raise SystemExit(f"bench: this command failed (exit {process.returncode}):\n  {' '.join(command)}\n"
+                         f"{messages[-3000:]}")
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    rss_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+    last = messages.splitlines()[-1] if messages else ""
+    return Sample(wall_s, usage.ru_utime + usage.ru_stime, rss_mb, tree_peak_mb, last)
+
+
+Command = Callable[[int], list[str]]
+"""Gives the command of run N (-1 is the warm-up), so each run can have fresh folders."""
+
+
+@dataclass
+class Measured:
+    """The samples of one command, and what it was."""
+
+    label: str
+    samples: list[Sample]
+
+
+class Bench:
+    """Runs commands with the bench's environment, fresh folders and progress lines on stderr."""
+
+    def __init__(self, work: Path, *, warmup: bool) -> None:
+        self.work = work
+        self.warmup = warmup
+        self.counter = 0
+        self.env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PYTHONDONTWRITEBYTECODE": "1"}
+        self.started = time.perf_counter()
+
+    def fresh(self, name: str) -> Path:
+        """A new, empty folder path under the work folder (not created: the command makes it)."""
+        self.counter += 1
+        return self.work / f"{name}-{self.counter}"
+
+    def say(self, message: str) -> None:
+        """A progress line on stderr, with the time since the bench started."""
+        elapsed = time.perf_counter() - self.started
+        print(f"bench [{elapsed // 60:02.0f}:{elapsed % 60:04.1f}] {message}", file=sys.stderr, flush=True)
+
+    def measure(self, label: str, command: Command, runs: int, *, warmup: bool | None = None,
+                track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> Measured:
+        """``runs`` samples of one command after an optional warm-up."""
+        return self.alternate([(label, command)], runs, warmup=warmup, track_memory=track_memory, cleanup=cleanup)[0]
+
+    def alternate(self, commands: list[tuple[str, Command]], runs: int, *, warmup: bool | None = None,
+                  track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> list[Measured]:
+        """Samples of several commands taken in turns (A B A B ...), so drift hits them alike."""
+        warm = self.warmup if warmup is None else warmup
+        results = [Measured(label, []) for label, _ in commands]
+        self.say(f"{' | '.join(label for label, _ in commands)}: {runs} run(s){' after a warm-up' if warm else ''}")
+        for index in range(-1 if warm else 0, runs):
+            for (_, command), result in zip(commands, results):
+                sample = run_once(command(index), env=self.env, track_memory=track_memory)
+                if index >= 0:
+                    result.samples.append(sample)
+                if cleanup:
+                    cleanup()
+        return results
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A limit on a figure's ratio (or, for memory, on its value), and how it reads in the table."""
+
+    text: str
+    test: Callable[[float, float], bool]
+    """(value, ratio) → met."""
+
+
+def at_most(limit: float) -> Target:
+    """The ratio must not exceed ``limit``."""
+    return Target(f"<= {limit:g}x", lambda value, ratio: ratio <= limit)
+
+
+def below(limit: float) -> Target:
+    """The ratio must stay under ``limit``."""
+    return Target(f"< {limit:g}x", lambda value, ratio: ratio < limit)
+
+
+def at_least(limit: float) -> Target:
+    """The ratio must reach ``limit``."""
+    return Target(f">= {limit:g}x", lambda value, ratio: ratio >= limit)
+
+
+def under_mb(limit: float) -> Target:
+    """The value (MB) must stay under ``limit``."""
+    return Target(f"< {limit:g} MB", lambda value, ratio: value < limit)
 
 
 @dataclass
 class Figure:
-    """A row of the table (the JSON keys the issue asks for)."""
+    """A row of the table and of results.json."""
 
     name: str
+    unit: str
+    """What ``value`` and ``reference_value`` are in: "s" (median wall time) or "MB" (peak memory)."""
+    runs: int
     median_s: float
     min_s: float
     max_s: float
+    cpu_s: float
     peak_rss_mb: float
+    tree_peak_mb: float | None
+    value: float
+    min_value: float
+    max_value: float
     reference: str
-    reference_median_s: float | None
-    ratio: float | None
+    reference_runs: int
+    reference_median_s: float
+    reference_cpu_s: float
+    reference_value: float
+    ratio: float
     target: str
     met: bool | None
-    runs: int = 1
-    cpu_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    note: str = ""
 
 
-def timed(command: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> Sample:
-    """Run ``command`` once; its wall time, CPU time and peak RSS (kernel rusage of the child)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = process.stderr.read().decode("utf-8", "replace") if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"bench: {' '.join(command)} failed:\n{stderr[-2000:]}")
-    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+def peak_memory_mb(samples: list[Sample]) -> float:
+    """The largest memory seen over the samples: the tree's PSS when sampled, else ru_maxrss."""
+    return max(sample.tree_peak_mb or sample.peak_rss_mb for sample in samples)
 
 
-def measure(command_for_run: object, runs: int, warmup: bool) -> list[Sample]:
-    """Samples of a command (a callable giving the command of run N), after an optional warm-up."""
-    make = command_for_run  # type: ignore[assignment]
-    if warmup:
-        timed(make(-1))  # type: ignore[operator]
-    return [timed(make(index)) for index in range(runs)]  # type: ignore[operator]
+def make_figure(name: str, subject: Measured, reference: Measured | None, target: Target | None, *,
+                unit: str = "s", reference_label: str | None = None, note: str = "") -> Figure:
+    """Summarise a subject and its reference into a row; the ratio is subject / reference."""
+    walls = [sample.wall_s for sample in subject.samples]
+    trees = [sample.tree_peak_mb for sample in subject.samples if sample.tree_peak_mb is not None]
+    values = walls if unit == "s" else [peak_memory_mb([sample]) for sample in subject.samples]
+    value = statistics.median(values) if unit == "s" else max(values)
+    reference_samples = reference.samples if reference else []
+    reference_value = 0.0
+    if reference_samples:
+        reference_value = (statistics.median(sample.wall_s for sample in reference_samples) if unit == "s"
+                           else peak_memory_mb(reference_samples))
+    ratio = value / reference_value if reference_value else 0.0
+    return Figure(
+        name=name, unit=unit, runs=len(walls),
+        median_s=round(statistics.median(walls), 3), min_s=round(min(walls), 3), max_s=round(max(walls), 3),
+        cpu_s=round(statistics.median(sample.cpu_s for sample in subject.samples), 3),
+        peak_rss_mb=round(max(sample.peak_rss_mb for sample in subject.samples), 1),
+        tree_peak_mb=round(max(trees), 1) if trees else None,
+        value=round(value, 4), min_value=round(min(values), 3), max_value=round(max(values), 3),
+        reference=reference_label or (reference.label if reference else "-"),
+        reference_runs=len(reference_samples),
+        reference_median_s=round(statistics.median(sample.wall_s for sample in reference_samples), 3)
+        if reference_samples else 0.0,
+        reference_cpu_s=round(statistics.median(sample.cpu_s for sample in reference_samples), 3)
+        if reference_samples else 0.0,
+        reference_value=round(reference_value, 4),
+        ratio=round(ratio, 3),
+        target=target.text if target else "-",
+        met=target.test(value, ratio) if target and reference_samples else None,
+        note=note,
+    )
 
 
-def summary(samples: list[Sample]) -> tuple[float, float, float, float, float]:
-    """(median, min, max, peak RSS, median CPU)."""
-    walls = [sample.wall_s for sample in samples]
-    return (statistics.median(walls), min(walls), max(walls), max(sample.peak_rss_mb for sample in samples),
-            statistics.median(sample.cpu_s for sample in samples))
+def format_value(value: float, unit: str) -> str:
+    """``1.234 s`` or ``212 MB``."""
+    return f"{value:.0f} MB" if unit == "MB" else f"{value:.3f} s"
 
 
-def figure(name: str, samples: list[Sample], reference: str, reference_samples: list[Sample] | None, target: str,
-           limit: float | None, *, compare: str = "ratio") -> Figure:
-    """A table row; ``limit`` is checked against the ratio (or against MB for memory rows)."""
-    median, low, high, rss, cpu = summary(samples)
-    reference_median = summary(reference_samples)[0] if reference_samples else None
-    ratio = median / reference_median if reference_median else None
-    met: bool | None = None
-    if limit is not None and ratio is not None:
-        met = ratio <= limit if compare == "ratio" else ratio >= limit
-    return Figure(name, round(median, 3), round(low, 3), round(high, 3), round(rss, 1), reference,
-                  round(reference_median, 3) if reference_median else None, round(ratio, 3) if ratio else None,
-                  target, met, runs=len(samples), cpu_s=round(cpu, 3))
-
-
-def print_table(figures: list[Figure]) -> None:
-    """The table the README quotes."""
-    header = f"{'figure':44} {'median s':>9} {'min-max s':>15} {'RSS MB':>7} {'reference':34} {'ref s':>8} {'ratio':>7} {'target':>10} met"
-    print(header)
-    print("-" * len(header))
+def table(figures: list[Figure]) -> str:
+    """The table printed by the bench and quoted in the README."""
+    header = ("figure", "n", "median", "min-max", "CPU s", "peak MB", "reference", "ref median", "ratio", "target",
+              "met")
+    rows = [header]
     for row in figures:
-        spread = f"{row.min_s:.2f}-{row.max_s:.2f}"
-        reference_s = f"{row.reference_median_s:.3f}" if row.reference_median_s is not None else "-"
-        ratio = f"{row.ratio:.2f}x" if row.ratio is not None else "-"
-        met = {True: "yes", False: "NO", None: "-"}[row.met]
-        print(f"{row.name + f' (n={row.runs})':44} {row.median_s:9.3f} {spread:>15} {row.peak_rss_mb:7.0f} "
-              f"{row.reference:34} {reference_s:>8} {ratio:>7} {row.target:>10} {met}")
+        rows.append((
+            row.name, str(row.runs), format_value(row.value, row.unit),
+            f"{row.min_value:.0f}-{row.max_value:.0f}" if row.unit == "MB" else f"{row.min_value:.2f}-{row.max_value:.2f}",
+            f"{row.cpu_s:.2f}", f"{row.tree_peak_mb or row.peak_rss_mb:.0f}",
+            f"{row.reference} (n={row.reference_runs})" if row.reference_runs else row.reference,
+            format_value(row.reference_value, row.unit) if row.reference_runs else "-",
+            f"{row.ratio:.2f}x" if row.reference_runs else "-", row.target,
+            {True: "yes", False: "NO", None: "-"}[row.met],
+        ))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    right = {1, 2, 3, 4, 5, 7, 8}
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [cell.rjust(width) if column in right else cell.ljust(width)
+                 for column, (cell, width) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("-" * len(lines[0]))
+    return "\n".join(lines)
 
 
-def pandoc_command(markdown: Path, output: Path) -> list[str] | None:
-    """pandoc (from pypandoc_binary or PATH) turning the same Markdown into EPUB, if present."""
+def notes(figures: list[Figure]) -> str:
+    """The notes under the table (reviewpub's own summary of what each audio run did)."""
+    return "\n".join(f"{figure.name}: {figure.note}" for figure in figures if figure.note)
+
+
+# --- the references and the inputs ------------------------------------------------------------
+
+
+def reviewpub_command() -> list[str]:
+    """The installed `reviewpub` script beside this Python (what users run), else ``python -m reviewpub``."""
+    script = Path(sys.executable).parent / "reviewpub"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "reviewpub"]
+
+
+def pandoc_executable() -> str | None:
+    """pandoc from pypandoc_binary (the ``bench`` extra) or from PATH; None when neither exists."""
     try:
         import pypandoc
 
-        executable = pypandoc.get_pandoc_path()
+        return str(pypandoc.get_pandoc_path())
     except (ImportError, OSError):
-        executable = shutil.which("pandoc")
-    if not executable:
+        return shutil.which("pandoc")
+
+
+def outline(reviewpub: list[str], source: Path, env: dict[str, str]) -> dict[str, Any]:
+    """How reviewpub reads ``source`` (``reviewpub outline --format json``)."""
+    completed = subprocess.run([*reviewpub, "outline", str(source), "--format", "json"], capture_output=True,
+                               text=True, env=env, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"bench: reviewpub outline {source} failed:\n{completed.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout)
+    return result
+
+
+def heading_key(line: str) -> str:
+    """A source line as it would read as a heading: no Markdown '#', no '1.' numbering."""
+    text = line.strip().lstrip("#").strip()
+    number, _, rest = text.partition(" ")
+    return rest.strip() if number.rstrip(".)").isdigit() and number[-1:] in ".)" and rest else text
+
+
+def chapter_texts(source: Path, structure: dict[str, Any]) -> list[str]:
+    """The text of each top-level chapter reviewpub found, cut from the source, for the raw pipeline.
+
+    A chapter starts at the line holding its heading (or, for a heading reviewpub inferred,
+    such as a FAQ's, its first sub-heading); the raw pipeline speaks the heading too.
+    """
+    lines = source.read_text(encoding="utf-8-sig").splitlines()[1:]
+    keys = [heading_key(line) for line in lines]
+    starts: list[int] = []
+    position = 0
+    for number, chapter in enumerate(structure["chapters"]):
+        anchors = {chapter["title"], *(child["title"] for child in chapter["children"][:1])}
+        found = next((index for index in range(position, len(lines)) if keys[index] in anchors), None)
+        if found is None and number == 0:
+            found = 0
+        if found is None:
+            raise SystemExit(f"bench: cannot find chapter {chapter['title']!r} in {source}; the raw pipeline "
+                             "needs the same chapters as reviewpub")
+        starts.append(found)
+        position = found + 1
+    texts = []
+    for number, (chapter, start) in enumerate(zip(structure["chapters"], starts)):
+        end = starts[number + 1] if number + 1 < len(starts) else len(lines)
+        body = [line.strip() for line in lines[start:end] if line.strip()]
+        if keys[start] != chapter["title"]:
+            body.insert(0, chapter["title"])
+        # Headings get a full stop so eSpeak NG pauses after them, as reviewpub does.
+        texts.append("\n".join(line if line.endswith((".", "!", "?")) else line + "." for line in body))
+    return texts
+
+
+def write_chapters(source: Path, reviewpub: list[str], env: dict[str, str], folder: Path,
+                   expected_chapters: int | None = None) -> tuple[Path, dict[str, Any]]:
+    """Write the raw pipeline's chapter list for ``source``; (its path, reviewpub's outline of it)."""
+    structure = outline(reviewpub, source, env)
+    if expected_chapters is not None and len(structure["chapters"]) != expected_chapters:
+        raise SystemExit(f"bench: reviewpub read {source} as {len(structure['chapters'])} chapters, not "
+                         f"{expected_chapters}: bench/corpus.py no longer matches the plain-text reader")
+    path = folder / f"{source.stem}.chapters.json"
+    # The language picks the voice, as reviewpub's default voice is the one named by it.
+    chapters = {"language": structure["language"] or "en", "chapters": chapter_texts(source, structure)}
+    path.write_text(json.dumps(chapters, ensure_ascii=False), encoding="utf-8")
+    return path, structure
+
+
+def machine_info(reviewpub: list[str], pandoc: str | None) -> dict[str, Any]:
+    """What the figures were measured on."""
+    from importlib import metadata
+
+    def first_line(command: list[str]) -> str | None:
+        try:
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+        except OSError:
+            return None
+        return completed.stdout.splitlines()[0].strip() if completed.returncode == 0 and completed.stdout else None
+
+    def version(package: str) -> str | None:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return None
+
+    def proc_field(path: str, name: str) -> str | None:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(name):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
         return None
-    return [executable, str(markdown), "-o", str(output), "--metadata", "title=The Long Orbit"]
+
+    try:
+        import imageio_ffmpeg
+
+        ffmpeg: str | None = first_line([imageio_ffmpeg.get_ffmpeg_exe(), "-version"])
+    except ImportError:
+        ffmpeg = None
+    return {
+        "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count() or 1,
+        "processor": proc_field("/proc/cpuinfo", "model name") or platform.processor() or platform.machine(),
+        "memory": proc_field("/proc/meminfo", "MemTotal"),
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "reviewpub": version("reviewpub"), "reviewpub_command": " ".join(reviewpub),
+        "commit": first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "espeakng_loader": version("espeakng-loader"), "ffmpeg": ffmpeg,
+        "pandoc": first_line([pandoc, "--version"]) if pandoc else "pandoc: not installed",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Benchmark reviewpub against the raw tools.")
-    parser.add_argument("--smoke", action="store_true", help="a tiny book (a few hundred words), one run each")
-    parser.add_argument("--runs", type=int, default=3, help="runs of the short figures (long ones run once)")
+# --- the groups of figures --------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """How many runs each kind of figure gets, and what the inputs are."""
+
+    runs: int
+    long_runs: int
+    startup_runs: int
+    repeat_runs: int
+    """Warm and edited book runs."""
+    cpus: int
+    inputs: dict[str, Path]
+    expected_chapters: int
+    pandoc: str | None
+    reviewpub: list[str]
+    figures: list[Figure] = field(default_factory=list)
+
+
+def startup_figures(bench: Bench, plan: Plan) -> None:
+    """reviewpub --help and outline against bare interpreter start-up with Click imported."""
+    click_run: Command = lambda _: [sys.executable, "-c", "import click"]
+    click, help_run, outline_run = bench.alternate([
+        ('python -c "import click"', click_run),
+        ("reviewpub --help", lambda _: [*plan.reviewpub, "--help"]),
+        ("reviewpub outline (review)", lambda _: [*plan.reviewpub, "outline", str(SEED_REVIEW)]),
+    ], plan.startup_runs)
+    plan.figures.append(make_figure("reviewpub --help", help_run, click, at_most(2.0)))
+    plan.figures.append(make_figure("reviewpub outline (review)", outline_run, click, None))
+
+
+def epub_figures(bench: Bench, plan: Plan) -> None:
+    """reviewpub epub against pandoc on the same text, for the review and the book."""
+    review_markdown = bench.work / "inputs" / "iss-review.md"
+    review_markdown.write_text(corpus.markdown_from_plain_text(SEED_REVIEW.read_text(encoding="utf-8-sig")),
+                               encoding="utf-8")
+    for label, source, markdown, target in (("review", SEED_REVIEW, review_markdown, None),
+                                            ("book", plan.inputs["book"], plan.inputs["book-md"], below(1.0))):
+        def epub(_: int, source: Path = source) -> list[str]:
+            return [*plan.reviewpub, "-q", "epub", str(source), "-o", str(bench.fresh("epub-out"))]
+
+        def pandoc(_: int, markdown: Path = markdown) -> list[str]:
+            folder = bench.fresh("epub-pandoc")
+            folder.mkdir(parents=True)
+            return [str(plan.pandoc), str(markdown), "-o", str(folder / f"{markdown.stem}.epub")]
+
+        commands: list[tuple[str, Command]] = [(f"epub ({label})", epub)]
+        if plan.pandoc:
+            commands.insert(0, ("pandoc -> EPUB", pandoc))
+        measured = bench.alternate(commands, plan.runs, cleanup=lambda: remove_folders(bench.work, "epub-"))
+        reference = measured[0] if plan.pandoc else None
+        plan.figures.append(make_figure(f"epub ({label})", measured[-1], reference, target,
+                                        reference_label=None if plan.pandoc else "pandoc: not installed"))
+
+
+def remove_folders(work: Path, prefix: str) -> None:
+    """Delete the run folders named ``prefix*`` (outputs already measured)."""
+    for folder in work.glob(f"{prefix}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def audio_command(plan: Plan, source: Path, jobs: int, cache: Path, output: Path) -> list[str]:
+    """reviewpub audio with eSpeak NG into the given cache and output folders."""
+    return [*plan.reviewpub, "audio", str(source), "--engine", "espeak", "--jobs", str(jobs),
+            "--cache-dir", str(cache), "-o", str(output)]
+
+
+def raw_command(chapters: Path, jobs: int, output: Path) -> list[str]:
+    """The raw pipeline over a chapter list."""
+    return [sys.executable, str(HERE / "raw_pipeline.py"), str(chapters), "--jobs", str(jobs), "--output", str(output)]
+
+
+def audio_review_figures(bench: Bench, plan: Plan) -> None:
+    """Cold narration of the review against the raw pipeline, both at --jobs = CPUs."""
+    chapters, _ = write_chapters(SEED_REVIEW, plan.reviewpub, bench.env, bench.work / "inputs")
+    jobs = plan.cpus
+    raw, cold = bench.alternate([
+        (f"raw espeak+ffmpeg (jobs {jobs})", lambda _: raw_command(chapters, jobs, bench.fresh("run-raw"))),
+        (f"audio cold (review, jobs {jobs})",
+         lambda _: audio_command(plan, SEED_REVIEW, jobs, bench.fresh("run-cache"), bench.fresh("run-out"))),
+    ], plan.runs, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    plan.figures.append(make_figure(cold.label, cold, raw, at_most(1.5), note=cold.samples[-1].last_message))
+
+
+def audio_book_figures(bench: Bench, plan: Plan) -> None:
+    """Cold book runs at each parallelism, the speed-up, warm and edited reruns, and memory."""
+    book, half = plan.inputs["book"], plan.inputs["half"]
+    book_chapters, book_structure = write_chapters(book, plan.reviewpub, bench.env, bench.work / "inputs",
+                                                   plan.expected_chapters)
+    # The half book is only narrated by reviewpub; reading it checks it has half the chapters.
+    _, half_structure = write_chapters(half, plan.reviewpub, bench.env, bench.work / "inputs",
+                                       plan.expected_chapters // 2)
+    book_words, half_words = int(book_structure["words"]), int(half_structure["words"])
+    bench.say(f"book: {book_words} words in {plan.expected_chapters} chapters; half book: {half_words} words")
+    levels = sorted({1, 2, plan.cpus})
+    base_cache, base_output = bench.work / "book-cache", bench.work / "book-output"
+    raw: dict[int, Measured] = {}
+    cold: dict[int, Measured] = {}
+    # The CPU-count run goes first and keeps its cache and output: the warm and edited runs reuse them.
+    for jobs in sorted(levels, key=lambda level: level != plan.cpus):
+        keep = jobs == plan.cpus
+
+        def reviewpub(index: int, jobs: int = jobs, keep: bool = keep) -> list[str]:
+            if keep and index == 0:
+                return audio_command(plan, book, jobs, base_cache, base_output)
+            return audio_command(plan, book, jobs, bench.fresh("run-cache"), bench.fresh("run-out"))
+
+        raw[jobs], cold[jobs] = bench.alternate([
+            (f"raw espeak+ffmpeg (jobs {jobs})", lambda _, jobs=jobs: raw_command(book_chapters, jobs,
+                                                                                  bench.fresh("run-raw"))),
+            (f"audio cold (book, jobs {jobs})", reviewpub),
+        ], plan.long_runs, warmup=False, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    for jobs in levels:
+        plan.figures.append(make_figure(cold[jobs].label, cold[jobs], raw[jobs],
+                                        at_most(1.25) if jobs == plan.cpus else None,
+                                        note=cold[jobs].samples[-1].last_message))
+    plan.figures.append(make_figure("speed-up jobs 1 -> 2 (book)", cold[1], cold[2], at_least(1.7),
+                                    note="ratio = jobs 1 time / jobs 2 time"))
+    plan.figures.append(make_figure("speed-up jobs 1 -> 2 (raw pipeline, book)", raw[1], raw[2], None,
+                                    note="what the machine allows the tools themselves"))
+
+    warm = bench.measure("audio warm, nothing changed (book)",
+                         lambda _: audio_command(plan, book, plan.cpus, base_cache, base_output),
+                         plan.repeat_runs, warmup=False)
+    plan.figures.append(make_figure(warm.label, warm, cold[plan.cpus], at_most(0.05),
+                                    note=warm.samples[-1].last_message))
+    original = book.read_text(encoding="utf-8")
+    heading = book_structure["chapters"][min(EDITED_CHAPTER, plan.expected_chapters) - 1]["title"]
+
+    def edited(index: int) -> list[str]:
+        book.write_text(corpus.edit_one_sentence(original, heading, index + 2), encoding="utf-8")
+        return audio_command(plan, book, plan.cpus, base_cache, base_output)
+
+    try:
+        edits = bench.measure("audio, one sentence edited (book)", edited, plan.repeat_runs, warmup=False)
+    finally:
+        book.write_text(original, encoding="utf-8")
+    plan.figures.append(make_figure(edits.label, edits, cold[plan.cpus], at_most(0.10),
+                                    note=edits.samples[-1].last_message))
+    shutil.rmtree(base_cache, ignore_errors=True)
+    shutil.rmtree(base_output, ignore_errors=True)
+
+    half_cold = bench.measure(f"audio cold (half book, jobs {plan.cpus})",
+                              lambda _: audio_command(plan, half, plan.cpus, bench.fresh("run-cache"),
+                                                      bench.fresh("run-out")),
+                              plan.long_runs, warmup=False, track_memory=True,
+                              cleanup=lambda: remove_folders(bench.work, "run-"))
+    plan.figures.append(make_figure(f"peak memory, audio cold (book, jobs {plan.cpus})", cold[plan.cpus],
+                                    raw[plan.cpus], under_mb(400), unit="MB",
+                                    note="summed PSS of the process tree; reference: the raw pipeline's"))
+    plan.figures.append(make_figure("memory growth, book / half book", cold[plan.cpus], half_cold, at_most(1.2),
+                                    unit="MB", note=f"{book_words} vs {half_words} words"))
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def parse_arguments(arguments: list[str] | None = None) -> argparse.Namespace:
+    """The bench's options."""
+    parser = argparse.ArgumentParser(
+        description="Benchmark reviewpub against raw eSpeak NG + ffmpeg, pandoc and Python start-up, "
+                    "in the same run, and print each figure beside its reference.",
+        epilog=f"Groups for --only: {', '.join(GROUPS)}. Results go to bench/results.json unless --results.")
+    parser.add_argument("--smoke", action="store_true",
+                        help="a tiny book (a few hundred words), one run of each figure, no warm-ups")
+    parser.add_argument("--runs", type=int, help="runs of each short figure (default 5; 1 with --smoke); start-up "
+                        "figures get twice as many, warm and edited book runs at most 3")
+    parser.add_argument("--long-runs", type=int, default=1,
+                        help="runs of each cold book narration, which take minutes (default 1)")
+    parser.add_argument("--only", action="append", choices=GROUPS, metavar="NAME",
+                        help=f"run only this group of figures (repeatable): {', '.join(GROUPS)}")
     parser.add_argument("--results", type=Path, default=HERE / "results.json", help="where to write the JSON")
-    options = parser.parse_args()
-    cpus = os.cpu_count() or 1
-    runs = 1 if options.smoke else options.runs
-    long_runs = 1
+    parser.add_argument("--snippet", type=Path, help="also write the README's Performance section here")
+    parser.add_argument("--without-pandoc", action="store_true",
+                        help="act as if pandoc were not installed (checks the fallback)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (inputs and outputs)")
+    options = parser.parse_args(arguments)
+    if options.runs is not None and options.runs < 1 or options.long_runs < 1:
+        parser.error("--runs and --long-runs must be at least 1")
+    return options
+
+
+def snippet(results: dict[str, Any], plan: Plan, total_s: float) -> str:
+    """The README's Performance section: how the figures were taken, and the table."""
+    machine = results["machine"]
+    return f"""## Performance
+
+`make bench` (`bench/run.py`, about {total_s / 60:.0f} minutes here) generates its inputs with a
+fixed seed, nothing downloaded: a 100,000-word book of 40 chapters of varied English prose,
+its first half (50,000 words), and the seed review. It times whole `reviewpub` processes (wall
+time, user+sys CPU, peak memory of the process tree) and measures each reference in the same
+run, alternating with it, so the ratios hold on a busier or slower machine:
+
+- **raw espeak+ffmpeg**: `bench/raw_pipeline.py`, eSpeak NG through the same bundled library,
+  each chapter's whole text in one call, written as WAV and encoded by the same ffmpeg with
+  the same MP3 settings (mono, 44.1 kHz, 96 kbps CBR, LAME `-q 7`), chapters in the same
+  number of processes: the floor for `reviewpub audio`;
+- **pandoc** (from the `bench` extra, `pypandoc_binary`) on the same text as Markdown;
+- **`python -c "import click"`** for start-up.
+
+Short figures are the median of {plan.runs} runs ({plan.startup_runs} for start-up) after a
+warm-up; each cold book narration runs {plan.long_runs} time(s); warm and edited reruns
+{plan.repeat_runs}. Memory is the peak summed PSS of the process tree (ffmpeg and workers
+included). Results go to `bench/results.json`. Latest run ({machine['cpus']} CPUs,
+{machine['processor']}, Python {machine['python']}, {machine['date'][:10]}):
+
+```
+{table(plan.figures)}
+
+{notes(plan.figures)}
+```
+"""
+
+
+def main(arguments: list[str] | None = None) -> int:
+    """Run the selected figures, print the table, write results.json; exit status 0."""
+    options = parse_arguments(arguments)
+    runs = options.runs or (1 if options.smoke else 5)
+    groups = options.only or list(GROUPS)
     work = Path(tempfile.mkdtemp(prefix="reviewpub-bench-"))
-    chapters, words = (4, 80) if options.smoke else (40, 2500)
-    inputs = write_inputs(work / "inputs", chapters, words)
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    counter = iter(range(1_000_000))
-
-    def fresh(name: str) -> Path:
-        return work / f"{name}-{next(counter)}"
-
-    def audio(source: Path, jobs: int, cache: Path | None = None, output: Path | None = None) -> list[str]:
-        return [*REVIEWPUB, "-q", "audio", str(source), "--engine", "espeak", "--jobs", str(jobs),
-                "--cache-dir", str(cache or fresh("cache")), "-o", str(output or fresh("out"))]
-
-    def raw(source: Path, jobs: int) -> list[str]:
-        return [PYTHON, str(HERE / "raw_pipeline.py"), str(source), "--jobs", str(jobs), "--output", str(fresh("raw"))]
-
-    figures: list[Figure] = []
-    print(f"bench: {'smoke, ' if options.smoke else ''}{cpus} CPUs, inputs in {work}", file=sys.stderr)
-
-    click_start = measure(lambda _: [PYTHON, "-c", "import click"], runs * 3, True)
-    help_start = measure(lambda _: [*REVIEWPUB, "--help"], runs * 3, True)
-    figures.append(figure("reviewpub --help", help_start, 'python -c "import click"', click_start, "<= 2x", 2.0))
-    outline = measure(lambda _: [*REVIEWPUB, "outline", str(SEED)], runs * 3, True)
-    figures.append(figure("reviewpub outline (review)", outline, 'python -c "import click"', click_start, "-", None))
-
-    for label, source in (("review", SEED), ("book", inputs["book"])):
-        epub = measure(lambda _: [*REVIEWPUB, "-q", "epub", str(source), "-o", str(fresh("epub"))], runs, True)
-        pandoc_markdown = inputs["book-md"] if label == "book" else SEED
-        command = pandoc_command(pandoc_markdown, work / "pandoc.epub")
-        reference = measure(lambda _: command, runs, True) if command else None
-        figures.append(figure(f"epub ({label})", epub, "pandoc -> EPUB" if command else "pandoc: not installed",
-                              reference, "< 1x" if label == "book" else "-", 1.0 if label == "book" else None))
-
-    raw_review = measure(lambda _: raw(SEED, cpus), runs, True)
-    cold_review = measure(lambda _: audio(SEED, cpus), runs, True)
-    figures.append(figure(f"audio cold (review, jobs {cpus})", cold_review, f"raw espeak+ffmpeg (jobs {cpus})",
-                          raw_review, "<= 1.5x", 1.5))
-
-    raw_book_1 = measure(lambda _: raw(inputs["book"], 1), long_runs, False)
-    raw_book_n = measure(lambda _: raw(inputs["book"], cpus), long_runs, False)
-    book_cache, book_output = fresh("book-cache"), fresh("book-out")
-    cold_book_n = [timed(audio(inputs["book"], cpus, book_cache, book_output))]
-    cold_book_1 = measure(lambda _: audio(inputs["book"], 1), long_runs, False)
-    figures.append(figure("audio cold (book, jobs 1)", cold_book_1, "raw espeak+ffmpeg (jobs 1)", raw_book_1, "-", None))
-    figures.append(figure(f"audio cold (book, jobs {cpus})", cold_book_n, f"raw espeak+ffmpeg (jobs {cpus})",
-                          raw_book_n, "<= 1.25x", 1.25))
-    speedup = figure(f"speed-up jobs 1 -> {cpus} (book)", cold_book_1, f"audio cold (book, jobs {cpus})", cold_book_n,
-                     ">= 1.7x", 1.7, compare="at least")
-    figures.append(speedup)
-
-    warm = measure(lambda _: audio(inputs["book"], cpus, book_cache, book_output), runs, False)
-    figures.append(figure("audio warm, nothing changed (book)", warm, f"audio cold (book, jobs {cpus})", cold_book_n,
-                          "<= 0.05x", 0.05))
-    edited_source = work / "inputs" / "edited.txt"
-    text = inputs["book"].read_text(encoding="utf-8")
-    edited_source.write_text(text, encoding="utf-8")
-    edited_output = book_output.parent / "edited-out"
-    timed(audio(edited_source, cpus, book_cache, edited_output))
-    first_paragraph = next(line for line in text.split("\n")[2:] if line.strip() and not line.startswith("Chapter "))
-    marker = first_paragraph.split(".")[0]
-
-    def edit(index: int) -> list[str]:
-        edited_source.write_text(text.replace(marker, f"{marker} (edit {index})", 1), encoding="utf-8")
-        return audio(edited_source, cpus, book_cache, edited_output)
-
-    edited = measure(edit, runs, False)
-    figures.append(figure("audio, one sentence edited (book)", edited, f"audio cold (book, jobs {cpus})", cold_book_n,
-                          "<= 0.10x", 0.10))
-
-    half = [timed(audio(inputs["half"], cpus))]
-    memory = figure("peak RSS audio (book vs half book)", cold_book_n, "audio cold (half book)", half, "<= 1.2x", 1.2)
-    memory.ratio = round(summary(cold_book_n)[3] / max(summary(half)[3], 1e-9), 3)
-    memory.met = memory.ratio <= 1.2 and summary(cold_book_n)[3] < 400
-    memory.target = "<=1.2x,<400MB"
-    memory.notes.append(f"book {summary(cold_book_n)[3]:.0f} MB, half {summary(half)[3]:.0f} MB")
-    figures.append(memory)
-
-    print_table(figures)
-    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": cpus,
-               "processor": platform.processor() or platform.machine(), "smoke": options.smoke,
-               "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    bench = Bench(work, warmup=not options.smoke)
+    reviewpub = reviewpub_command()
+    pandoc = None if options.without_pandoc else pandoc_executable()
+    plan = Plan(
+        runs=runs, long_runs=options.long_runs, startup_runs=2 * runs, repeat_runs=min(runs, 3),
+        cpus=os.cpu_count() or 1, inputs=corpus.write_inputs(work / "inputs", smoke=options.smoke),
+        expected_chapters=corpus.SMOKE_CHAPTERS if options.smoke else corpus.BOOK_CHAPTERS,
+        pandoc=pandoc, reviewpub=reviewpub,
+    )
+    machine = machine_info(reviewpub, pandoc)
+    bench.say(f"{plan.cpus} CPUs; groups: {', '.join(groups)}; work folder {work}")
+    builders = {"startup": startup_figures, "epub": epub_figures, "audio-review": audio_review_figures,
+                "audio-book": audio_book_figures}
+    try:
+        for group in GROUPS:
+            if group in groups:
+                builders[group](bench, plan)
+    finally:
+        if not options.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    total_s = time.perf_counter() - bench.started
+    machine["load_average_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results = {
+        "machine": machine,
+        "bench": {"smoke": options.smoke, "groups": groups, "runs": plan.runs, "startup_runs": plan.startup_runs,
+                  "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "total_s": round(total_s, 1)},
+        "figures": [asdict(figure) for figure in plan.figures],
+    }
+    print(table(plan.figures))
+    print(f"\n{notes(plan.figures)}")
+    judged = [figure for figure in plan.figures if figure.met is not None]
+    print(f"\ntargets met: {sum(bool(figure.met) for figure in judged)} of {len(judged)}; "
+          f"{total_s / 60:.1f} minutes; results in {options.results}")
     options.results.parent.mkdir(parents=True, exist_ok=True)
-    options.results.write_text(json.dumps({"machine": machine, "figures": [asdict(row) for row in figures]}, indent=1))
-    print(f"\nresults: {options.results}", file=sys.stderr)
-    shutil.rmtree(work, ignore_errors=True)
+    options.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    if options.snippet:
+        options.snippet.write_text(snippet(results, plan, total_s), encoding="utf-8")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
