@@ -187,7 +187,7 @@ def test_clips_are_ordered_sample_exact_and_cover_the_speech(tmp_path: Path) -> 
     assert (narration.engine, narration.voice) == ("tone", "beep")
     assert [chapter.chapter_id for chapter in narration.chapters] == ["introduction", "stellar-cast", "faq"]
     for chapter, source in zip(narration.chapters, document.chapters):
-        assert chapter.sample_rate == 44100
+        assert chapter.sample_rate == ENGINE_RATE, "chapters stay at the engine's rate; encoders resample"
         assert [clip.sentence_id for clip in chapter.clips] == [item.id for item in source.all_sentences()]
         samples = wav_samples(chapter)
         assert len(samples) == chapter.sample_count
@@ -196,32 +196,28 @@ def test_clips_are_ordered_sample_exact_and_cover_the_speech(tmp_path: Path) -> 
         for clip, line in zip(chapter.clips, plan):
             assert previous_end <= clip.start_sample < clip.end_sample <= chapter.sample_count
             # The pause before each clip is exactly the plan's (head silence before the first).
-            gap_ms = (clip.start_sample - previous_end) * 1000 / 44100
+            gap_ms = (clip.start_sample - previous_end) * 1000 / ENGINE_RATE
             assert gap_ms == pytest.approx(line.pause_ms if previous_end else settings.head_ms, abs=0.05)
             previous_end = clip.end_sample
             # The tone starts about 25 ms (the trim margin) after the clip starts, and ends as long before its end.
             loud = [index for index in range(clip.start_sample, clip.end_sample) if abs(samples[index]) > 300]
-            assert 20 <= (loud[0] - clip.start_sample) * 1000 / 44100 <= 32
-            assert 20 <= (clip.end_sample - 1 - loud[-1]) * 1000 / 44100 <= 32
-            tone_ms = (loud[-1] - loud[0]) * 1000 / 44100
+            assert 20 <= (loud[0] - clip.start_sample) * 1000 / ENGINE_RATE <= 32
+            assert 20 <= (clip.end_sample - 1 - loud[-1]) * 1000 / ENGINE_RATE <= 32
+            tone_ms = (loud[-1] - loud[0]) * 1000 / ENGINE_RATE
             assert tone_ms == pytest.approx(max(4, len(clip.spoken)) * MS_PER_CHARACTER, abs=1.0)
             assert clip.is_heading == line.is_heading
         # Nothing is heard outside the clips, and the audio ends half a second after the last one.
         assert max(abs(value) for value in samples[:chapter.clips[0].start_sample]) == 0
         assert max(abs(value) for value in samples[chapter.clips[-1].end_sample:]) == 0
-        assert chapter.sample_count - chapter.clips[-1].end_sample == 22050
+        assert chapter.sample_count - chapter.clips[-1].end_sample == ENGINE_RATE // 2
 
 
-def test_times_stay_exact_at_another_sample_rate(tmp_path: Path) -> None:
-    settings = AudioSettings(sample_rate=48000, loudness=LoudnessProfile.OFF)
-    narration = narrate(make_document(), ToneEngine(), audio=settings, cache_dir=tmp_path / "cache", jobs=1)
-    chapter = narration.chapters[0]
-    samples = wav_samples(chapter)
-    assert chapter.sample_rate == 48000
-    for clip in chapter.clips:
-        loud = [index for index in range(clip.start_sample, clip.end_sample) if abs(samples[index]) > 300]
-        assert 20 <= (loud[0] - clip.start_sample) / 48 <= 32
-        assert 20 <= (clip.end_sample - 1 - loud[-1]) / 48 <= 32
+def test_another_output_sample_rate_reuses_the_chapter_audio(tmp_path: Path) -> None:
+    # The MP3's rate is the encoder's business: the chapter PCM and its times do not change.
+    cache = tmp_path / "cache"
+    first = narrate(make_document(), ToneEngine(), cache_dir=cache, jobs=1)
+    again = narrate(make_document(), ToneEngine(), audio=AudioSettings(sample_rate=48000), cache_dir=cache, jobs=1)
+    assert again.chapters == first.chapters
 
 
 def test_second_run_synthesises_nothing_and_reuses_the_chapter_audio(tmp_path: Path) -> None:
@@ -273,7 +269,7 @@ def test_voice_pitch_and_output_settings_key_the_cache_as_they_should(tmp_path: 
     stereo = narrate(make_document(), ToneEngine(log), cache_dir=cache, jobs=1,
                      audio=AudioSettings(sample_rate=48000, channels=2, loudness=LoudnessProfile.OFF, bitrate_kbps=256))
     assert len(calls(log)) == 3 * count, "output settings reuse the clips"
-    assert stereo.cached == count and stereo.chapters[0].sample_rate == 48000
+    assert stereo.cached == count and stereo.chapters[0].sample_rate == ENGINE_RATE
 
 
 def test_corrupt_cache_entries_are_detected_and_made_again(tmp_path: Path) -> None:
@@ -335,7 +331,7 @@ def test_unspeakable_sentences_get_a_short_silent_clip(tmp_path: Path) -> None:
     narration = narrate(make_document({"s2": "?!", "s3": "🚀"}), ToneEngine(log), cache_dir=tmp_path / "c", jobs=1)
     clips = {clip.sentence_id: clip for clip in narration.chapters[0].clips}
     for identifier in ("s2", "s3"):
-        assert abs(clips[identifier].end_sample - clips[identifier].start_sample - 44100 // 4) <= 2
+        assert abs(clips[identifier].end_sample - clips[identifier].start_sample - ENGINE_RATE // 4) <= 2
     assert "?!" not in calls(log) and "🚀" not in calls(log)
 
 
@@ -399,7 +395,7 @@ def test_espeak_end_to_end_clips_hold_speech_and_pauses_hold_silence(tmp_path: P
     for chapter, source in zip(narration.chapters, document.chapters):
         assert [clip.sentence_id for clip in chapter.clips] == [item.id for item in source.all_sentences()]
         pcm = read_pcm(chapter.wav_path)
-        assert (pcm.sample_rate, pcm.channels, pcm.sample_count) == (44100, 1, chapter.sample_count)
+        assert (pcm.sample_rate, pcm.channels, pcm.sample_count) == (22050, 1, chapter.sample_count)
         previous_end = 0
         for clip in chapter.clips:
             assert previous_end < clip.start_sample < clip.end_sample <= chapter.sample_count
@@ -408,15 +404,15 @@ def test_espeak_end_to_end_clips_hold_speech_and_pauses_hold_silence(tmp_path: P
             assert audioop.rms(speech, 2) > 1000, clip.text
             assert audioop.max(pause, 2) < 100, f"silence before {clip.text!r}"
             # Speech fills its clip: the first and last 60 ms hold sound, trimmed margins aside.
-            assert audioop.max(speech[:60 * 88], 2) > 300 and audioop.max(speech[-60 * 88:], 2) > 300
-            seconds = (clip.end_sample - clip.start_sample) / 44100
+            assert audioop.max(speech[:60 * 44], 2) > 300 and audioop.max(speech[-60 * 44:], 2) > 300
+            seconds = (clip.end_sample - clip.start_sample) / chapter.sample_rate
             assert 0.1 < seconds / max(1, len(clip.spoken.split())) < 0.8, clip.text
             previous_end = clip.end_sample
-        assert chapter.sample_count - chapter.clips[-1].end_sample == 22050
+        assert chapter.sample_count - chapter.clips[-1].end_sample == chapter.sample_rate // 2
     headings = [clip.text for clip in narration.chapters[1].clips if clip.is_heading]
     assert headings == ["Questions", "Is it good?"]
     with wave.open(str(narration.chapters[0].wav_path), "rb") as wav:
-        assert wav.getframerate() == 44100 and wav.getnchannels() == 1
+        assert wav.getframerate() == 22050 and wav.getnchannels() == 1
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,9 @@ class Engine(abc.ABC):
     default_voice: ClassVar[str]
     max_parallel: ClassVar[int | None] = None
     """At most this many synthesis processes at once (a polite limit for online services)."""
+    sample_rate: ClassVar[int | None] = None
+    """The rate of every clip the engine makes, when fixed: a chapter with nothing to say is
+    silence at this rate, so the whole book can be joined without resampling."""
 
     @abc.abstractmethod
     def voices(self, language: str | None = None) -> list[Voice]:

@@ -364,6 +364,8 @@ class EspeakEngine(Engine):
     name = "espeak"
     description = "eSpeak NG, offline (bundled)"
     default_voice = "en-us"
+    sample_rate = 22050
+    """eSpeak NG's output rate for every voice (what ``espeak_Initialize`` returns)."""
 
     def __init__(self, rate: int = DEFAULT_RATE, pitch: int = DEFAULT_PITCH) -> None:
         """Check the settings; the library is loaded on the first ``synthesize`` or ``voices`` call.

@@ -54,6 +54,7 @@ class GoogleEngine(Engine):
     description = "Google Translate TTS via gTTS (online; sends the text to Google)"
     needs_network = True
     default_voice = "en"
+    sample_rate = SAMPLE_RATE
     max_parallel: ClassVar[int | None] = 2
     requests_in_flight: ClassVar[threading.BoundedSemaphore] = threading.BoundedSemaphore(2)
     """The polite limit also holds for threads of one process (``max_parallel`` caps processes)."""

@@ -4,9 +4,9 @@ Each top-level chapter is read as its heading, a pause, then its sentences, with
 pauses between paragraphs; sections and FAQ questions are read as headings (pause, heading,
 pause, body). The sentence is the unit of synthesis and of the cache: a clip is made once
 per engine, voice, sound options and exact spoken text, and reused by every later run. A
-chapter's clips are joined on disk, resampled and levelled once (``audio.render_chapter``)
-into a WAV that is cached too, keyed by everything that went into it; ``Clip`` positions are
-samples of that final WAV.
+chapter's clips are joined on disk at the engine's rate and levelled once
+(``audio.render_chapter``) into a WAV that is cached too, keyed by everything that went into
+it; ``Clip`` positions are samples of that WAV. Encoders resample to the output rate.
 
 Chapters are independent jobs. Those not already in the cache run in worker processes
 (libespeak-ng is a per-process singleton), at most ``jobs`` and ``engine.max_parallel`` at
@@ -245,7 +245,7 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
     # The first clip decides the rate the chapter is assembled at (the engine's own).
     first_index, first_clip = next(
         ((index, fetch(index, line, line.clip_key)) for index, line in enumerate(job.lines) if line.clip_key), (-1, None))
-    rate = first_clip.sample_rate if first_clip is not None else job.settings.sample_rate
+    rate = first_clip.sample_rate if first_clip is not None else job.engine.sample_rate or job.settings.sample_rate
     raw = cache.scratch_file(".raw")
     wav = cache.scratch_file(".wav")
     try:
@@ -265,9 +265,7 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
         finally:
             pcm.close()
         rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings)
-        final = [(chapter_audio.rescale(start, rate, rendered.sample_rate),
-                  chapter_audio.rescale(end, rate, rendered.sample_rate)) for start, end in positions]
-        stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, final)
+        stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
         return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
         raw.unlink(missing_ok=True)
@@ -337,7 +335,8 @@ def chapter_narration(job: ChapterJob, stored: CachedChapter) -> ChapterNarratio
         for line, (start, end) in zip(job.lines, stored.positions)
     )
     return ChapterNarration(chapter_id=job.chapter_id, number=job.number, title=job.title, clips=clips,
-                            sample_rate=stored.sample_rate, sample_count=stored.sample_count, wav_path=stored.wav_path)
+                            sample_rate=stored.sample_rate, sample_count=stored.sample_count, wav_path=stored.wav_path,
+                            wav_sha256=stored.wav_sha256)
 
 
 def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress) -> dict[int, ChapterResult]:

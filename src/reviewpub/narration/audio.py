@@ -1,4 +1,4 @@
-"""Chapter audio: trim clips, join them with pauses, resample, bring to the profile's level, encode.
+"""Chapter audio: trim clips, join them with pauses, bring to the profile's level, encode.
 
 Sentences are joined as raw PCM and each chapter is encoded once (never by gluing MP3
 pieces), so sentence times taken from PCM offsets stay exact. Loudness is measured per ITU-R
@@ -16,11 +16,8 @@ from __future__ import annotations
 import array
 import functools
 import math
-import os
 import random
 import re
-import shutil
-import tempfile
 import warnings
 import wave
 from collections.abc import Iterator
@@ -125,12 +122,6 @@ def silence(milliseconds: int, sample_rate: int) -> bytes:
     return b"\0" * SAMPLE_WIDTH * sample_count_for(milliseconds, sample_rate)
 
 
-def rescale(position: int, from_rate: int, to_rate: int) -> int:
-    """A sample position at ``from_rate`` as the same instant at ``to_rate`` (ffmpeg's resampler
-    compensates its own delay, so instants map exactly)."""
-    return (position * to_rate + from_rate // 2) // from_rate
-
-
 def trim_silence(samples: bytes, sample_rate: int) -> bytes:
     """The clip without the engine's leading and trailing silence (keeping a 25 ms margin).
 
@@ -196,35 +187,11 @@ def summary_value(report: str, label: str, unit: str) -> float | None:
     return float(found.group(1))
 
 
-def resample(raw: Path, source_rate: int, target_rate: int, output: Path, *, measure: bool) -> float | None:
-    """Resample a raw mono PCM file into ``output`` at exactly the rescaled length.
-
-    With ``measure``, ffmpeg's ebur128 meter listens to the resampled signal in the same run
-    and its integrated loudness (LUFS; None when silent) is returned.
-    """
-    expected = rescale(raw.stat().st_size // SAMPLE_WIDTH, source_rate, target_rate)
-    filters = [f"aresample={target_rate}"] if source_rate != target_rate else []
-    if measure:
-        filters.append("ebur128=framelog=quiet")
-    loudness = None
-    if not filters:
-        shutil.copyfile(raw, output)
-    else:
-        arguments = ["-nostats", "-f", "s16le", "-ar", str(source_rate), "-ac", "1", "-i", raw,
-                     "-af", ",".join(filters), "-f", "s16le", "-ac", "1", "-y", output]
-        if measure:
-            loudness = summary_value(run_ffmpeg_analysis(arguments, what=str(output)), "I", "LUFS")
-        else:
-            run_ffmpeg(arguments, what=str(output))
-    # ffmpeg's length can be off by a sample or two at the very end (silence): make it exact.
-    with output.open("r+b") as stream:
-        stream.seek(0, os.SEEK_END)
-        actual = stream.tell() // SAMPLE_WIDTH
-        if actual > expected:
-            stream.truncate(expected * SAMPLE_WIDTH)
-        else:
-            stream.write(b"\0" * SAMPLE_WIDTH * (expected - actual))
-    return loudness
+def integrated_loudness(raw: Path, sample_rate: int) -> float | None:
+    """BS.1770 integrated loudness (LUFS) of a raw mono PCM file by ffmpeg's ebur128; None when silent."""
+    report = run_ffmpeg_analysis(["-nostats", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", raw,
+                                  "-af", "ebur128=framelog=quiet", "-f", "null", "-"], what=str(raw))
+    return summary_value(report, "I", "LUFS")
 
 
 @dataclass(frozen=True)
@@ -272,12 +239,27 @@ def limiter_gains(peaks: array.array[int], gain: float, ceiling: float) -> array
     when a peak arrives). A pure gain: no delay, every sample stays where it was.
     """
     limit = ceiling * (FULL_SCALE - 1)
-    gains = array.array("d", (gain if peak * gain <= limit else limit / peak for peak in peaks))
     step = 10 ** (LIMITER_STEP_DB / 20)
-    for index in range(1, len(gains)):
-        gains[index] = min(gains[index], gains[index - 1] * step)
-    for index in range(len(gains) - 2, -1, -1):
-        gains[index] = min(gains[index], gains[index + 1] * step)
+    count = len(peaks)
+    gains = array.array("d", [gain]) * count
+    # Only windows whose peak the plain gain would push over the ceiling pull the gain down,
+    # and each only as far as the slope takes it back up to ``gain``: the two slope passes
+    # (forwards, backwards) reduce to a walk either side of those windows.
+    for index, peak in enumerate(peaks):
+        if peak * gain <= limit:
+            continue
+        value = limit / peak
+        if value >= gains[index]:
+            continue
+        gains[index] = value
+        for direction in (1, -1):
+            reach, position = value, index + direction
+            while 0 <= position < count:
+                reach *= step
+                if reach >= gains[position]:
+                    break
+                gains[position] = reach
+                position += direction
     return gains
 
 
@@ -374,43 +356,37 @@ def apply_window_gains(chunk: bytes, gains: array.array[float], first_window: in
     return b"".join(pieces)
 
 
-def render_chapter(raw: Path, source_rate: int, wav: Path, settings: AudioSettings) -> RenderedChapter:
-    """Turn a chapter's assembled raw PCM into its final WAV at the settings' rate and level.
+def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettings) -> RenderedChapter:
+    """Turn a chapter's assembled raw PCM into its final WAV, at the profile's level.
 
     The podcast profile aims the mono PCM at -19 LUFS (its stereo copy measures -16) under a
     -3 dBFS sample ceiling; the audiobook profile aims at -20.5 dB RMS under -4.5 dBFS, with
-    room tone underneath; ``off`` only resamples. One ffmpeg run resamples and measures; the
-    gain is planned from 10 ms window levels and applied in one more pass over the file.
+    room tone underneath; ``off`` keeps the level. The chapter stays at the engine's rate
+    (eSpeak NG's 22.05 kHz is half the samples of 44.1 kHz): the MP3 and M4B encoders resample
+    once, as they must anyway. ffmpeg measures the loudness; the gain is planned from 10 ms
+    window levels and applied in one more pass over the file.
     """
-    target_rate = settings.sample_rate
-    window_samples = max(1, sample_count_for(LIMITER_WINDOW_MS, target_rate))
+    window_samples = max(1, sample_count_for(LIMITER_WINDOW_MS, sample_rate))
     window_bytes = window_samples * SAMPLE_WIDTH
+    sample_count = raw.stat().st_size // SAMPLE_WIDTH
     profile = settings.loudness
     is_audiobook = profile is LoudnessProfile.AUDIOBOOK
-    handle, name = tempfile.mkstemp(prefix=".resampled.", suffix=".raw", dir=wav.parent)
-    os.close(handle)
-    resampled = Path(name)
-    try:
-        lufs = resample(raw, source_rate, target_rate, resampled, measure=profile is LoudnessProfile.PODCAST)
-        sample_count = resampled.stat().st_size // SAMPLE_WIDTH
-        if profile is LoudnessProfile.OFF:
-            write_wav(resampled, wav, target_rate, 1.0, window_bytes, with_room_tone=False)
-            return RenderedChapter(target_rate, sample_count, 0.0, False)
-        levels = window_levels(resampled, window_bytes)
-        measured = levels.rms_dbfs if is_audiobook else lufs
-        if measured is None or measured < SILENT_BELOW_DB or levels.peak == 0:
-            write_wav(resampled, wav, target_rate, 1.0, window_bytes, with_room_tone=is_audiobook)
-            return RenderedChapter(target_rate, sample_count, 0.0, False)
-        plan = plan_gain(
-            levels, measured,
-            AUDIOBOOK_RMS_DBFS if is_audiobook else MONO_TARGET_LUFS,
-            AUDIOBOOK_CEILING_DBFS if is_audiobook else PODCAST_CEILING_DBFS,
-            window_samples=window_samples, every_window=is_audiobook,
-        )
-        write_wav(resampled, wav, target_rate, plan.gains, window_bytes, with_room_tone=is_audiobook)
-        return RenderedChapter(target_rate, sample_count, plan.gain_db, plan.is_limited)
-    finally:
-        resampled.unlink(missing_ok=True)
+    if profile is LoudnessProfile.OFF:
+        write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=False)
+        return RenderedChapter(sample_rate, sample_count, 0.0, False)
+    levels = window_levels(raw, window_bytes)
+    measured = levels.rms_dbfs if is_audiobook else integrated_loudness(raw, sample_rate)
+    if measured is None or measured < SILENT_BELOW_DB or levels.peak == 0:
+        write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=is_audiobook)
+        return RenderedChapter(sample_rate, sample_count, 0.0, False)
+    plan = plan_gain(
+        levels, measured,
+        AUDIOBOOK_RMS_DBFS if is_audiobook else MONO_TARGET_LUFS,
+        AUDIOBOOK_CEILING_DBFS if is_audiobook else PODCAST_CEILING_DBFS,
+        window_samples=window_samples, every_window=is_audiobook,
+    )
+    write_wav(raw, wav, sample_rate, plan.gains, window_bytes, with_room_tone=is_audiobook)
+    return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited)
 
 
 def lame_scale(bitrate_kbps: int) -> float:

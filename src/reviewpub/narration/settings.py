@@ -126,10 +126,11 @@ class AudioSettings:
     def pcm_key(self) -> dict[str, Any]:
         """What of these settings shapes the chapter PCM: part of its cache key.
 
-        Bitrate and channels only matter to the encoder (stereo is the mono PCM on both
-        channels), so changing them re-encodes the MP3s without re-rendering the chapters.
+        Bitrate, channels and sample rate only matter to the encoder (stereo is the mono PCM
+        on both channels; chapters stay at the engine's rate and the encoder resamples), so
+        changing them re-encodes the MP3s without re-rendering the chapters.
         """
         values = dataclasses.asdict(self)
-        del values["bitrate_kbps"], values["channels"]
+        del values["bitrate_kbps"], values["channels"], values["sample_rate"]
         values["loudness"] = self.loudness.value
         return values
