@@ -270,8 +270,10 @@ def package_bytes(document: Document, read_aloud: ReadAloud | None = None) -> by
     book = assemble_book(document, read_aloud)
     raw = io.BytesIO()
     rtl = is_right_to_left(document.metadata.language)
+    # compresslevel 0: repack() decides each entry's compression; deflating the chapter MP3s
+    # here only to inflate them there cost seconds per read-aloud EPUB.
     options = {"mtime": modified_utc(document), "epub3_pages": False, "epub3_landmark": False,
-               "epub2_guide": False, "spine_direction": rtl, "package_direction": rtl}
+               "epub2_guide": False, "spine_direction": rtl, "package_direction": rtl, "compresslevel": 0}
     epub.EpubWriter(raw, book, options).write()
     return repack(raw.getvalue(), document)
 
