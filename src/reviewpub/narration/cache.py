@@ -68,6 +68,8 @@ class CachedChapter:
     sample_count: int
     positions: tuple[tuple[int, int], ...]
     """(start, end) sample of every line of the chapter's reading plan, in order."""
+    wav_sha256: str = ""
+    """The WAV's checksum, verified when the chapter was read from the cache."""
 
 
 class NarrationCache:
@@ -123,7 +125,8 @@ class NarrationCache:
                 raise ValueError("index does not match")
             if file_sha256(wav) != data["wav_sha256"]:
                 raise ValueError("checksum mismatch")
-            return CachedChapter(wav, int(data["sample_rate"]), int(data["sample_count"]), positions)
+            return CachedChapter(wav, int(data["sample_rate"]), int(data["sample_count"]), positions,
+                                 data["wav_sha256"])
         except (FileNotFoundError, NotADirectoryError):
             return None
         except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
@@ -146,7 +149,7 @@ class NarrationCache:
                   "wav_bytes": size, "wav_sha256": checksum}
         with self.writing(index) as stream:
             stream.write(json.dumps(record, separators=(",", ":")).encode("utf-8"))
-        return CachedChapter(wav, sample_rate, sample_count, tuple(positions))
+        return CachedChapter(wav, sample_rate, sample_count, tuple(positions), checksum)
 
     def scratch_file(self, suffix: str) -> Path:
         """A new empty temporary file inside the cache (same file system: renames are atomic)."""

@@ -33,6 +33,8 @@ class ChapterNarration:
     sample_count: int
     wav_path: Path
     """Final (padded, loudness-normalised) PCM of the chapter as a WAV file in the cache."""
+    wav_sha256: str = ""
+    """SHA-256 of the WAV file, when the cache has checked it (whole-book writers key on it)."""
 
     @property
     def duration_s(self) -> float:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import run_ffmpeg
 from reviewpub.files import atomic_path
+from reviewpub.narration.cache import file_sha256
 from reviewpub.writers.chapters import chapter_spans_ms
 from reviewpub.writers.mp3 import language_code
 
@@ -118,8 +119,9 @@ def release_date(document: Document) -> str:
 def input_digest(document: Document, narration: Narration, cover_jpeg: bytes | None, *settings: object) -> str:
     """Digest of everything a whole-book file is made of; equal digests mean an identical file.
 
-    The chapter WAVs are hashed by content (streamed), so a re-narrated chapter always
-    changes the digest whatever its file is called.
+    The chapter WAVs count by content, so a re-narrated chapter always changes the digest
+    whatever its file is called: by the checksum the cache verified when it handed the WAV
+    over, else by hashing the file.
     """
     hasher = hashlib.sha256()
     for part in (repr(document.metadata), narration.engine, narration.voice, repr(settings),
@@ -128,9 +130,7 @@ def input_digest(document: Document, narration: Narration, cover_jpeg: bytes | N
     hasher.update(hashlib.sha256(cover_jpeg or b"").digest())
     for chapter in narration.chapters:
         hasher.update(f"{chapter.sample_rate}:{chapter.title}\0".encode())
-        with open(chapter.wav_path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                hasher.update(block)
+        hasher.update((chapter.wav_sha256 or file_sha256(chapter.wav_path)).encode("ascii"))
     return hasher.hexdigest()
 
 
