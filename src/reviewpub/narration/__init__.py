@@ -248,8 +248,10 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
     rate = first_clip.sample_rate if first_clip is not None else job.engine.sample_rate or job.settings.sample_rate
     raw = cache.scratch_file(".raw")
     wav = cache.scratch_file(".wav")
+    meter = (chapter_audio.LoudnessMeter(rate, cache.scratch_file(".ebur128"))
+             if job.settings.loudness is LoudnessProfile.PODCAST else None)
     try:
-        pcm = chapter_audio.PcmFile(raw)
+        pcm = chapter_audio.PcmFile(raw, meter)
         positions: list[tuple[int, int]] = []
         try:
             pcm.append(chapter_audio.silence(job.settings.head_ms, rate))
@@ -264,10 +266,13 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
             pcm.append(chapter_audio.silence(job.settings.tail_ms, rate))
         finally:
             pcm.close()
-        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings)
+        loudness = meter.loudness() if meter is not None else None
+        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings, loudness=loudness)
         stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
         return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
+        if meter is not None:
+            meter.close()
         raw.unlink(missing_ok=True)
         wav.unlink(missing_ok=True)
 

@@ -18,13 +18,15 @@ import functools
 import math
 import random
 import re
+import subprocess
 import warnings
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
+from reviewpub.errors import WriterError
+from reviewpub.ffmpeg import ffmpeg_executable, run_ffmpeg, run_ffmpeg_analysis
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 
 with warnings.catch_warnings():
@@ -152,18 +154,82 @@ def convert_rate(samples: bytes, from_rate: int, to_rate: int) -> bytes:
     return bytes(converted)
 
 
-class PcmFile:
-    """Raw mono PCM appended to a file, counting samples: a chapter is assembled on disk."""
+class LoudnessMeter:
+    """BS.1770 integrated loudness of PCM while it is being written: ffmpeg's ``ebur128``
+    listens on a pipe as the chapter is assembled, so measuring costs no pass of its own
+    (the meter runs beside synthesis, on a core the engine is not using)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, sample_rate: int, report: Path) -> None:
+        """Start ffmpeg reading mono 16-bit PCM at ``sample_rate``; its report goes to the file ``report``."""
+        self.report_path = report
+        self.report = report.open("w+b")  # a file, not a pipe: ffmpeg can never block on it
+        command = [ffmpeg_executable(), "-hide_banner", "-nostats", "-loglevel", "info", "-f", "s16le",
+                   "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", "ebur128=framelog=quiet",
+                   "-f", "null", "-"]
+        # Its own session: a Ctrl-C in the terminal is for reviewpub to handle (it stops the
+        # meter); if reviewpub dies, the pipe closes and ffmpeg ends by itself.
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=self.report, start_new_session=True)
+
+    def feed(self, samples: bytes) -> None:
+        """Give the meter the next samples."""
+        try:
+            self.process.stdin.write(samples)  # type: ignore[union-attr]
+        except BrokenPipeError:
+            raise WriterError(f"{self.report_path}: ffmpeg's loudness meter stopped: {self.last_line()}") from None
+
+    def loudness(self) -> float | None:
+        """End of the PCM: the integrated loudness in LUFS (None when silent)."""
+        try:
+            self.process.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass
+        if self.process.wait() != 0:
+            raise WriterError(f"{self.report_path}: ffmpeg's loudness meter failed: {self.last_line()}")
+        return summary_value(self.report_text(), "I", "LUFS")
+
+    def report_text(self) -> str:
+        """What ffmpeg wrote so far."""
+        self.report.seek(0)
+        return self.report.read().decode("utf-8", "replace")
+
+    def last_line(self) -> str:
+        """ffmpeg's last line, for an error message."""
+        lines = self.report_text().strip().splitlines()
+        return lines[-1] if lines else f"exit status {self.process.poll()}"
+
+    def close(self) -> None:
+        """Stop ffmpeg if still running (an interrupted chapter) and drop the report."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        self.report.close()
+        self.report_path.unlink(missing_ok=True)
+
+
+class PcmFile:
+    """Raw mono PCM appended to a file, counting samples: a chapter is assembled on disk.
+
+    With a ``meter``, every sample written is measured too.
+    """
+
+    def __init__(self, path: Path, meter: LoudnessMeter | None = None) -> None:
         """Open ``path`` for writing (truncating it)."""
         self.path = path
         self.stream = path.open("wb")
+        self.meter = meter
         self.sample_count = 0
 
     def append(self, samples: bytes) -> None:
         """Add samples at the end."""
         self.stream.write(samples)
+        if self.meter is not None:
+            self.meter.feed(samples)
         self.sample_count += len(samples) // SAMPLE_WIDTH
 
     def close(self) -> None:
@@ -356,15 +422,17 @@ def apply_window_gains(chunk: bytes, gains: array.array[float], first_window: in
     return b"".join(pieces)
 
 
-def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettings) -> RenderedChapter:
+def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettings, *,
+                   loudness: float | None = None) -> RenderedChapter:
     """Turn a chapter's assembled raw PCM into its final WAV, at the profile's level.
 
     The podcast profile aims the mono PCM at -19 LUFS (its stereo copy measures -16) under a
     -3 dBFS sample ceiling; the audiobook profile aims at -20.5 dB RMS under -4.5 dBFS, with
     room tone underneath; ``off`` keeps the level. The chapter stays at the engine's rate
     (eSpeak NG's 22.05 kHz is half the samples of 44.1 kHz): the MP3 and M4B encoders resample
-    once, as they must anyway. ffmpeg measures the loudness; the gain is planned from 10 ms
-    window levels and applied in one more pass over the file.
+    once, as they must anyway. ffmpeg measures the loudness (``loudness``, when a
+    ``LoudnessMeter`` heard the PCM as it was written); the gain is planned from 10 ms window
+    levels and applied in one more pass over the file.
     """
     window_samples = max(1, sample_count_for(LIMITER_WINDOW_MS, sample_rate))
     window_bytes = window_samples * SAMPLE_WIDTH
@@ -375,7 +443,10 @@ def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettin
         write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=False)
         return RenderedChapter(sample_rate, sample_count, 0.0, False)
     levels = window_levels(raw, window_bytes)
-    measured = levels.rms_dbfs if is_audiobook else integrated_loudness(raw, sample_rate)
+    if is_audiobook:
+        measured: float | None = levels.rms_dbfs
+    else:
+        measured = loudness if loudness is not None else integrated_loudness(raw, sample_rate)
     if measured is None or measured < SILENT_BELOW_DB or levels.peak == 0:
         write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=is_audiobook)
         return RenderedChapter(sample_rate, sample_count, 0.0, False)
