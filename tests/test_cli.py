@@ -135,3 +135,11 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 def test_unknown_option_is_a_usage_error() -> None:
     run_cli("outline", str(SEED), "--no-such-option", expect=ExitStatus.USAGE)
+
+
+def test_outline_counts_read_as_english(tmp_path: Path) -> None:
+    review = tmp_path / "one.txt"
+    review.write_text("A Short Review\n\nVerdict\n\nGood.\n", encoding="utf-8")
+    lines = run_cli("outline", str(review)).stdout.splitlines()
+    assert lines[1] == "1 chapter, 1 word"
+    assert lines[3] == "1. Verdict  (1 word)"

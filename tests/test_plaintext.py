@@ -315,3 +315,9 @@ def test_a_big_book_parses_into_its_chapters() -> None:
     text = "A Long Book\n\n" + "".join(chapter.format(n=n) for n in range(1, 101))
     parsed = parse_plain_text(text, "x")
     assert len(parsed.sections) == 100
+
+
+def test_a_sub_heading_under_a_faq_heading_is_a_question() -> None:
+    # Found by a long hypothesis run: "FAQs" made a FAQ chapter whose child was a plain section.
+    text = "The Plot: Peril and Intrigue in Space\nFAQs\n\nA\n- a bullet item"
+    assert parse(text) == [("FAQs", FAQ, [("A", QUESTION)])]

@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import Any, Union
 
 
+def counted(number: int, noun: str) -> str:
+    """``1 chapter``, ``8 chapters``: a count with its noun in the right number."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 @dataclass(frozen=True)
 class Span:
     """A run of text with one inline style; a sentence is a tuple of spans."""
@@ -227,11 +232,11 @@ class Document:
         lines = [self.metadata.title]
         if self.metadata.author:
             lines.append(f"by {self.metadata.author}")
-        lines.append(f"{len(self.chapters)} chapters, {self.words} words")
+        lines.append(f"{counted(len(self.chapters), 'chapter')}, {counted(self.words, 'word')}")
         lines.append("")
 
         def add(chapter: Chapter, depth: int, number: str) -> None:
-            words = f"{chapter.words} words"
+            words = counted(chapter.words, "word")
             lines.append(f"{'  ' * depth}{number} {chapter.title}  ({words})")
             for index, child in enumerate(chapter.children, start=1):
                 add(child, depth + 1, f"{number}{index}.")

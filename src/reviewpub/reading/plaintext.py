@@ -504,7 +504,9 @@ def arrange(groups: list[Group], kinds: list[Kind]) -> list[DraftSection]:
         if kind.name == "heading":
             faq = None
             if kind.level == 2 and chapter is not None:
-                target = DraftSection(kind.title, ChapterRole.SECTION)
+                # Under a FAQ heading a sub-heading is a question, even without its "?" (as in Markdown).
+                target = DraftSection(kind.title,
+                                      ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION)
                 chapter.children.append(target)
             else:
                 is_faq = bool(FAQ_TITLE.match(kind.title))
