@@ -123,3 +123,26 @@ def test_a_cache_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
         cache.put_clip("ab" * 32, CachedClip(b"", 22050))
     with pytest.raises(WriterError, match="cannot write the narration cache"):
         cache.scratch_file(".wav")
+
+
+def test_scratch_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cache = NarrationCache(tmp_path / "cache")
+    mine = cache.scratch_file(".raw")
+    assert mine.name.startswith(f"{os.getpid()}-")
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    dead = mine.parent / f"{finished.stdout.strip()}-abandoned.raw"  # that process has exited
+    dead.write_bytes(b"\0" * 1000)
+    old_style = mine.parent / "tmpold.wav"
+    old_style.write_bytes(b"")
+    young_style = mine.parent / "tmpyoung.wav"
+    young_style.write_bytes(b"")
+    day_ago = __import__("time").time() - 2 * 24 * 3600
+    os.utime(old_style, (day_ago, day_ago))
+    assert cache.remove_abandoned_scratch() == 2
+    assert mine.exists() and young_style.exists()
+    assert not dead.exists() and not old_style.exists()

@@ -254,6 +254,7 @@ def test_interrupted_build_resumes_and_matches_a_clean_build(tmp_path: Path, kil
     clips_before = len(list(cache.rglob("*.pcm")))
     finished = subprocess.run([*BUILD, str(source), "-o", str(output), "--cache-dir", str(cache)],
                               env=environment, capture_output=True, text=True, check=True)
+    assert not list((cache / "narration-v2" / "scratch").iterdir()), "the killed runs' scratch files are gone"
     synthesised = int(finished.stderr.split(" of ")[-2].split()[-1]) if " of " in finished.stderr else -1
     unique_clips = len(list((tmp_path / "clean-cache").rglob("*.pcm")))
     assert synthesised == unique_clips - clips_before, finished.stderr

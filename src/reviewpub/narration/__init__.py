@@ -426,6 +426,8 @@ def narrate(
     chosen_voice = choose_voice(engine, voice, document.metadata.language)
     work = plan_jobs(document, engine, chosen_voice, audio, Path(cache_dir), lexicon)
     cache = NarrationCache(Path(cache_dir))
+    if removed := cache.remove_abandoned_scratch():
+        logger.debug("removed %d scratch files left by interrupted runs in %s", removed, cache_dir)
     progress.start(sum(len(job.lines) for job in work), "Narrating")
     titles = {job.number: job.title for job in work}
     results: dict[int, ChapterResult] = {}

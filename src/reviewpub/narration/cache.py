@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,6 +71,37 @@ class CachedChapter:
     """(start, end) sample of every line of the chapter's reading plan, in order."""
     wav_sha256: str = ""
     """The WAV's checksum, verified when the chapter was read from the cache."""
+
+
+ABANDONED_AFTER_SECONDS = 24 * 3600
+"""A scratch file not named by a process id is abandoned once this old."""
+
+
+def process_is_running(pid: int) -> bool:
+    """Whether a process with this id exists and is not a zombie (another user's counts as running).
+
+    Workers of a build killed with SIGKILL can stay zombies where nothing reaps them (PID 1 of
+    a container); they run no more.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def is_older_than(path: Path, seconds: float) -> bool:
+    """Whether ``path`` was last modified more than ``seconds`` ago (False if it cannot be read)."""
+    try:
+        return time.time() - path.stat().st_mtime > seconds
+    except OSError:
+        return False
 
 
 class NarrationCache:
@@ -152,16 +184,44 @@ class NarrationCache:
         return CachedChapter(wav, sample_rate, sample_count, tuple(positions), checksum)
 
     def scratch_file(self, suffix: str) -> Path:
-        """A new empty temporary file inside the cache (same file system: renames are atomic)."""
+        """A new empty temporary file inside the cache (same file system: renames are atomic).
+
+        Its name starts with this process's id, so a later run can tell a file abandoned by a
+        killed build from one a running build (sharing the cache) is still writing.
+        """
         folder = self.root / "scratch"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(suffix=suffix, dir=folder)
+            handle, name = tempfile.mkstemp(prefix=f"{os.getpid()}-", suffix=suffix, dir=folder)
         except OSError as error:
             raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
                               "choose another --cache-dir") from error
         os.close(handle)
         return Path(name)
+
+    def remove_abandoned_scratch(self) -> int:
+        """Delete scratch files whose process is gone (a build killed with SIGKILL); return how many.
+
+        A chapter being assembled keeps a raw and a WAV file of its whole length there, so
+        without this every killed build would leave tens of megabytes behind for good.
+        """
+        removed = 0
+        try:
+            entries = list((self.root / "scratch").iterdir())
+        except OSError:
+            return 0
+        for entry in entries:
+            owner = entry.name.split("-", 1)[0]
+            if owner.isdigit() and process_is_running(int(owner)):
+                continue
+            if not owner.isdigit() and not is_older_than(entry, ABANDONED_AFTER_SECONDS):
+                continue  # not named by a process id: only removed once clearly stale
+            try:
+                entry.unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed
 
     @contextmanager
     def writing(self, path: Path) -> Iterator[IO[bytes]]:
