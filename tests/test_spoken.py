@@ -262,3 +262,9 @@ def test_what_espeak_already_reads_right_is_left_alone(espeak: EspeakEngine, wri
     """No rule for ordinals, titles, times or grouped numbers: the engines say them as a listener expects."""
     assert spoken_text(written) == written
     assert espeak.phonemes(written, voice="en-us").replace(" | ", " ") == espeak.phonemes(heard_as, voice="en-us")
+
+
+def test_an_apostrophe_before_markup_goes_in_one_reading() -> None:
+    # Found by hypothesis: "0'_" read as "0'" and only then as "0".
+    assert spoken_text("0'_") == "0"
+    assert spoken_text("rock_'n'_roll") == "rock n roll"

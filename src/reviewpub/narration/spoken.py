@@ -60,7 +60,9 @@ def quotes_and_dashes(text: str) -> str:
     text = text.translate(HYPHENS)
     text = text.replace("’", "'").replace("ʼ", "'").replace("‘", "'")
     text = re.sub(r"[“”„‟«»\"]", " ", text)
-    text = re.sub(r"(?<!\w)'|'(?!\w)", " ", text)
+    # An apostrophe stays only between letters or digits ("it's", "'90s" aside); "_" is markup
+    # here, not a letter, or a second reading would drop what the first one kept.
+    text = re.sub(r"(?<![^\W_])'|'(?![^\W_])", " ", text)
     text = re.sub(r"(?<=\d)\s*[–—]\s*(?=\d)", " to ", text)
     text = re.sub(r"\s*[—–―]\s*", ", ", text)
     return text.replace("…", "...")
