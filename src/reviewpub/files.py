@@ -15,11 +15,14 @@ from reviewpub.errors import WriterError
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path, mode: str = "wb") -> Iterator[IO[bytes]]:
+def atomic_write(path: Path, mode: str = "wb", *, durable: bool = True,
+                 permissions: int = 0o644) -> Iterator[IO[bytes]]:
     """Open a temporary file beside ``path`` and rename it into place only on success.
 
     A reader never sees a half-written file: on any exception (including KeyboardInterrupt)
-    the temporary file is removed and ``path`` keeps its previous content.
+    the temporary file is removed and ``path`` keeps its previous content. ``durable`` syncs
+    the data to disk before the rename (outputs); a cache whose entries carry checksums can
+    skip it. ``permissions``: the file's mode once in place.
     """
     path = Path(path)
     directory = path.parent
@@ -32,9 +35,10 @@ def atomic_write(path: Path, mode: str = "wb") -> Iterator[IO[bytes]]:
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(temporary, permissions)
         os.replace(temporary, path)
     except OSError as error:
         temporary.unlink(missing_ok=True)

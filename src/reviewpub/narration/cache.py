@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from reviewpub.errors import WriterError
-from reviewpub.files import describe_os_error
+from reviewpub.files import atomic_write, describe_os_error
 
 logger = logging.getLogger(__name__)
 FORMAT = "narration-v2"
@@ -231,19 +231,9 @@ class NarrationCache:
         and syncing every clip would cost more than synthesising it.
         """
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        except OSError as error:
-            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
-                              "choose another --cache-dir") from error
-        temporary = Path(name)
-        try:
-            with os.fdopen(handle, "wb") as stream:
+            with atomic_write(path, durable=False, permissions=0o600) as stream:
                 yield stream
-            os.replace(temporary, path)
-        except OSError as error:
-            temporary.unlink(missing_ok=True)
-            raise WriterError(f"{path}: cannot write the narration cache ({describe_os_error(error)})") from error
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        except WriterError as error:
+            reason = describe_os_error(error.__cause__) if isinstance(error.__cause__, OSError) else str(error)
+            raise WriterError(f"{self.folder}: cannot write the narration cache ({reason}); "
+                              "choose another --cache-dir") from error
