@@ -30,7 +30,7 @@ from reviewpub.ffmpeg import run_ffmpeg
 from reviewpub.files import atomic_path
 from reviewpub.narration.cache import file_sha256
 from reviewpub.writers.chapters import chapter_spans_ms
-from reviewpub.writers.mp3 import language_code
+from reviewpub.writers.mp3 import NARRATOR_CREDIT, book_frames, narrator_comment, release_date
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -43,7 +43,6 @@ MP4_DIGEST_ATOM = "----:org.reviewpub:input"
 """Free-form MP4 atom holding the digest of an M4B's inputs."""
 ID3_DIGEST_DESCRIPTION = "reviewpub-input"
 """``TXXX`` description holding the digest of an MP3's inputs (the chapter MP3s use the same)."""
-GENRE = "Speech"
 AUDIOBOOK_MEDIA_KIND = 2
 """iTunes ``stik`` value for an audiobook."""
 
@@ -108,12 +107,7 @@ def concat_arguments(script: Path) -> list[str | Path]:
 
 def comment(narration: Narration) -> str:
     """The comment tag: who narrated, so a listener knows it is synthetic speech."""
-    return f"Narrated by reviewpub with {narration.engine} ({narration.voice})"
-
-
-def release_date(document: Document) -> str:
-    """The date tag: the document's date, else the day it was last modified."""
-    return document.metadata.date or document.metadata.modified.strftime("%Y-%m-%d")
+    return narrator_comment(narration.engine, narration.voice)
 
 
 def input_digest(document: Document, narration: Narration, cover_jpeg: bytes | None, *settings: object) -> str:
@@ -181,7 +175,7 @@ def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpe
     if stored_m4b_digest(path) == digest:
         return path
     metadata = document.metadata
-    author = metadata.author or "reviewpub"
+    author = metadata.author or NARRATOR_CREDIT
     with book_inputs(narration) as (script, chapters), atomic_path(path) as temporary:
         # Global tags from the FFMETADATA file too (it has none): "-map_metadata -1" would
         # also drop the chapters' titles.
@@ -224,7 +218,7 @@ def write_book_mp3(document: Document, narration: Narration, path: Path, *, cove
     Raises:
         WriterError: chapter audio is missing or ffmpeg failed.
     """
-    from mutagen.id3 import APIC, CHAP, COMM, CTOC, ID3, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TXXX, CTOCFlags
+    from mutagen.id3 import CHAP, CTOC, ID3, TIT2, TXXX, CTOCFlags
 
     path = Path(path)
     check_chapter_audio(narration, path)
@@ -232,24 +226,14 @@ def write_book_mp3(document: Document, narration: Narration, path: Path, *, cove
     if stored_mp3_digest(path) == digest:
         return path
     metadata = document.metadata
-    author = metadata.author or "reviewpub"
-    language = language_code(metadata.language)
     with book_inputs(narration) as (script, _), atomic_path(path) as temporary:
         run_ffmpeg([*concat_arguments(script), "-map", "0:a", "-map_metadata", "-1", "-ar", str(BOOK_SAMPLE_RATE),
                     "-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-compression_level",
                     str(LAME_QUALITY), "-write_xing", "1", "-id3v2_version", "0", "-fflags", "+bitexact",
                     "-f", "mp3", temporary], what=str(path))
         tags = ID3()
-        tags.add(TIT2(encoding=3, text=metadata.title))
-        tags.add(TALB(encoding=3, text=metadata.title))
-        tags.add(TPE1(encoding=3, text=author))
-        tags.add(TPE2(encoding=3, text=author))
-        tags.add(TCON(encoding=3, text=GENRE))
-        tags.add(TDRC(encoding=3, text=release_date(document)))
-        tags.add(TLAN(encoding=3, text=language))
-        tags.add(COMM(encoding=3, lang=language, desc="", text=comment(narration)))
-        if cover_jpeg:
-            tags.add(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover_jpeg))
+        for frame in book_frames(document, metadata.title, narration.engine, narration.voice, cover_jpeg):
+            tags.add(frame)
         element_ids = []
         for number, (chapter, (start_ms, end_ms)) in enumerate(
                 zip(narration.chapters, chapter_spans_ms(narration)), start=1):

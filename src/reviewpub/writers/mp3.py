@@ -81,30 +81,44 @@ def narrator_comment(engine: str, voice: str) -> str:
     return f"Narrated by reviewpub with {engine} ({voice})"
 
 
-def tag_frames(document: Document, chapter: ChapterNarration, total: int, engine: str, voice: str,
-               cover_jpeg: bytes | None, transcript: str) -> list[Any]:
-    """The ID3v2.4 frames of one chapter file (the digests aside)."""
-    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2, TRCK, USLT
+def release_date(document: Document) -> str:
+    """The date tags say: the document's date, else the day it was last modified."""
+    return document.metadata.date or document.metadata.modified.strftime("%Y-%m-%d")
+
+
+def book_frames(document: Document, title: str, engine: str, voice: str, cover_jpeg: bytes | None) -> list[Any]:
+    """The ID3v2.4 frames every MP3 of a book carries: ``title``, album, artists, genre Speech,
+    date, language, a comment naming the engine and voice, and the cover."""
+    from mutagen.id3 import APIC, COMM, TALB, TCON, TDRC, TIT2, TLAN, TPE1, TPE2
 
     metadata = document.metadata
     artist = metadata.author or NARRATOR_CREDIT
     language = language_code(metadata.language)
-    date = metadata.date or metadata.modified.strftime("%Y-%m-%d")
     frames: list[Any] = [
-        TIT2(encoding=3, text=chapter.title),
+        TIT2(encoding=3, text=title),
         TALB(encoding=3, text=metadata.title),
         TPE1(encoding=3, text=artist),
         TPE2(encoding=3, text=artist),
-        TRCK(encoding=3, text=f"{chapter.number}/{total}"),
         TCON(encoding=3, text=GENRE),
-        TDRC(encoding=3, text=date),
+        TDRC(encoding=3, text=release_date(document)),
         TLAN(encoding=3, text=language),
         COMM(encoding=3, lang=language, desc="", text=narrator_comment(engine, voice)),
-        USLT(encoding=3, lang=language, desc="", text=transcript),
     ]
     if cover_jpeg:
         frames.append(APIC(encoding=3, mime="image/jpeg", type=3, desc="Cover", data=cover_jpeg))
     return frames
+
+
+def tag_frames(document: Document, chapter: ChapterNarration, total: int, engine: str, voice: str,
+               cover_jpeg: bytes | None, transcript: str) -> list[Any]:
+    """The ID3v2.4 frames of one chapter file (the digests aside): the book's, plus the
+    chapter's track number and its text as lyrics."""
+    from mutagen.id3 import TRCK, USLT
+
+    language = language_code(document.metadata.language)
+    return [*book_frames(document, chapter.title, engine, voice, cover_jpeg),
+            TRCK(encoding=3, text=f"{chapter.number}/{total}"),
+            USLT(encoding=3, lang=language, desc="", text=transcript)]
 
 
 def frames_digest(frames: list[Any]) -> str:
