@@ -143,3 +143,11 @@ def test_outline_counts_read_as_english(tmp_path: Path) -> None:
     lines = run_cli("outline", str(review)).stdout.splitlines()
     assert lines[1] == "1 chapter, 1 word"
     assert lines[3] == "1. Verdict  (1 word)"
+
+
+@pytest.mark.parametrize("option", [["--base-url", "ftp://example.org/x/"], ["--category", "Movies"]])
+def test_a_bad_feed_option_stops_the_build_before_anything_is_written(tmp_path: Path, option: list[str]) -> None:
+    # The feed is the last file a build writes: its options are checked before the first.
+    result = run_cli("build", str(SEED), "-o", str(tmp_path / "out"), *option, expect=ExitStatus.ERROR)
+    assert result.stderr.count("\n") == 1 and option[0] in result.stderr
+    assert not (tmp_path / "out").exists()

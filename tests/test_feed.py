@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from reviewpub.errors import SettingsError, WriterError
-from reviewpub.writers.feed import write_feed
+from reviewpub.writers.feed import podcast_category, write_feed
 from tests.narration_factory import IDENTIFIER, Book, make_book, publish_folder
 
 NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0",
@@ -162,3 +162,25 @@ def test_a_missing_chapter_mp3_is_a_one_line_error(book: Book, folder: Path, tmp
     with pytest.raises(WriterError, match=r"02-the-verdict\.mp3: missing") as raised:
         feed_with(book, copy, copy / "new-feed.xml")
     assert "\n" not in str(raised.value) and not (copy / "new-feed.xml").exists()
+
+
+@pytest.mark.parametrize(
+    ("given", "spelled"),
+    [((), ("TV & Film", "Film Reviews")), (("tv & film",), ("TV & Film",)),
+     (("science", "ASTRONOMY"), ("Science", "Astronomy")), (("History",), ("History",))],
+)
+def test_categories_are_spelled_as_apple_lists_them(given: tuple[str, ...], spelled: tuple[str, ...]) -> None:
+    assert podcast_category(given) == spelled
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [(("Movies",), "'Movies' is not an Apple Podcasts category; choose one of: Arts, "),
+     (("TV & Film", "Cooking"), "'Cooking' is not a subcategory of 'TV & Film'; it has: After Shows, "),
+     (("History", "Wars"), "it has none, give it alone"),
+     (("Arts", "Books", "Design"), "given 3 times")],
+)
+def test_a_category_apple_would_refuse_is_one_line(given: tuple[str, ...], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(")) as raised:
+        podcast_category(given)
+    assert "\n" not in str(raised.value)

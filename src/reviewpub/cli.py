@@ -330,7 +330,7 @@ def audio(source: Path, output: Path, **options: Any) -> None:
 )
 @click.option(
     "--category", multiple=True,
-    help="Podcast category, repeat for a sub-category [default: 'TV & Film' 'Film Reviews'].",
+    help="Apple Podcasts category, then optionally one of its subcategories [default: 'TV & Film' 'Film Reviews'].",
 )
 @click.option("--explicit", is_flag=True, help="Mark the podcast as explicit.")
 @metadata_options

@@ -75,8 +75,16 @@ class BuildOptions:
         category: tuple[str, ...] = (),
         explicit: bool = False,
     ) -> BuildOptions:
-        """Build options from command-line values, where ``None`` means "not given"."""
+        """Build options from command-line values, where ``None`` means "not given".
+
+        Raises:
+            SettingsError: a value is wrong (checked here, before anything is narrated or written).
+        """
         from reviewpub.narration.settings import AudioSettings
+        from reviewpub.writers.feed import feed_base_url, podcast_category
+
+        if base_url is not None:
+            feed_base_url(base_url)  # a bad --base-url must not wait for the feed, the last file written
 
         given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow}
         audio = AudioSettings.from_options(
@@ -95,7 +103,7 @@ class BuildOptions:
             cache_dir=cache_dir,
             jobs=jobs,
             base_url=base_url,
-            category=tuple(category) or DEFAULT_CATEGORY,
+            category=podcast_category(tuple(category)),
             explicit=explicit,
         )
 

@@ -45,6 +45,33 @@ PODCAST_GUID_NAMESPACE = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")
 """The UUIDv5 namespace the podcast namespace specifies for ``podcast:guid``."""
 DEFAULT_CATEGORY = ("TV & Film", "Film Reviews")
 """Apple's category and subcategory for a film review."""
+APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
+    "Arts": ("Books", "Design", "Fashion & Beauty", "Food", "Performing Arts", "Visual Arts"),
+    "Business": ("Careers", "Entrepreneurship", "Investing", "Management", "Marketing", "Non-Profit"),
+    "Comedy": ("Comedy Interviews", "Improv", "Stand-Up"),
+    "Education": ("Courses", "How To", "Language Learning", "Self-Improvement"),
+    "Fiction": ("Comedy Fiction", "Drama", "Science Fiction"),
+    "Government": (),
+    "History": (),
+    "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
+    "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
+    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden",
+                "Video Games"),
+    "Music": ("Music Commentary", "Music History", "Music Interviews"),
+    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics", "Sports News",
+             "Tech News"),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
+                                "Spirituality"),
+    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences",
+                "Nature", "Physics", "Social Sciences"),
+    "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
+    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
+               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
+    "Technology": (),
+    "True Crime": (),
+    "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
+}
+"""Apple Podcasts' categories and their subcategories: a feed naming another is refused there."""
 FEED_NAME = "feed.xml"
 COVER_NAME = "cover.jpg"
 CHAPTERS_NAME = "chapters.json"
@@ -56,6 +83,32 @@ URL_SAFE = "/:@!$&'()*+,;=~%-._"
 
 for prefix, namespace in (("itunes", ITUNES), ("podcast", PODCAST), ("atom", ATOM)):
     ElementTree.register_namespace(prefix, namespace)
+
+
+def podcast_category(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``--category`` values as Apple spells them: a category, then optionally one of its subcategories.
+
+    Raises:
+        SettingsError: more than two values, or a name Apple does not list under its parent.
+    """
+    if not names:
+        return DEFAULT_CATEGORY
+    if len(names) > 2:
+        raise SettingsError(f"--category given {len(names)} times: give a category and at most one subcategory")
+    spelled = {name.lower(): name for name in APPLE_CATEGORIES}
+    category = spelled.get(names[0].strip().lower())
+    if category is None:
+        raise SettingsError(f"--category {names[0]!r} is not an Apple Podcasts category; choose one of: "
+                            + ", ".join(APPLE_CATEGORIES))
+    if len(names) == 1:
+        return (category,)
+    subcategories = {name.lower(): name for name in APPLE_CATEGORIES[category]}
+    subcategory = subcategories.get(names[1].strip().lower())
+    if subcategory is None:
+        offered = APPLE_CATEGORIES[category]
+        raise SettingsError(f"--category {names[1]!r} is not a subcategory of {category!r}; "
+                            + (f"it has: {', '.join(offered)}" if offered else "it has none, give it alone"))
+    return (category, subcategory)
 
 
 def feed_base_url(base_url: str | None) -> str:
