@@ -176,7 +176,7 @@ def test_bad_front_matter(tmp_path: Path, front: str, error: type[Exception], me
 def test_front_matter_alone_is_no_body_text(tmp_path: Path) -> None:
     source = tmp_path / "empty-body.md"
     source.write_text("---\ntitle: Nothing Here\n---\n\n# Nothing Here\n")
-    with pytest.raises(SourceError, match=r"empty-body.md: no body text after the title$"):
+    with pytest.raises(SourceError, match=r"empty-body.md: no body text after the title; add paragraphs under the title and headings$"):
         read_document(source)
 
 

@@ -64,7 +64,7 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
     values = resolve_metadata([clean_layer(layer) for layer in layers], source=path)
     title = values["title"]
     if not any(section.has_text() for section in sections):
-        raise SourceError(f"{path}: no body text after the title")
+        raise SourceError(f"{path}: no body text after the title; add paragraphs under the title and headings")
     if name_single_chapter(sections, title):
         decisions.append(Decision(1, title, "title", "no headings found: the whole review is one chapter named after its title"))
     metadata = build_metadata(values, identifier=document_identifier(name, title), modified=reproducible_timestamp(path))

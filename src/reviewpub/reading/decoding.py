@@ -99,14 +99,14 @@ def decode_text(data: bytes, path: Path) -> str:
         SourceError: the bytes are empty, binary, or in no encoding we can tell.
     """
     if not data.strip():
-        raise SourceError(f"{path}: the file is empty")
+        raise SourceError(f"{path}: the file is empty; write the review in it: a title line, then paragraphs")
     kind = binary_kind(data)
     if kind is not None:
         raise SourceError(f"{path}: looks like {kind}, not text; give a .txt or .md file")
     text = normalize_line_endings(decode_bytes(data, path))
     text = clean_text(text)
     if not text.strip():
-        raise SourceError(f"{path}: the file is empty")
+        raise SourceError(f"{path}: the file is empty; write the review in it: a title line, then paragraphs")
     return text
 
 
