@@ -151,3 +151,10 @@ def test_a_bad_feed_option_stops_the_build_before_anything_is_written(tmp_path: 
     result = run_cli("build", str(SEED), "-o", str(tmp_path / "out"), *option, expect=ExitStatus.ERROR)
     assert result.stderr.count("\n") == 1 and option[0] in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_progress_bar_shows_minutes_of_audio() -> None:
+    from reviewpub.cli import audio_minutes
+
+    assert audio_minutes(90.0) == "1.5 min of audio"
+    assert audio_minutes(None) is None

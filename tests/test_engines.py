@@ -141,8 +141,8 @@ def test_register_refuses_what_is_not_an_engine() -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("nope", "unknown engine 'nope'; available: espeak, gtts, auto (reviewpub voices)"),
-        ("auto", "engine 'auto' is chosen when a build starts; name one of: espeak, gtts"),
+        ("nope", "unknown engine 'nope'; available: espeak, gtts, piper, auto (reviewpub voices)"),
+        ("auto", "engine 'auto' is chosen when a build starts; name one of: espeak, gtts, piper"),
     ],
 )
 def test_unknown_engine_is_one_line_listing_the_available_ones(name: str, message: str) -> None:

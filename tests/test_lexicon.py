@@ -44,12 +44,15 @@ def test_the_fingerprint_is_the_same_whatever_the_format_and_changes_with_an_ent
     assert ahs.fingerprint == Lexicon.from_aliases({"Asbæk": "Ahs-beck"}).fingerprint
 
 
-def test_phoneme_only_entries_are_kept_but_not_spoken_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_phoneme_only_entries_are_spoken_by_piper_alone_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="reviewpub.narration.lexicon"):
         lexicon = load_lexicon(FIXTURES / "names.pls")
-    assert "names.pls: 1 entry without an <alias> will not change the narration (only kept in the EPUB): Ronin" in (
-        caplog.text)
+    assert ("names.pls: 1 entry without an <alias> change only Piper's narration (other engines cannot say "
+            "phonemes; the EPUB keeps them): Ronin") in caplog.text
     assert ("Ronin", "ˈroʊnɪn") not in lexicon.entries
+    assert ("Ronin", "ˈroʊnɪn") in lexicon.phoneme_entries
+    assert spoken_text("Ronin waits.", lexicon=lexicon) == "Ronin waits."
+    assert spoken_text("Ronin waits.", lexicon=lexicon, phonemes=True) == "[[ ˈroʊnɪn ]] waits."
     assert lexicon.apply("Costa Ronin") == "Costa Ronin"
     assert b"<grapheme>Ronin</grapheme><phoneme>\xcb\x88ro\xca\x8an\xc9\xaan</phoneme>" in lexicon.to_pls("en")
 

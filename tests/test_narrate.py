@@ -141,14 +141,16 @@ class RecordingProgress:
         self.total = 0
         self.done = 0
         self.details: set[str] = set()
+        self.audio_s = 0.0
         self.finished = False
 
     def start(self, total: int, label: str) -> None:
         self.total = total
 
-    def advance(self, steps: int = 1, detail: str = "") -> None:
+    def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
         self.done += steps
         self.details.add(detail)
+        self.audio_s += audio_s
 
     def finish(self) -> None:
         self.finished = True
@@ -157,7 +159,7 @@ class RecordingProgress:
 class InterruptingProgress(RecordingProgress):
     """Raises KeyboardInterrupt (as Ctrl-C would) at the first progress report."""
 
-    def advance(self, steps: int = 1, detail: str = "") -> None:
+    def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
         raise KeyboardInterrupt
 
 
@@ -229,8 +231,13 @@ def test_second_run_synthesises_nothing_and_reuses_the_chapter_audio(tmp_path: P
     assert first.cached == 0
     assert progress.done == progress.total == speakable_count(document) and progress.finished
     assert "Stellar Cast: A Compelling Ensemble" in progress.details
+    # Minutes of audio made, for the progress bar: everything but each chapter's head and tail.
+    edges_s = len(first.chapters) * (AudioSettings().head_ms + AudioSettings().tail_ms) / 1000
+    assert abs(progress.audio_s + edges_s - first.duration_s) < 0.01
     log.unlink()
-    second = narrate(document, ToneEngine(log), cache_dir=tmp_path / "cache", jobs=2)
+    rerun = RecordingProgress()
+    second = narrate(document, ToneEngine(log), cache_dir=tmp_path / "cache", jobs=2, progress=rerun)
+    assert abs(rerun.audio_s - first.duration_s) < 0.01
     assert calls(log) == []
     assert (second.synthesized, second.cached) == (0, speakable_count(document))
     assert second == Narration(first.engine, first.voice, first.chapters, 0, speakable_count(document))

@@ -237,7 +237,7 @@ def test_cli_audio_and_voices(review: Path, tmp_path: Path) -> None:
 def test_cli_unknown_voice_and_engine_are_one_line(review: Path, tmp_path: Path) -> None:
     for arguments, message in (
         (["--voice", "xx-zz"], "unknown voice 'xx-zz' for espeak; try:"),
-        (["--engine", "nope"], "unknown engine 'nope'; available: espeak, gtts, auto"),
+        (["--engine", "nope"], "unknown engine 'nope'; available: espeak, gtts, piper, auto"),
     ):
         result = run_cli("audio", str(review), "-o", str(tmp_path / "o"), *arguments, expect=ExitStatus.ERROR)
         assert result.stderr.count("\n") == 1 and message in result.stderr

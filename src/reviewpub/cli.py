@@ -83,16 +83,34 @@ def output_option(function: F) -> F:
     )(function)
 
 
+voices_dir_option = click.option(
+    "--voices-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Piper: a folder of voices (.onnx + .onnx.json) [default: $XDG_DATA_HOME/reviewpub/voices].",
+)
+
+
 def narration_options(function: F) -> F:
     """Options that choose the voice and shape the audio."""
     options = [
         click.option(
-            "--engine", envvar="REVIEWPUB_ENGINE", default="espeak", show_default=True,
-            help="Text-to-speech engine: espeak (offline), gtts (sends the text to Google), "
-            "or auto (gtts if reachable, else espeak). Also $REVIEWPUB_ENGINE.",
+            "--engine", envvar="REVIEWPUB_ENGINE", default="piper", show_default=True,
+            help="Text-to-speech engine: piper (neural, offline), espeak (fast, offline, 100+ languages), "
+            "gtts (sends the text to Google), or auto (gtts if reachable, else espeak). Also $REVIEWPUB_ENGINE.",
         ),
-        click.option("--voice", help="Voice or language of the engine, e.g. en-us, en-gb (see `reviewpub voices`)."),
-        click.option("--rate", type=click.IntRange(80, 450), help="eSpeak NG: speed in words per minute."),
+        click.option(
+            "--voice",
+            help="Voice of the engine, e.g. en_US-joe-medium (piper), en-gb (espeak), en (gtts); see `reviewpub voices`.",
+        ),
+        click.option(
+            "--voice-model", type=click.Path(dir_okay=False, path_type=Path),
+            help="Piper: a voice model FILE.onnx you downloaded (its FILE.onnx.json beside it).",
+        ),
+        click.option("--speaker", help="Piper: name or number of a speaker of a multi-speaker voice."),
+        voices_dir_option,
+        click.option(
+            "--rate", type=click.IntRange(80, 450),
+            help="Speed in words per minute: eSpeak NG 80-450 (default 175); Piper 80-350 (175 is the voice's own speed).",
+        ),
         click.option("--pitch", type=click.IntRange(0, 99), help="eSpeak NG: pitch, 0-99."),
         click.option("--tld", help="gTTS: Google domain for the accent, e.g. com, co.uk, com.au."),
         click.option("--slow", is_flag=True, default=None, help="gTTS: read slowly."),
@@ -158,27 +176,37 @@ class EchoHandler(logging.Handler):
 
 
 class ClickProgress:
-    """Progress shown as a Click progress bar on stderr (only when it is a terminal)."""
+    """Progress shown as a Click progress bar on stderr (only when it is a terminal): steps done
+    (sentences while narrating), an ETA and, while narrating, the minutes of audio made so far."""
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.audio_s = 0.0
 
     def start(self, total: int, label: str) -> None:
         """Open a bar of ``total`` steps."""
         self.finish()
-        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True)
+        self.audio_s = 0.0
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True,
+                                     item_show_func=audio_minutes)
         self.bar.__enter__()
 
-    def advance(self, steps: int = 1, detail: str = "") -> None:
+    def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
         """Move the bar on."""
         if self.bar is not None:
-            self.bar.update(steps)
+            self.audio_s += audio_s
+            self.bar.update(steps, self.audio_s if self.audio_s else None)
 
     def finish(self) -> None:
         """Close the bar."""
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+def audio_minutes(audio_s: float | None) -> str | None:
+    """``3.2 min of audio``: what the progress bar shows beside the sentence count."""
+    return None if audio_s is None else f"{audio_s / 60:.1f} min of audio"
 
 
 def make_progress() -> Progress:
@@ -303,12 +331,14 @@ def audio(source: Path, output: Path, **options: Any) -> None:
     """Narrate every chapter of SOURCE to its own tagged MP3, plus a playlist.
 
     Writes OUTPUT/NAME/audio/NN-CHAPTER.mp3 and OUTPUT/NAME/NAME.m3u8. The default engine,
-    eSpeak NG, works offline; --engine gtts sends the text to Google. Clips are cached, so a
+    Piper, is a neural voice that works offline; --engine espeak is much faster and speaks
+    over a hundred languages; --engine gtts sends the text to Google. Clips are cached, so a
     second run synthesises and encodes nothing that has not changed.
 
     \b
     Example:
-      reviewpub audio source/iss-review.txt --voice en-gb --rate 160
+      reviewpub audio source/iss-review.txt
+      reviewpub audio source/iss-review.txt --engine espeak --voice en-gb --rate 160
     """
     from reviewpub import pipeline
 
@@ -364,12 +394,17 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
 @cli.command()
 @click.option("--engine", envvar="REVIEWPUB_ENGINE", default=None, help="Only this engine's voices.")
 @click.option("--lang", "language", help="Only voices for this language, e.g. en.")
+@voices_dir_option
 @verbosity_options
-def voices(engine: str | None, language: str | None) -> None:
+def voices(engine: str | None, language: str | None, voices_dir: Path | None) -> None:
     """List the voices of every engine (or of one), as --voice accepts them.
+
+    One voice per line: engine, voice, languages, name; Piper voices add their quality,
+    sample rate and speakers.
 
     \b
     Example:
+      reviewpub voices --engine piper
       reviewpub voices --engine espeak --lang en
     """
     from reviewpub import engines
@@ -377,10 +412,14 @@ def voices(engine: str | None, language: str | None) -> None:
     with reporting_errors():
         names = [engine] if engine else engines.engine_names()
         for name in names:
-            chosen = engines.load_engine(name)
+            options = {"voices_dir": voices_dir} if voices_dir is not None and name == "piper" else {}
+            chosen = engines.load_engine(name, **options)
             for voice in chosen.voices(language):
-                languages = ",".join(voice.languages)
-                click.echo(f"{name}\t{voice.id}\t{languages}\t{voice.name}")
+                columns = [name, voice.id, ",".join(voice.languages), voice.name]
+                if voice.sample_rate is not None:
+                    speakers = f"{len(voice.speakers)} speakers" if voice.speakers else "1 speaker"
+                    columns += [voice.quality or "-", f"{voice.sample_rate} Hz", speakers]
+                click.echo("\t".join(columns))
 
 
 @cli.command()

@@ -39,9 +39,9 @@ class BuildOptions:
 
     output: Path
     """The output folder (``output/``)."""
-    engine: str = "espeak"
+    engine: str = "piper"
     engine_options: Mapping[str, Any] = field(default_factory=dict)
-    """Constructor options of the engine that the user set (rate, pitch, tld, slow)."""
+    """Constructor options of the engine that the user set (rate, pitch, tld, slow, voice_model, ...)."""
     voice: str | None = None
     lexicon: Path | None = None
     audio: AudioSettings | None = None
@@ -58,8 +58,11 @@ class BuildOptions:
         cls,
         *,
         output: Path,
-        engine: str = "espeak",
+        engine: str = "piper",
         voice: str | None = None,
+        voice_model: Path | None = None,
+        speaker: str | None = None,
+        voices_dir: Path | None = None,
         rate: int | None = None,
         pitch: int | None = None,
         tld: str | None = None,
@@ -86,7 +89,8 @@ class BuildOptions:
         if base_url is not None:
             feed_base_url(base_url)  # a bad --base-url must not wait for the feed, the last file written
 
-        given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow}
+        given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow, "voice_model": voice_model,
+                 "speaker": speaker, "voices_dir": voices_dir}
         audio = AudioSettings.from_options(
             loudness=loudness,
             bitrate_kbps=bitrate,

@@ -11,8 +11,8 @@ class Progress(Protocol):
     def start(self, total: int, label: str) -> None:
         """A job of ``total`` steps begins."""
 
-    def advance(self, steps: int = 1, detail: str = "") -> None:
-        """``steps`` more steps are done."""
+    def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
+        """``steps`` more steps are done, which made ``audio_s`` more seconds of audio."""
 
     def finish(self) -> None:
         """The job ended (successfully or not)."""
@@ -24,7 +24,7 @@ class NullProgress:
     def start(self, total: int, label: str) -> None:
         """Ignore the start."""
 
-    def advance(self, steps: int = 1, detail: str = "") -> None:
+    def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
         """Ignore the step."""
 
     def finish(self) -> None:

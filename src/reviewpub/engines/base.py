@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from reviewpub.errors import ReviewpubError, SettingsError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -17,6 +22,12 @@ class Voice:
     languages: tuple[str, ...]
     """BCP 47 tags the voice speaks."""
     gender: str | None = None
+    quality: str | None = None
+    """How the voice was trained, when the engine says (Piper: x_low, low, medium, high)."""
+    sample_rate: int | None = None
+    """The rate of the voice's audio, when it is fixed per voice."""
+    speakers: tuple[str, ...] = ()
+    """Speaker names of a multi-speaker voice (``--speaker``); empty for one speaker."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class Engine(abc.ABC):
     """The rate of every clip the engine makes, when fixed: a chapter with nothing to say is
     silence at this rate, so the whole book can be joined without resampling."""
 
+    accepts_phonemes: ClassVar[bool] = False
+    """True when the text may carry IPA between ``[[`` and ``]]`` (lexicon phoneme entries)."""
+
     @abc.abstractmethod
     def voices(self, language: str | None = None) -> list[Voice]:
         """The voices on offer, only those speaking ``language`` when given."""
@@ -74,3 +88,49 @@ class Engine(abc.ABC):
     def sound_options(self) -> dict[str, Any]:
         """Every option that changes the sound (rate, pitch, accent): part of the cache key."""
         return {}
+
+    def voice_fingerprint(self, voice: str) -> str:
+        """What identifies the voice beyond its name (a model file's hash): part of the cache key."""
+        return ""
+
+    def check_voice(self, voice: str) -> None:
+        """Raise a SettingsError when ``voice`` is not one of the engine's voices."""
+        if not any(voice.lower() == item.id.lower() for item in self.voices()):
+            offered = ", ".join(item.id for item in self.voices()[:12])
+            raise SettingsError(f"--voice {voice}: not a voice of {self.name}; try one of: {offered} "
+                                f"(reviewpub voices --engine {self.name})")
+
+    def choose_voice(self, voice: str | None, language: str) -> str:
+        """The voice to use: the user's (checked), else the default when it speaks the document's
+        language, else a voice named after the language, else the default (with a warning).
+
+        Raises:
+            SettingsError: the voice the user asked for does not exist.
+        """
+        if voice:
+            self.check_voice(voice)
+            return voice
+        wanted = language.lower()
+        primary = wanted.split("-")[0]
+        default = self.default_voice
+
+        def speaks_language(voice_id: str) -> bool:
+            if voice_id.lower().split("-")[0] == primary:
+                return True
+            return any(item.id == voice_id and any(code.lower().split("-")[0] == primary for code in item.languages)
+                       for item in self.voices())
+
+        def exists(candidate: str) -> bool:
+            try:
+                self.check_voice(candidate)
+            except ReviewpubError:
+                return False
+            return True
+
+        if wanted == default.lower() or (wanted == primary and speaks_language(default)):
+            return default
+        for candidate in dict.fromkeys((wanted, primary)):
+            if exists(candidate):
+                return candidate
+        logger.warning("%s has no voice for the language %r; using %s", self.name, language, default)
+        return default

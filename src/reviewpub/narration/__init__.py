@@ -151,7 +151,10 @@ def clip_key(engine: Engine, voice: str, spoken: str) -> str:
     Clips are stored as the engine made them (its rate, mono), so output settings are not part
     of the key: changing the MP3 sample rate or channels reuses every clip.
     """
-    return digest("clip", engine.name, voice, engine.sound_options(), TRIM_RULES, spoken)
+    identity = engine.voice_fingerprint(voice)
+    # Engines without a voice file add nothing, so their keys (and caches) stay as they were.
+    return digest("clip", engine.name, voice, *([identity] if identity else []), engine.sound_options(), TRIM_RULES,
+                  spoken)
 
 
 def chapter_key(lines: tuple[SpokenLine, ...], settings: AudioSettings) -> str:
@@ -190,7 +193,7 @@ class Worker:
     """What a narration process knows besides its job: where to report, and whether to stop."""
 
     progress: Any = None
-    """A SimpleQueue receiving (chapter number, lines done), in worker processes."""
+    """A SimpleQueue receiving (chapter number, lines done, seconds of audio), in worker processes."""
     stop: Any = None
     """An Event the main process sets on Ctrl-C or when a chapter failed."""
 
@@ -211,13 +214,13 @@ class Worker:
         return cls.stop is not None and bool(cls.stop.is_set())
 
     @classmethod
-    def report(cls, number: int, lines: int) -> None:
-        """Tell the main process that ``lines`` more lines of chapter ``number`` are done."""
+    def report(cls, number: int, lines: int, audio_s: float) -> None:
+        """Tell the main process that ``lines`` more lines of chapter ``number`` (``audio_s`` seconds) are done."""
         if cls.progress is not None:
-            cls.progress.put((number, lines))
+            cls.progress.put((number, lines, audio_s))
 
 
-def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker.report) -> ChapterResult:
+def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] = Worker.report) -> ChapterResult:
     """Speak one chapter (clips from the cache when there), assemble, level and cache its WAV.
 
     The chapter is assembled in a raw PCM file at the engine's rate, clip after clip, then
@@ -258,11 +261,12 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
             for index, line in enumerate(job.lines):
                 clip = first_clip if index == first_index else fetch(index, line, line.clip_key) if line.clip_key else None
                 samples = chapter_audio.convert_rate(clip.samples, clip.sample_rate, rate) if clip else b""
+                before = pcm.sample_count
                 pcm.append(chapter_audio.silence(line.pause_ms, rate))
                 start = pcm.sample_count
                 pcm.append(samples or chapter_audio.silence(UNSPEAKABLE_MS, rate))
                 positions.append((start, pcm.sample_count))
-                report(job.number, 1)
+                report(job.number, 1, (pcm.sample_count - before) / rate)
             pcm.append(chapter_audio.silence(job.settings.tail_ms, rate))
         finally:
             pcm.close()
@@ -277,42 +281,6 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int], None] = Worker
         wav.unlink(missing_ok=True)
 
 
-def choose_voice(engine: Engine, voice: str | None, language: str) -> str:
-    """The voice to use: the user's (checked), else the engine's default when it speaks the
-    document's language, else a voice named after the language, else the default (with a warning)."""
-    check: Callable[[str], None] | None = getattr(engine, "check_voice", None)
-    if voice:
-        if check is not None:
-            check(voice)
-        return voice
-    wanted = language.lower()
-    primary = wanted.split("-")[0]
-    default = engine.default_voice
-
-    def speaks_language(voice_id: str) -> bool:
-        if voice_id.lower().split("-")[0] == primary:
-            return True
-        return any(item.id == voice_id and any(code.lower().split("-")[0] == primary for code in item.languages)
-                   for item in engine.voices())
-
-    def exists(candidate: str) -> bool:
-        if check is None:
-            return any(candidate == item.id.lower() for item in engine.voices())
-        try:
-            check(candidate)
-        except ReviewpubError:
-            return False
-        return True
-
-    if wanted == default.lower() or (wanted == primary and speaks_language(default)):
-        return default
-    for candidate in dict.fromkeys((wanted, primary)):
-        if exists(candidate):
-            return candidate
-    logger.warning("%s has no voice for the language %r; using %s", engine.name, language, default)
-    return default
-
-
 def plan_jobs(document: Document, engine: Engine, voice: str, settings: AudioSettings, cache_dir: Path,
               lexicon: Lexicon | None) -> list[ChapterJob]:
     """One job per top-level chapter: its lines, their spoken text and every cache key."""
@@ -323,7 +291,8 @@ def plan_jobs(document: Document, engine: Engine, voice: str, settings: AudioSet
     for number, chapter in enumerate(document.chapters, start=1):
         lines = []
         for line in reading_plan(chapter, settings):
-            spoken = spoken_text(line.sentence.text, language=language, lexicon=lexicon)
+            spoken = spoken_text(line.sentence.text, language=language, lexicon=lexicon,
+                                 phonemes=engine.accepts_phonemes)
             key = clip_key(engine, voice, spoken) if is_speakable(spoken) else None
             lines.append(SpokenLine(line.sentence.id, line.sentence.text, spoken, line.pause_ms, line.is_heading, key))
         spoken_lines = tuple(lines)
@@ -359,8 +328,8 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress) -> dic
 
     def drain() -> None:
         while not queue.empty():
-            number, lines = queue.get()
-            progress.advance(lines, titles[number])
+            number, lines, audio_s = queue.get()
+            progress.advance(lines, titles[number], audio_s=audio_s)
 
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=Worker.start,
                                                 initargs=(queue, stop)) as pool:
@@ -423,7 +392,7 @@ def narrate(
         EngineError: the engine failed; the message names the chapter and the sentence.
         WriterError: the cache folder cannot be written.
     """
-    chosen_voice = choose_voice(engine, voice, document.metadata.language)
+    chosen_voice = engine.choose_voice(voice, document.metadata.language)
     work = plan_jobs(document, engine, chosen_voice, audio, Path(cache_dir), lexicon)
     cache = NarrationCache(Path(cache_dir))
     if removed := cache.remove_abandoned_scratch():
@@ -440,12 +409,13 @@ def narrate(
             else:
                 spoken = sum(1 for line in job.lines if line.clip_key is not None)
                 results[job.number] = ChapterResult(job.number, stored, 0, spoken)
-                progress.advance(len(job.lines), job.title)
+                progress.advance(len(job.lines), job.title, audio_s=stored.sample_count / stored.sample_rate)
         workers = min(jobs or os.cpu_count() or 1, engine.max_parallel or len(to_narrate), len(to_narrate))
         logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
         if workers <= 1:
             for job in to_narrate:
-                results[job.number] = narrate_chapter(job, lambda number, lines: progress.advance(lines, titles[number]))
+                results[job.number] = narrate_chapter(
+                    job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s))
         else:
             results.update(run_in_pool(to_narrate, workers, progress))
     finally:

@@ -2,9 +2,10 @@
 
 Three forms are read: a TOML or YAML mapping (``"Asbæk" = "Ahsbeck"``, or a table with
 ``alias``, ``phoneme`` and ``alphabet``) and the W3C Pronunciation Lexicon Specification
-(PLS 1.0) with ``<alias>`` and ``<phoneme>`` entries. Speech uses the aliases: neither engine
-takes phonemes in plain-text mode, so phoneme-only entries are kept for the EPUB (which ships
-the lexicon as PLS, so reading systems can use it) and skipped for speech with a warning.
+(PLS 1.0) with ``<alias>`` and ``<phoneme>`` entries. An engine that reads IPA inline (Piper)
+is given an entry's IPA phonemes; the others are given its alias, and skip phoneme-only
+entries with a warning. Every entry is kept for the EPUB, which ships the lexicon as PLS so
+reading systems can use it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Lexeme:
     alias: str | None = None
     """Words that sound right when read as plain text ("Ahsbeck"); what the engine is given."""
     phoneme: str | None = None
-    """A pronunciation in ``alphabet``; kept for the EPUB, not spoken by these engines."""
+    """A pronunciation in ``alphabet``; spoken by engines that read IPA (Piper), kept for the EPUB."""
     alphabet: str = DEFAULT_ALPHABET
 
 
@@ -68,31 +69,53 @@ class Lexicon:
                                 for lexeme in self.lexemes], ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
+    @property
+    def phoneme_entries(self) -> tuple[tuple[str, str], ...]:
+        """(grapheme, IPA) for every written form with an IPA pronunciation, in file order."""
+        return tuple(
+            (grapheme, lexeme.phoneme) for lexeme in self.lexemes
+            if lexeme.phoneme and lexeme.alphabet.lower() == DEFAULT_ALPHABET for grapheme in lexeme.graphemes
+        )
+
     @functools.cached_property
     def matcher(self) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
         """(whole-word pattern of every grapheme, longest first; exact map; case-folded map)."""
-        entries = self.entries
-        if not entries:
-            return None
-        exact: dict[str, str] = {}
-        folded: dict[str, str] = {}
-        for grapheme, alias in entries:
-            exact.setdefault(grapheme, alias)
-            folded.setdefault(grapheme.casefold(), alias)
-        alternatives = "|".join(re.escape(grapheme) for grapheme in sorted(exact, key=len, reverse=True))
-        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE), exact, folded
+        return whole_word_matcher(self.entries)
 
-    def apply(self, text: str) -> str:
-        """``text`` with every known word replaced by its alias (exact case first, then any case)."""
-        if self.matcher is None:
+    @functools.cached_property
+    def phoneme_matcher(self) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
+        """``matcher`` for engines that read IPA: an entry's phonemes win over its alias."""
+        return whole_word_matcher(self.entries, self.phoneme_entries)
+
+    def apply(self, text: str, *, phonemes: bool = False) -> str:
+        """``text`` with every known word replaced by its alias (exact case first, then any case).
+
+        With ``phonemes``, words that have IPA are replaced by a placeholder word instead (see
+        ``phoneme_placeholder``): the spoken-text rules run on the text afterwards and would take
+        IPA apart, so ``insert_phonemes`` puts it in once they are done.
+        """
+        found = self.phoneme_matcher if phonemes else self.matcher
+        if found is None:
             return text
-        pattern, exact, folded = self.matcher
+        pattern, exact, folded = found
 
         def alias(match: re.Match[str]) -> str:
             written = match.group(0)
             return exact.get(written) or folded.get(written.casefold(), written)
 
         return pattern.sub(alias, text)
+
+    def insert_phonemes(self, text: str) -> str:
+        """Placeholders left by ``apply(phonemes=True)`` become Piper's inline IPA, ``[[ ... ]]``."""
+        if PLACEHOLDER_MARK not in text:
+            return text
+        phonemes = self.ipa_by_placeholder
+        return PLACEHOLDER.sub(lambda match: f" [[ {phonemes.get(match.group(0), '')} ]] ", text)
+
+    @functools.cached_property
+    def ipa_by_placeholder(self) -> dict[str, str]:
+        """Placeholder word → the IPA it stands for."""
+        return {phoneme_placeholder(index): ipa for index, (_, ipa) in enumerate(self.phoneme_entries)}
 
     def to_pls(self, language: str) -> bytes:
         """The lexicon as a W3C PLS 1.0 document (aliases and phonemes), for the read-aloud EPUB."""
@@ -112,11 +135,42 @@ class Lexicon:
         ).encode("utf-8")
 
 
+PLACEHOLDER_MARK = "zqxphon"
+PLACEHOLDER = re.compile(PLACEHOLDER_MARK + r"[a-j]+q")
+"""A word no rule touches (lower-case letters only, no known abbreviation) standing for an
+entry's IPA while the spoken-text rules run."""
+
+
+def phoneme_placeholder(index: int) -> str:
+    """The placeholder word of the ``index``-th phoneme entry: ``zqxphon`` + its digits as a-j + ``q``."""
+    return PLACEHOLDER_MARK + "".join(chr(ord("a") + int(digit)) for digit in str(index)) + "q"
+
+
+def whole_word_matcher(entries: tuple[tuple[str, str], ...], phonemes: tuple[tuple[str, str], ...] = ()
+                       ) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
+    """(whole-word pattern of every grapheme, longest first; exact map; case-folded map).
+
+    Graphemes with IPA in ``phonemes`` map to their placeholder word, before any alias.
+    """
+    replacements = [(grapheme, phoneme_placeholder(index)) for index, (grapheme, _) in enumerate(phonemes)]
+    replacements += list(entries)
+    if not replacements:
+        return None
+    exact: dict[str, str] = {}
+    folded: dict[str, str] = {}
+    for grapheme, replacement in replacements:
+        exact.setdefault(grapheme, replacement)
+        folded.setdefault(grapheme.casefold(), replacement)
+    alternatives = "|".join(re.escape(grapheme) for grapheme in sorted(exact, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE), exact, folded
+
+
 def warn_unspoken(lexicon: Lexicon, path: Path) -> Lexicon:
-    """Log once which entries have a phoneme but no alias (the engines cannot say phonemes)."""
+    """Log once which entries have a phoneme but no alias (only Piper can say phonemes)."""
     unspoken = [lexeme.graphemes[0] for lexeme in lexicon.lexemes if not lexeme.alias]
     if unspoken:
-        logger.warning("%s: %d entr%s without an <alias> will not change the narration (only kept in the EPUB): %s",
+        logger.warning("%s: %d entr%s without an <alias> change only Piper's narration (other engines cannot "
+                       "say phonemes; the EPUB keeps them): %s",
                        path, len(unspoken), "y" if len(unspoken) == 1 else "ies", ", ".join(unspoken[:8]))
     return lexicon
 

@@ -281,17 +281,20 @@ OTHER_RULES: list[Callable[[str], str]] = [strip_controls, quotes_and_dashes]
 """The language-neutral rules, for every other language."""
 
 
-def spoken_text(text: str, *, language: str = "en", lexicon: Lexicon | None = None) -> str:
+def spoken_text(text: str, *, language: str = "en", lexicon: Lexicon | None = None, phonemes: bool = False) -> str:
     """What the engine should say for ``text``; the lexicon comes first, matching words as written.
 
     Args:
         text: a sentence or heading as the EPUB shows it.
         language: BCP 47 tag of the text; the English rules apply to ``en*`` only.
         lexicon: the user's pronunciation fixes (``--lexicon``).
+        phonemes: the engine reads IPA inline as ``[[ ... ]]`` (Piper): lexicon entries with
+            IPA are given as phonemes rather than as their alias.
     """
     if lexicon is not None:
-        text = lexicon.apply(text)
+        text = lexicon.apply(text, phonemes=phonemes)
     rules = ENGLISH_RULES if language.lower().split("-")[0] == "en" else OTHER_RULES
     for rule in rules:
         text = rule(text)
-    return whitespace(markup(ampersand(text, language)))
+    text = whitespace(markup(ampersand(text, language)))
+    return whitespace(lexicon.insert_phonemes(text)) if lexicon is not None and phonemes else text
