@@ -184,3 +184,12 @@ def test_a_category_apple_would_refuse_is_one_line(given: tuple[str, ...], messa
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")) as raised:
         podcast_category(given)
     assert "\n" not in str(raised.value)
+
+
+def test_the_feed_names_its_synthetic_narrator(book: Book, folder: Path) -> None:
+    narrator = f"{book.narration.engine} ({book.narration.voice})"
+    parsed = feedparser.parse((folder / "feed.xml").read_bytes())
+    assert parsed.feed.generator.endswith(f"narrated by {narrator}")
+    root = etree.fromstring((folder / "feed.xml").read_bytes())
+    texts = root.findall(".//{https://podcastindex.org/namespace/1.0}txt")
+    assert [(text.get("purpose"), text.text) for text in texts] == [("narrator", narrator)]

@@ -26,6 +26,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reviewpub import __version__
 from reviewpub.document import block_sentences
 from reviewpub.errors import SettingsError, WriterError
 from reviewpub.files import atomic_write
@@ -184,6 +185,11 @@ def as_html(text: str) -> str:
     return f"<p>{html.escape(text, quote=False)}</p>"
 
 
+def narrator(narration: Narration) -> str:
+    """``piper (en_US-joe-medium)``: the engine and voice that read the feed's audio."""
+    return f"{narration.engine} ({narration.voice})"
+
+
 def sub(parent: ElementTree.Element, tag: str, text: str | None = None, **attributes: str) -> ElementTree.Element:
     """Add a child element with optional text and attributes, made XML-safe."""
     element = ElementTree.SubElement(parent, tag, {name: xml_safe(value) for name, value in attributes.items()})
@@ -232,7 +238,8 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     sub(channel, f"{{{ATOM}}}link", href=file_url(base, FEED_NAME), rel="self", type="application/rss+xml")
     sub(channel, "description", description)
     sub(channel, "language", metadata.language)
-    sub(channel, "generator", "reviewpub")
+    # Listeners and directories are told the voice is synthetic, and which it is.
+    sub(channel, "generator", f"reviewpub {__version__}, narrated by {narrator(narration)}")
     sub(channel, "lastBuildDate", rfc2822(metadata.modified))
     if metadata.rights:
         sub(channel, "copyright", metadata.rights)
@@ -245,6 +252,7 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     owner = sub(channel, f"{{{ITUNES}}}owner")
     sub(owner, f"{{{ITUNES}}}name", metadata.publisher or author)
     sub(channel, f"{{{ITUNES}}}summary", description)
+    sub(channel, f"{{{PODCAST}}}txt", narrator(narration), purpose="narrator")
     parent = channel
     for name in (category or DEFAULT_CATEGORY)[:2]:
         parent = ElementTree.SubElement(parent, f"{{{ITUNES}}}category", {"text": xml_safe(name)})
