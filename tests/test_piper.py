@@ -299,3 +299,11 @@ def test_speakers_are_checked_before_any_work(review: Path, tmp_path: Path) -> N
     assert engine.speaker_id(engine.model("en_US-pair-medium")) == 1
     with pytest.raises(SettingsError, match="80 to 350"):
         load_engine("piper", rate=400)
+
+
+def test_workers_share_the_cores_unless_threads_are_given() -> None:
+    cpus = os.cpu_count() or 1
+    assert PiperEngine().for_workers(1).threads == cpus
+    assert PiperEngine().for_workers(cpus).threads == 1
+    assert PiperEngine().for_workers(4 * cpus).threads == 1
+    assert PiperEngine(threads=3).for_workers(1).threads == 3

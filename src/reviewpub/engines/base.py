@@ -89,6 +89,10 @@ class Engine(abc.ABC):
         """Every option that changes the sound (rate, pitch, accent): part of the cache key."""
         return {}
 
+    def for_workers(self, workers: int) -> Engine:
+        """The engine as ``workers`` processes should each use it (Piper shares the cores out)."""
+        return self
+
     def voice_fingerprint(self, voice: str) -> str:
         """What identifies the voice beyond its name (a model file's hash): part of the cache key."""
         return ""

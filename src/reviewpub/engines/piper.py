@@ -15,6 +15,7 @@ default noise on the seed review); so a resumed build equals an uninterrupted on
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -40,9 +41,7 @@ NOISE_SCALE = 0.0
 NOISE_W_SCALE = 0.0
 """Both noise scales at 0: deterministic samples (see the module docstring)."""
 DEFAULT_THREADS = 1
-"""onnxruntime intra-op threads per worker process. Measured on 2 cores (``bench/run.py``):
-one worker per core with one thread each beats fewer workers with more threads, because
-sentences are short and a second thread mostly waits; see README "Performance"."""
+"""onnxruntime intra-op threads per worker process when nothing else is known."""
 MAX_CONFIG_BYTES = 4 * 2**20
 """A voice config is a few tens of KB; anything bigger is not one."""
 ONNX_MAGIC = b"\x08"
@@ -248,7 +247,8 @@ class PiperEngine(Engine):
                 the bundled voice.
             speaker: name or number of a speaker of a multi-speaker model.
             voices_dir: a folder of Piper voices (default ``$XDG_DATA_HOME/reviewpub/voices``).
-            threads: onnxruntime intra-op threads per worker process (default 1).
+            threads: onnxruntime intra-op threads per worker process (default: the CPUs shared
+                out among the workers, see ``for_workers``).
 
         Raises:
             SettingsError: a bad rate, model, config or speaker.
@@ -260,6 +260,7 @@ class PiperEngine(Engine):
             raise SettingsError(f"threads {threads}: give 1 to 64 onnxruntime threads per worker")
         self.rate = rate or DEFAULT_RATE
         self.threads = threads or DEFAULT_THREADS
+        self.threads_given = threads is not None
         self.voices_dir = Path(voices_dir) if voices_dir is not None else None
         self.voice_model = Path(voice_model) if voice_model is not None else None
         self.speaker = speaker
@@ -269,6 +270,18 @@ class PiperEngine(Engine):
             self.speaker_id(chosen)  # an unknown speaker is refused before any work starts
         elif speaker is not None:
             self.speaker_id(self.model(self.default_voice))
+
+    def for_workers(self, workers: int) -> PiperEngine:
+        """A copy whose workers share the CPUs: one thread each when there are as many workers as
+        cores, more when fewer chapters are left than cores (measured in README "Performance").
+
+        The samples do not depend on the thread count (checked bit for bit), so neither does the cache.
+        """
+        if self.threads_given:
+            return self
+        tuned = copy.copy(self)
+        tuned.threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+        return tuned
 
     @property
     def length_scale(self) -> float:

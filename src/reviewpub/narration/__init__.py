@@ -17,6 +17,7 @@ whatever the length of the book. Ctrl-C stops the workers between two sentences.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -412,6 +413,8 @@ def narrate(
                 progress.advance(len(job.lines), job.title, audio_s=stored.sample_count / stored.sample_rate)
         workers = min(jobs or os.cpu_count() or 1, engine.max_parallel or len(to_narrate), len(to_narrate))
         logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
+        tuned = engine.for_workers(workers)
+        to_narrate = [dataclasses.replace(job, engine=tuned) for job in to_narrate]
         if workers <= 1:
             for job in to_narrate:
                 results[job.number] = narrate_chapter(
