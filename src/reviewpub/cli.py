@@ -384,9 +384,12 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
         feed = {name: options.pop(name) for name in ("base_url", "category", "explicit")}
         paths = pipeline.find_sources(sources)
         documents = [load_document(path, overrides) for path in paths]
+        pipeline.check_distinct_names(paths, documents)
         settings = build_options(output, {**options, **feed})
-        for document in documents:
-            result = pipeline.build(document, settings, progress=make_progress())
+        # Every review's engine, voice and lexicon are checked before the first is built.
+        voicings = [pipeline.prepare_voicing(document, settings) for document in documents]
+        for document, voicing in zip(documents, voicings):
+            result = pipeline.build(document, settings, progress=make_progress(), voicing=voicing)
             show_written(result.paths)
             logger.info(result.summary())
 

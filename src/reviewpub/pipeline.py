@@ -8,6 +8,7 @@ text, renders XML or touches audio samples: it only decides what goes where.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -157,13 +158,31 @@ def find_sources(arguments: tuple[Path, ...]) -> list[Path]:
     return sources
 
 
+def check_distinct_names(sources: list[Path], documents: list[Document]) -> None:
+    """Refuse, before anything is written, two sources that would write the same output folder.
+
+    Raises:
+        SourceError: ``review.txt`` and ``review.md`` (or ``Review!.txt``) both make ``output/review``.
+    """
+    seen: dict[str, Path] = {}
+    for source, document in zip(sources, documents):
+        other = seen.setdefault(document.name.lower(), source)
+        if other != source:
+            raise SourceError(f"{other} and {source} would both be written to {document.name}/; rename one of them")
+
+
 @contextlib.contextmanager
 def output_lock(options: BuildOptions, document: Document) -> Iterator[None]:
     """Hold an exclusive lock on the document's outputs; a second run waits for the first."""
+    lock = options.output / f".{document.name}.lock"
     try:
         options.output.mkdir(parents=True, exist_ok=True)
-        handle = open(options.output / f".{document.name}.lock", "a+b")  # noqa: SIM115
+        # O_NOFOLLOW: a symlink planted in place of the lock must not create or touch its target.
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        handle = os.fdopen(descriptor, "r+b")
     except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise WriterError(f"{lock}: a symbolic link stands where reviewpub keeps its lock; remove it") from None
         raise WriterError(f"{options.output}: cannot write here ({describe_os_error(error)})") from error
     with handle:
         try:
@@ -208,18 +227,38 @@ def choose_engine(options: BuildOptions) -> Engine:
     return choose(options.engine, **dict(options.engine_options))
 
 
-def narrate(document: Document, options: BuildOptions, progress: Progress) -> Narration:
+@dataclass(frozen=True)
+class Voicing:
+    """Who reads a document, settled before anything is written: engine, voice, lexicon."""
+
+    engine: Engine
+    voice: str
+    lexicon: Lexicon | None
+
+
+def prepare_voicing(document: Document, options: BuildOptions) -> Voicing:
+    """Choose the engine and voice and load the lexicon, checking each before any output exists.
+
+    Raises:
+        EngineUnavailable, SettingsError: a bad engine, voice, model or lexicon (one line each).
+    """
+    lexicon = load_lexicon(options)
+    engine = choose_engine(options)
+    return Voicing(engine, engine.choose_voice(options.voice, document.metadata.language), lexicon)
+
+
+def narrate(document: Document, options: BuildOptions, voicing: Voicing, progress: Progress) -> Narration:
     """Speak every sentence of the document (cached), one audio file per chapter."""
     from reviewpub.narration import narrate as narrate_document
 
     return narrate_document(
         document,
-        choose_engine(options),
-        voice=options.voice,
+        voicing.engine,
+        voice=voicing.voice,
         audio=options.audio_settings(),
         cache_dir=cache_directory(options),
         jobs=options.jobs,
-        lexicon=load_lexicon(options),
+        lexicon=voicing.lexicon,
         progress=progress,
     )
 
@@ -253,9 +292,10 @@ def write_audio(document: Document, narration: Narration, options: BuildOptions,
 
 def publish_audio(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
     """``reviewpub audio``: narrate, then write chapter MP3s and the playlist."""
+    voicing = prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, progress)
+        narration = narrate(document, options, voicing, progress)
         paths = write_audio(document, narration, options, cover, progress)
         return Result(paths=paths, narration=narration)
 
@@ -283,16 +323,18 @@ def chapter_audio_files(document: Document, narration: Narration, options: Build
 
 def publish_read_aloud(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> list[Path]:
     """``reviewpub epub --read-aloud``: narrate (cached) and write the read-aloud EPUB."""
+    voicing = prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, progress)
+        narration = narrate(document, options, voicing, progress)
         # The read-aloud EPUB embeds the chapter MP3s, so they are written (or kept) first.
         write_audio(document, narration, options, cover, progress)
         return [write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options))]
 
 
-def build(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
-    """``reviewpub build``: one narration pass, then every writer."""
+def build(document: Document, options: BuildOptions, progress: Progress = NullProgress(),
+          voicing: Voicing | None = None) -> Result:
+    """``reviewpub build``: one narration pass, then every writer (``voicing`` when already prepared)."""
     from reviewpub.cover import make_square_artwork
     from reviewpub.files import atomic_write
     from reviewpub.writers.audiobook import write_book_mp3, write_m4b
@@ -302,9 +344,10 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
     from reviewpub.writers.feed import write_feed
 
     folder = options.folder(document)
+    voicing = voicing or prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, progress)
+        narration = narrate(document, options, voicing, progress)
         paths = [write_epub(document, options.output / f"{document.name}.epub")]
         paths += write_audio(document, narration, options, cover, progress)
         paths.append(write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options)))

@@ -16,6 +16,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -45,6 +46,9 @@ RANDOM_SEED = 1
 re-seeded before each sentence so their samples do not depend on history either."""
 DEFAULT_RATE = 175
 DEFAULT_PITCH = 50
+MAX_VOICE_LENGTH = 40
+"""Longer than any voice id plus variant; libespeak-ng aborts on names of about 40 bytes past a ``+``."""
+VARIANT_NAME = re.compile(r"[A-Za-z0-9_-]{1,20}")
 
 
 class EspeakEvent(ctypes.Structure):
@@ -162,7 +166,7 @@ def unknown_voice(voice: str, voices: list[Voice]) -> SettingsError:
     nearby = sorted({item.id for item in voices if any(code.split("-")[0] == language for code in item.languages)})
     suggestions = nearby[:12] or ["en", "en-gb", "en-us", "de", "es", "fr"]
     return SettingsError(
-        f"unknown voice {voice!r} for espeak; try: {', '.join(suggestions)}, ... (reviewpub voices --engine espeak)"
+        f"unknown voice {voice[:60]!r} for espeak; try: {', '.join(suggestions)}, ... (reviewpub voices --engine espeak)"
     )
 
 
@@ -215,6 +219,7 @@ class Library:
         self.identifiers = {voice.id.lower(): identifier for voice, identifier in self.catalogue}
         self.known = (set(self.identifiers) | {code.lower() for voice, _ in self.catalogue for code in voice.languages}
                       | {identifier.lower() for identifier in self.identifiers.values()})
+        self.variants = voice_variants(data_folder / "espeak-ng-data")
 
     @classmethod
     def get(cls) -> Library:
@@ -238,8 +243,16 @@ class Library:
         return 0
 
     def knows(self, voice: str) -> bool:
-        """True for a voice id (``en-us``), a language a voice speaks (``en``), or an identifier (``gmw/en``)."""
-        return voice.split("+")[0].lower() in self.known
+        """True for a voice id (``en-us``), a language a voice speaks (``en``), or an identifier (``gmw/en``),
+        optionally with one of the bundled variants (``en+m3``).
+
+        Checked before any native call: the library copies a voice name into fixed buffers and
+        opens the variant as a file, so anything else (a long name, a path) never reaches it.
+        """
+        if len(voice) > MAX_VOICE_LENGTH or not voice.isprintable():
+            return False
+        name, has_variant, variant = voice.partition("+")
+        return name.lower() in self.known and (not has_variant or variant in self.variants)
 
     def configure(self, voice: str, rate: int, pitch: int) -> None:
         """Select voice, rate and pitch, only when they changed since the last call (call under ``lock``)."""
@@ -314,6 +327,15 @@ class Library:
             ))
             index += 1
         return found
+
+
+def voice_variants(data: Path) -> frozenset[str]:
+    """The variant names (``m3``, ``klatt``) in the data's ``voices/!v`` folder; plain names only."""
+    try:
+        names = {entry.name for entry in (data / "voices" / "!v").iterdir()}
+    except OSError:
+        return frozenset()
+    return frozenset(name for name in names if VARIANT_NAME.fullmatch(name))
 
 
 def fresh_lock_after_fork() -> None:
@@ -394,6 +416,11 @@ class EspeakEngine(Engine):
         """Raise a SettingsError naming nearby voices when ``voice`` is neither a voice nor a language."""
         library = Library.get()
         if not library.knows(voice):
+            name, has_variant, variant = voice.partition("+")
+            if has_variant and name.lower() in library.known:
+                offered = ", ".join(sorted(library.variants, key=str.lower)[:10])
+                raise SettingsError(f"--voice {voice[:60]!r}: eSpeak NG has no variant {variant[:40]!r}; "
+                                    f"try {name}+m3, or one of: {offered}, ... or leave the +variant out")
             raise unknown_voice(voice, library.voices())
 
     def synthesize(self, text: str, *, voice: str) -> Speech:
