@@ -3,14 +3,20 @@
 Keys are digests of everything that changes the sound (engine, voice, sound options, the
 exact spoken text; for chapters, their clips, pauses and audio settings). Entries are
 written to a temporary file beside their place and renamed, so concurrent runs can share
-the cache; each carries a checksum, so a truncated or corrupted entry is detected, dropped
-and made again instead of being used.
+the cache.
+
+An entry is trusted only if it proves it is the one asked for: clips and chapter indexes are
+sealed (a first line with the format and a SHA-256 of every byte after it) and name their own
+key, and the index holds the SHA-256 of its chapter WAV, header included. So a truncated or
+flipped entry, a clip copied over another, an edited sample rate, a value no encoder could
+use, a symlink or a folder in an entry's place is a miss: logged at debug level, removed and
+made again, never published and never an error.
 
 Layout under the cache folder::
 
-    narration-v2/clips/ab/<key>.pcm       header line + mono 16-bit PCM at the engine's rate
+    narration-v2/clips/ab/<key>.pcm       seal line, "<key> <rate>" line, mono 16-bit PCM at the engine's rate
     narration-v2/chapters/ab/<key>.wav    a chapter's final audio
-    narration-v2/chapters/ab/<key>.json   its sample rate, length, checksum and clip positions
+    narration-v2/chapters/ab/<key>.json   seal line, then JSON: key, sample rate, length, WAV checksum, positions
 """
 
 from __future__ import annotations
@@ -19,22 +25,34 @@ import hashlib
 import json
 import logging
 import os
+import re
+import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from reviewpub.errors import WriterError
 from reviewpub.files import atomic_write, describe_os_error
 
 logger = logging.getLogger(__name__)
 FORMAT = "narration-v2"
-"""Folder name of this cache layout; bump it when the stored format or the audio rules change."""
-CLIP_MAGIC = b"reviewpub-clip"
+"""Folder name of this cache layout (where entries live); bump it when the paths change."""
+CLIP_MAGIC = b"reviewpub-clip/3"
+CHAPTER_MAGIC = b"reviewpub-chapter/3"
+"""First word of a sealed entry: its kind and format version. Bump the version when an entry's
+bytes change: older entries then fail their seal and are replaced in place, so an upgrade
+leaves no stale folder of audio behind (``FORMAT`` names the folder, not the bytes)."""
 HASH_CHUNK_BYTES = 1 << 20
+SAMPLE_WIDTH_BYTES = 2
+"""Stored PCM is signed 16-bit."""
+SAMPLE_RATE_RANGE = range(1_000, 1_000_001)
+"""Rates a stored entry may state; anything else (0, negative, absurd) is damage."""
+HEX_DIGEST = re.compile(rb"[0-9a-f]{64}")
 
 
 def digest(*parts: Any) -> str:
@@ -50,6 +68,114 @@ def file_sha256(path: Path) -> str:
         while chunk := stream.read(HASH_CHUNK_BYTES):
             hasher.update(chunk)
     return hasher.hexdigest()
+
+
+class DamagedEntry(ValueError):
+    """A cache entry that is not what its place says it is (the reason is logged, then it is a miss)."""
+
+
+def seal(magic: bytes, body: bytes) -> bytes:
+    """``body`` behind a first line of ``magic`` and the SHA-256 of everything after that line.
+
+    The line itself is checked word for word, so no byte of the entry escapes the check.
+    """
+    return magic + b" " + hashlib.sha256(magic + b"\n" + body).hexdigest().encode("ascii") + b"\n" + body
+
+
+def unseal(magic: bytes, data: bytes) -> bytes:
+    """The body of a sealed entry; raises DamagedEntry unless its first line and checksum match."""
+    first_line, newline, body = data.partition(b"\n")
+    stated_magic, _, checksum = first_line.partition(b" ")
+    if not newline or stated_magic != magic or not HEX_DIGEST.fullmatch(checksum):
+        raise DamagedEntry("not a sealed entry of this format")
+    if hashlib.sha256(magic + b"\n" + body).hexdigest().encode("ascii") != checksum:
+        raise DamagedEntry("checksum mismatch")
+    return body
+
+
+def open_entry(path: Path) -> IO[bytes]:
+    """Open the regular file at ``path`` for reading, never through a symlink.
+
+    Raises:
+        FileNotFoundError, NotADirectoryError: no entry (a plain miss).
+        DamagedEntry: a symlink, folder or anything else but a file is in the entry's place.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as error:
+        # ELOOP: a symlink (O_NOFOLLOW); anything else unreadable is as good as damaged.
+        raise DamagedEntry(f"cannot be opened as a file ({describe_os_error(error)})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise DamagedEntry("not a regular file")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def read_entry(path: Path) -> bytes:
+    """The bytes of the entry file at ``path`` (see ``open_entry`` for what it refuses)."""
+    with open_entry(path) as stream:
+        return stream.read()
+
+
+def hash_entry_file(path: Path, expected_bytes: int) -> str:
+    """The SHA-256 of the entry file at ``path``, which must be ``expected_bytes`` long."""
+    hasher = hashlib.sha256()
+    with open_entry(path) as stream:
+        if os.fstat(stream.fileno()).st_size != expected_bytes:
+            raise DamagedEntry("not the indexed size")
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def discard(path: Path) -> None:
+    """Remove whatever is in an entry's place (file, symlink, folder) so it can be made again.
+
+    A symlink is removed, never followed; a failure is only logged, since writing the new entry
+    will say clearly if the place cannot be used.
+    """
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as error:
+        logger.debug("cannot remove damaged cache entry %s (%s)", path, describe_os_error(error))
+
+
+def is_count(value: object) -> TypeGuard[int]:
+    """Whether a JSON value is a non-negative integer (``true`` is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def read_count(record: dict[str, Any], name: str) -> int:
+    """A non-negative integer field of a chapter index."""
+    value = record.get(name)
+    if not is_count(value):
+        raise DamagedEntry(f"{name} is not a count")
+    return value
+
+
+def parse_positions(value: object, lines: int, sample_count: int) -> tuple[tuple[int, int], ...]:
+    """Clip positions from an index: ``lines`` ordered, non-overlapping pairs inside the chapter."""
+    if not isinstance(value, list) or len(value) != lines:
+        raise DamagedEntry(f"not {lines} positions")
+    positions = []
+    previous_end = 0
+    for pair in value:
+        if not (isinstance(pair, list) and len(pair) == 2 and all(is_count(item) for item in pair)):
+            raise DamagedEntry("a position is not two sample numbers")
+        start, end = pair
+        if not previous_end <= start <= end <= sample_count:
+            raise DamagedEntry("positions out of order or past the chapter's end")
+        positions.append((start, end))
+        previous_end = end
+    return tuple(positions)
 
 
 @dataclass(frozen=True)
@@ -104,6 +230,15 @@ def is_older_than(path: Path, seconds: float) -> bool:
         return False
 
 
+def clear_folder_in_place(path: Path) -> None:
+    """Remove a folder standing where an entry is about to be renamed (a rename cannot replace it).
+
+    A symlink needs nothing: the rename replaces the link itself, never its target.
+    """
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class NarrationCache:
     """Clips and chapters on disk, addressed by the digest of their inputs."""
 
@@ -122,65 +257,84 @@ class NarrationCache:
         return base.with_suffix(".wav"), base.with_suffix(".json")
 
     def get_clip(self, key: str) -> CachedClip | None:
-        """The clip stored under ``key``; None when missing, or corrupt (then it is removed)."""
+        """The clip stored under ``key``; None when missing, or damaged (then it is removed)."""
         path = self.clip_path(key)
         try:
-            data = path.read_bytes()
-        except OSError:
+            body = unseal(CLIP_MAGIC, read_entry(path))
+            label, _, samples = body.partition(b"\n")
+            stated_key, _, rate_text = label.partition(b" ")
+            if stated_key != key.encode("ascii"):
+                raise DamagedEntry("another sentence's clip")
+            if not rate_text.isdigit() or int(rate_text) not in SAMPLE_RATE_RANGE:
+                raise DamagedEntry("no usable sample rate")
+            if len(samples) % SAMPLE_WIDTH_BYTES:
+                raise DamagedEntry("a partial sample")
+            return CachedClip(samples, int(rate_text))
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        header, _, payload = data.partition(b"\n")
-        try:
-            magic, rate, checksum = header.split(b" ")
-            if magic != CLIP_MAGIC or hashlib.sha256(payload).hexdigest().encode("ascii") != checksum:
-                raise ValueError("checksum mismatch")
-            return CachedClip(payload, int(rate))
-        except ValueError:
-            logger.warning("cache entry %s is corrupt; the sentence will be synthesised again", path)
-            path.unlink(missing_ok=True)
+        except DamagedEntry as damage:
+            logger.debug("cache entry %s is damaged (%s); the sentence will be synthesised again", path, damage)
+            discard(path)
             return None
 
     def put_clip(self, key: str, clip: CachedClip) -> None:
-        """Store a clip atomically, with the checksum of its PCM."""
-        checksum = hashlib.sha256(clip.samples).hexdigest()
-        header = b" ".join([CLIP_MAGIC, str(clip.sample_rate).encode("ascii"), checksum.encode("ascii")])
+        """Store a clip atomically, sealed with its key and rate."""
+        label = f"{key} {clip.sample_rate}".encode("ascii")
         with self.writing(self.clip_path(key)) as stream:
-            stream.write(header + b"\n")
-            stream.write(clip.samples)
+            stream.write(seal(CLIP_MAGIC, label + b"\n" + clip.samples))
 
     def get_chapter(self, key: str, lines: int) -> CachedChapter | None:
-        """The chapter stored under ``key`` if its index has ``lines`` positions and its WAV checks out."""
+        """The chapter stored under ``key`` if its index is whole, has ``lines`` positions and its WAV checks out.
+
+        Anything else is a miss; a damaged index or WAV is removed (both, as they are one entry).
+        """
         wav, index = self.chapter_paths(key)
         try:
-            data = json.loads(index.read_text(encoding="utf-8"))
-            positions = tuple((int(start), int(end)) for start, end in data["positions"])
-            if len(positions) != lines or wav.stat().st_size != data["wav_bytes"]:
-                raise ValueError("index does not match")
-            if file_sha256(wav) != data["wav_sha256"]:
-                raise ValueError("checksum mismatch")
-            return CachedChapter(wav, int(data["sample_rate"]), int(data["sample_count"]), positions,
-                                 data["wav_sha256"])
+            try:
+                record = json.loads(unseal(CHAPTER_MAGIC, read_entry(index)).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+                raise DamagedEntry("unreadable index") from None
+            if not isinstance(record, dict) or record.get("key") != key:
+                raise DamagedEntry("another chapter's index")
+            sample_rate, sample_count = read_count(record, "sample_rate"), read_count(record, "sample_count")
+            wav_bytes, wav_sha256 = read_count(record, "wav_bytes"), record.get("wav_sha256")
+            if sample_rate not in SAMPLE_RATE_RANGE or wav_bytes < sample_count * SAMPLE_WIDTH_BYTES:
+                raise DamagedEntry("sample rate or length out of range")
+            if not (isinstance(wav_sha256, str) and HEX_DIGEST.fullmatch(wav_sha256.encode("ascii", "replace"))):
+                raise DamagedEntry("no WAV checksum")
+            positions = parse_positions(record.get("positions"), lines, sample_count)
+            if hash_entry_file(wav, wav_bytes) != wav_sha256:
+                raise DamagedEntry("the WAV's checksum does not match")
+            return CachedChapter(wav, sample_rate, sample_count, positions, wav_sha256)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError):
-            logger.warning("cached chapter %s is damaged; it will be assembled again", wav)
+        except DamagedEntry as damage:
+            logger.debug("cached chapter %s is damaged (%s); it will be assembled again", index, damage)
+            discard(index)
+            discard(wav)
             return None
 
     def put_chapter(self, key: str, rendered_wav: Path, sample_rate: int, sample_count: int,
                     positions: list[tuple[int, int]]) -> CachedChapter:
-        """Move a rendered chapter WAV into the cache (renamed, never copied) and index it."""
+        """Move a rendered chapter WAV into the cache (renamed, never copied) and index it.
+
+        The WAV goes first: an index is written only beside the WAV it describes, so a reader
+        that finds a whole index finds its WAV (or, mid-write, one whose checksum tells).
+        """
         wav, index = self.chapter_paths(key)
         checksum = file_sha256(rendered_wav)
         size = rendered_wav.stat().st_size
         try:
             wav.parent.mkdir(parents=True, exist_ok=True)
+            clear_folder_in_place(wav)
             os.replace(rendered_wav, wav)
         except OSError as error:
             raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
                               "choose another --cache-dir") from error
-        record = {"sample_rate": sample_rate, "sample_count": sample_count, "positions": positions,
-                  "wav_bytes": size, "wav_sha256": checksum}
+        record = {"key": key, "sample_rate": sample_rate, "sample_count": sample_count,
+                  "positions": positions, "wav_bytes": size, "wav_sha256": checksum}
         with self.writing(index) as stream:
-            stream.write(json.dumps(record, separators=(",", ":")).encode("utf-8"))
+            stream.write(seal(CHAPTER_MAGIC, json.dumps(record, separators=(",", ":")).encode("utf-8")))
         return CachedChapter(wav, sample_rate, sample_count, tuple(positions), checksum)
 
     def scratch_file(self, suffix: str) -> Path:
@@ -231,6 +385,7 @@ class NarrationCache:
         and syncing every clip would cost more than synthesising it.
         """
         try:
+            clear_folder_in_place(path)
             with atomic_write(path, durable=False, permissions=0o600) as stream:
                 yield stream
         except WriterError as error:
