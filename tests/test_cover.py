@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import math
+import os
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 from reviewpub import cover
 from reviewpub.cover import (
@@ -20,7 +22,7 @@ from reviewpub.cover import (
     wrap,
 )
 from reviewpub.document import Metadata
-from reviewpub.errors import SettingsError
+from reviewpub.errors import ExitStatus, SettingsError
 
 SEED_METADATA = Metadata(title="I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space", author="Zoë Asbæk",
                          subtitle="Six astronauts & one war below")
@@ -201,3 +203,157 @@ def test_alt_text_names_title_subtitle_and_author() -> None:
     assert cover_alt_text(SEED_METADATA) == (
         "Cover of I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space: Six astronauts & one war below, by Zoë Asbæk")
     assert cover_alt_text(Metadata(title="Only")) == "Cover of Only"
+
+
+# Bounded decoding (issue 15, defect 6): a small file may declare a huge image; any cover must
+# stay under 500 MB of memory, and Pillow's own warnings must never reach the user.
+
+PEAK_MEMORY_LIMIT_MB = 500
+
+
+def write_blank_png(path: Path, width: int, height: int) -> Path:
+    """An all-transparent RGBA PNG written row by row with zlib: a few hundred KB on disk for any size,
+    made without ever holding the pixels (Pillow would need width x height x 4 bytes to save it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = bytes(1 + 4 * width)  # filter byte 0, then transparent black pixels
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8 bits, RGBA
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.fixture(scope="module")
+def bomb_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cover from the report: 13,000 x 13,000 RGBA (169 megapixels, 676 MB decoded) in 642 KB."""
+    return write_blank_png(tmp_path_factory.mktemp("bomb") / "big.png", 13_000, 13_000)
+
+
+def run_measured(arguments: list[str], folder: Path) -> tuple[int, str, str, float]:
+    """Run ``python -m reviewpub`` in a child; its exit status, stdout, stderr and peak memory in MB.
+
+    ``os.wait4`` gives this one child's own peak RSS (and its children's); RUSAGE_CHILDREN
+    would report the largest of every child this pytest process ever waited for (EPUBCheck's JVM).
+    """
+    import subprocess
+    import sys
+
+    stdout, stderr = folder / "stdout.txt", folder / "stderr.txt"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        child = subprocess.Popen([sys.executable, "-m", "reviewpub", *arguments], stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return child.returncode, stdout.read_text(), stderr.read_text(), usage.ru_maxrss / 1024  # ru_maxrss is in KB
+
+
+def test_an_oversized_cover_is_one_line_and_exit_1_within_bounded_memory(bomb_png: Path, seed: Path,
+                                                                      tmp_path: Path) -> None:
+    assert bomb_png.stat().st_size < 1_000_000, "the point: a small file declaring a huge image"
+    output = tmp_path / "output"
+    status, stdout, stderr, peak_mb = run_measured(
+        ["epub", str(seed), "--cover", str(bomb_png), "-o", str(output)], tmp_path)
+    assert status == ExitStatus.ERROR, stderr
+    assert stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr  # no DecompressionBombWarning, no traceback
+    assert str(bomb_png) in lines[0] and "13000x13000" in lines[0] and "50 megapixels" in lines[0]
+    assert not output.exists(), "nothing written on bad input"
+    assert peak_mb < PEAK_MEMORY_LIMIT_MB, f"peak {peak_mb:.0f} MB"
+
+
+def test_a_cover_at_the_pixel_limit_is_used_within_bounded_memory(seed: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    side = math.isqrt(cover.COVER_MAX_PIXELS)  # 7071 x 7071 RGBA: 200 MB decoded
+    source = write_blank_png(tmp_path / "limit.png", side, side)
+    output = tmp_path / "output"
+    status, stdout, stderr, peak_mb = run_measured(
+        ["epub", str(seed), "--cover", str(source), "-o", str(output)], tmp_path)
+    assert status == ExitStatus.SUCCESS, stderr
+    assert stderr == "", "no warning of Pillow's reaches the user"
+    assert peak_mb < PEAK_MEMORY_LIMIT_MB, f"peak {peak_mb:.0f} MB"
+    with zipfile.ZipFile(output / "iss-review.epub") as book:
+        name = next(name for name in book.namelist() if name.endswith("cover.jpg"))
+        picture = image(book.read(name))
+    assert picture.size == (1600, 1600)
+    assert min(picture.getpixel((800, 800))) > 245, "transparent flattened onto white"
+
+
+def test_webp_covers_have_a_lower_pixel_limit(tmp_path: Path) -> None:
+    source = tmp_path / "wide.webp"
+    Image.new("RGB", (5000, 4001), (10, 120, 200)).save(source, quality=10, method=0)
+    with pytest.raises(SettingsError, match=r"wide\.webp is 5000x4001 pixels .* 20 megapixels for a WebP cover"):
+        make_cover(Metadata(title="T", cover=source))
+
+
+def test_pillow_warnings_never_reach_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              recwarn: pytest.WarningsRecorder) -> None:
+    source = tmp_path / "cover.png"
+    Image.new("RGB", (400, 400), (10, 120, 200)).save(source)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # 160,000 pixels: Pillow warns, and goes on
+    data = make_cover(Metadata(title="T", cover=source))
+    assert not [warning for warning in recwarn if issubclass(warning.category, Image.DecompressionBombWarning)]
+    monkeypatch.undo()  # reading the result back here would warn in turn
+    assert image(data).size == (400, 400)
+
+
+def test_pillow_refusing_a_header_names_our_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (400, 400)).save(huge)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses over 2,000 pixels while reading the header
+    with pytest.raises(SettingsError, match=r"huge\.png has over 2000 pixels, over the limit of 50 megapixels"):
+        make_cover(Metadata(title="T", cover=huge))
+
+
+def asymmetric_picture(size: tuple[int, int], mode: str) -> Image.Image:
+    """A picture whose every transposition looks different: gradients, a corner mark, some transparency."""
+    width, height = size
+    picture = Image.new("RGBA", size)
+    picture.putdata([(x * 255 // width, y * 255 // height, (x * y) % 256, 255 if (x + y) % 7 else 90)
+                     for y in range(height) for x in range(width)])
+    ImageDraw.Draw(picture).rectangle((0, 0, width // 5, height // 9), fill=(255, 255, 0, 255))
+    return picture.convert(mode)
+
+
+def flattened(picture: Image.Image) -> Image.Image:
+    """What the cover should look like before shrinking: transparency on white, as RGB."""
+    if picture.mode not in ("RGBA", "LA", "PA"):
+        return picture.convert("RGB")
+    rgba = picture.convert("RGBA")
+    flat = Image.new("RGB", rgba.size, (255, 255, 255))
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("mode", ["RGBA", "RGB", "LA"])
+def test_cover_made_tile_by_tile_equals_the_whole_image_turned_and_flattened(orientation: int, mode: str,
+                                                                            tmp_path: Path) -> None:
+    source = tmp_path / "cover.png"
+    picture = asymmetric_picture((157, 101), mode)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    picture.save(source, exif=exif)
+    with Image.open(source) as opened:
+        opened.load()
+        expected = flattened(ImageOps.exif_transpose(opened))
+        # Tiles of 20 x 16 leave ragged ones at the right and bottom edges.
+        assert cover.upright_flat_cover(opened, tile_size=(20, 16)).tobytes() == expected.tobytes()
+        # Shrunk by 3 (157 // 50): the same as flattening, reducing and then turning the whole image.
+        shrunk = cover.upright_flat_cover(opened, working_side=50, tile_size=(7, 5))
+        reduced = flattened(opened).reduce(3)
+        reduced.info["exif"] = opened.info["exif"]
+        assert shrunk.tobytes() == ImageOps.exif_transpose(reduced).tobytes()
+        assert max(shrunk.size) == 53
+
+
+def test_a_large_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path) -> None:
+    source = tmp_path / "photo.jpg"
+    Image.new("RGB", (6400, 6000), (10, 120, 200)).save(source)
+    loaded = cover.load_user_cover(Metadata(title="T", cover=source))
+    assert loaded is not None and loaded.size == (3200, 3000), "JPEG draft at 1/2, no full decode"

@@ -179,7 +179,10 @@ def cover_problem(cover: Path) -> str | None:
         return f"cover image {cover} cannot be read ({error.strerror or error})"
     if kind is None:
         return f"cover image {cover} is not a JPEG, PNG, GIF or WebP image"
-    return None
+    # Refused here, from the header, so an oversized cover fails before output/ is touched.
+    from reviewpub.cover import cover_size_problem
+
+    return cover_size_problem(cover)
 
 
 def check_metadata(values: Mapping[str, Any], *, source: Path) -> dict[str, Any]:
