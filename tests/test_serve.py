@@ -15,7 +15,7 @@ import feedparser
 import pytest
 
 from reviewpub.errors import WriterError
-from reviewpub.serve import make_server
+from reviewpub.serve import byte_range, make_server
 from reviewpub.writers.feed import write_feed
 from tests.narration_factory import make_book, publish_folder
 
@@ -209,3 +209,99 @@ def test_a_port_in_use_is_a_one_line_error(folder: Path) -> None:
         with pytest.raises(WriterError, match=f"127.0.0.1:{port}: cannot listen there") as raised:
             make_server(folder, host="127.0.0.1", port=port)
     assert "\n" not in str(raised.value)
+
+
+# Range headers (RFC 9110 §14): one range is served, several are ignored (the whole file, 200),
+# and anything unreadable or unsatisfiable is 416 (issue 15, defect 10: a 5,000-digit position
+# raised ValueError in int(), printed a traceback and sent an empty reply).
+HUGE = "9" * 5000
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, (200, 0, 1000)),
+    ("", (200, 0, 1000)),
+    ("bytes=0-99", (206, 0, 100)),
+    ("BYTES=0-99", (206, 0, 100)),  # range units are case-insensitive
+    ("bytes=990-", (206, 990, 1000)),
+    ("bytes=990-5000", (206, 990, 1000)),  # a last position past the end means "to the end"
+    ("bytes=-10", (206, 990, 1000)),
+    ("bytes=-5000", (206, 0, 1000)),  # a suffix longer than the file is the whole file
+    ("bytes=999-999", (206, 999, 1000)),
+    ("bytes= 0-9 ,", (206, 0, 10)),  # spaces and empty list elements are allowed
+    ("bytes=1000-", (416, 0, 0)),  # starts at the end
+    ("bytes=-0", (416, 0, 0)),  # a suffix of no bytes
+    ("bytes=20-10", (416, 0, 0)),  # last before first
+    ("bytes=0-1,20-10", (416, 0, 0)),
+    (f"bytes=0-{HUGE}", (416, 0, 0)),
+    (f"bytes={HUGE}-", (416, 0, 0)),
+    (f"bytes=-{HUGE}", (416, 0, 0)),
+    ("bytes=0-9999999999999999999", (416, 0, 0)),  # 19 digits: past MAX_POSITION_DIGITS
+    ("bytes=0-999999999999999999", (206, 0, 1000)),  # 18 digits: read, and clipped to the file
+    ("bytes=-", (416, 0, 0)),
+    ("bytes=", (416, 0, 0)),
+    ("bytes=a-b", (416, 0, 0)),
+    ("bytes=0x10-", (416, 0, 0)),
+    ("bytes=\u0663-", (416, 0, 0)),  # an Arabic-Indic digit is not a position
+    ("bytes 0-9", (416, 0, 0)),
+    ("=0-9", (416, 0, 0)),
+    ("garbage", (416, 0, 0)),
+    ("bytes=0-1,5-6", (200, 0, 1000)),  # several ranges: the whole file
+    ("bytes=0-1,2000-", (200, 0, 1000)),
+    ("items=0-9", (200, 0, 1000)),  # a unit this server does not know is ignored
+])
+def test_byte_range_rules(header: str | None, expected: tuple[int, int, int]) -> None:
+    assert byte_range(header, 1000) == expected
+
+
+def test_an_empty_file_satisfies_no_range() -> None:
+    assert byte_range("bytes=0-", 0) == (416, 0, 0)
+    assert byte_range("bytes=-10", 0) == (416, 0, 0)
+    assert byte_range(None, 0) == (200, 0, 0)
+
+
+@pytest.mark.parametrize("header", [f"bytes=0-{HUGE}", f"bytes={HUGE}-{HUGE}", f"bytes=-{HUGE}", "bytes=20-10",
+                                    "bytes=abc", "bytes=-"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_an_unreadable_or_impossible_range_is_416_not_a_dropped_connection(served: Served, header: str,
+                                                                          method: str) -> None:
+    size = (served.folder / "iss-review.m4b").stat().st_size
+    response = request(served, "/iss-review.m4b", method=method, headers={"Range": header})
+    assert response.status == 416
+    assert response.headers["Content-Range"] == f"bytes */{size}" and response.body == b""
+    feed = request(served, "/feed.xml", method=method, headers={"Range": header})
+    assert feed.status == 416 and feed.headers["Content-Range"].startswith("bytes */")
+    assert request(served, "/feed.xml").status == 200, "the server still answers"
+
+
+def test_a_suffix_longer_than_the_file_serves_it_all(served: Served) -> None:
+    whole = (served.folder / "iss-review.m4b").read_bytes()
+    response = request(served, "/iss-review.m4b", headers={"Range": f"bytes=-{len(whole) * 2}"})
+    assert response.status == 206 and response.body == whole
+    assert response.headers["Content-Range"] == f"bytes 0-{len(whole) - 1}/{len(whole)}"
+
+
+@pytest.fixture
+def impatient(folder: Path) -> Iterator[Served]:
+    """A server that drops a connection after half a second of silence."""
+    server = make_server(folder, host="127.0.0.1", port=0, idle_timeout_s=0.5)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield Served(folder, str(host), int(port))
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT_S)
+
+
+@pytest.mark.parametrize("sent", [b"", b"GET /feed.xml HTTP/1.1\r\nHost: x\r\n"])
+def test_an_idle_connection_is_closed_by_the_server(impatient: Served, sent: bytes) -> None:
+    with socket.create_connection((impatient.host, impatient.port), timeout=TIMEOUT_S) as client:
+        client.sendall(sent)  # nothing, or a request whose headers never end
+        try:
+            received = client.recv(1024)
+        except TimeoutError:
+            pytest.fail(f"the server kept a silent connection open for {TIMEOUT_S} s")
+    assert received == b"", "closed without a reply"
+    assert request(impatient, "/feed.xml").status == 200, "a prompt client is still served"

@@ -5,7 +5,8 @@ files and symlinks that lead outside the folder get 404. Only GET and HEAD are a
 (anything else gets http.server's 501). ``feed.xml`` is served with its URLs rewritten to the
 address the request came to (its ``Host`` header), so the feed works whatever address or
 port it is reached at; every other file is streamed from disk as it is, whole or as the
-single byte range asked for (206), since podcast apps seek.
+single byte range asked for (206), since podcast apps seek. A ``Range`` header it cannot
+read or satisfy gets 416, and a connection idle for ``IDLE_TIMEOUT_S`` is closed.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ CONTENT_TYPES = {
 }
 HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 """A Host header safe to write into the feed: a name or an IP literal, and a port."""
-SINGLE_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+MAX_POSITION_DIGITS = 18
+"""Digits a byte position may have: beyond any file, and where nginx stops too (RFC 9110 §14.1.1
+asks for care with "potentially large decimal numerals"; Python refuses int() past 4,300)."""
+BYTE_RANGE_SPEC = re.compile(rf"([0-9]{{1,{MAX_POSITION_DIGITS}}})-([0-9]{{0,{MAX_POSITION_DIGITS}}})|-([0-9]{{1,{MAX_POSITION_DIGITS}}})")
+"""One ``first-last``, ``first-`` or ``-suffix`` of a ``Range: bytes=`` set."""
+IDLE_TIMEOUT_S = 60.0
+"""Seconds a connection may stay silent (or not read what it is sent) before it is dropped:
+each connection holds a thread, so an idle one must not hold it for ever."""
 COPY_CHUNK = 1 << 16
 
 
@@ -55,23 +63,38 @@ def feed_prefix(feed: bytes) -> bytes | None:
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int, int]:
-    """(status, start, end): what to answer a ``Range`` header for a file of ``size`` bytes.
+    """(status, start, end): what to answer a ``Range`` header for a file of ``size`` bytes (RFC 9110 §14).
 
-    200 with the whole file when there is no header or one this server does not understand
-    (several ranges, another unit, last before first), which RFC 9110 allows; 206 with the
-    ``[start, end)`` asked for; 416 when that range lies beyond the end of the file.
+    200 with the whole file when there is no header, a unit other than bytes (which must be
+    ignored) or several ranges (which may be: this server sends no multipart replies); 206
+    with the ``[start, end)`` asked for, a last position past the end or a suffix longer than
+    the file meaning "to the end"; 416 for a range that starts beyond the end, a suffix of
+    zero bytes, or a header that cannot be read (no ``=``, not digits, last before first, a
+    position of more than ``MAX_POSITION_DIGITS`` digits), which RFC 9110 lets a server reject.
     """
-    match = SINGLE_RANGE.fullmatch(header.strip()) if header else None
-    if not match or not (match.group(1) or match.group(2)):
+    if not header or not header.strip():
         return 200, 0, size
-    first, last = match.group(1), match.group(2)
-    if first:
-        start = int(first)
-        if last and int(last) < start:
-            return 200, 0, size
-        end = min(int(last) + 1, size) if last else size
+    unit, equals, range_set = header.strip().partition("=")
+    unit = unit.strip().lower()
+    if not equals or not unit:
+        return 416, 0, 0
+    if unit != "bytes":
+        return 200, 0, size
+    specs = [spec.strip() for spec in range_set.split(",") if spec.strip()]  # empty list elements are allowed
+    matches = [BYTE_RANGE_SPEC.fullmatch(spec) for spec in specs]
+    positions = [match.groups() for match in matches if match is not None]
+    if not specs or len(positions) < len(specs):
+        return 416, 0, 0
+    if any(first and last and int(last) < int(first) for first, last, _ in positions):
+        return 416, 0, 0
+    if len(positions) > 1:
+        return 200, 0, size
+    first, last, suffix = positions[0]
+    if suffix is not None:  # "-N": the last N bytes
+        start, end = max(0, size - int(suffix)), size
     else:
-        start, end = max(0, size - int(last)), size
+        start = int(first)
+        end = min(int(last) + 1, size) if last else size
     if start >= size or start >= end:
         return 416, 0, 0
     return 206, start, end
@@ -153,8 +176,9 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
 
                     self.send_file(path, size, copy, send_body=send_body)
         except (ConnectionError, TimeoutError):
-            # The client went away mid-file (podcast apps drop connections when seeking).
-            logger.debug("%s: client closed the connection", self.path)
+            # The client went away mid-file (podcast apps drop connections when seeking), or
+            # stopped reading for IDLE_TIMEOUT_S.
+            logger.debug("%s: client closed the connection or stopped reading", self.path)
 
     def send_file(self, path: Path, size: int, write: Callable[[io.BufferedIOBase, int, int], object], *,
                   send_body: bool) -> None:
@@ -212,11 +236,13 @@ class IPv6FolderServer(FolderServer):
     address_family = socket.AF_INET6
 
 
-def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> FolderServer:
+def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
+                idle_timeout_s: float = IDLE_TIMEOUT_S) -> FolderServer:
     """A server for ``folder``, bound but not yet serving (port 0 picks a free port).
 
     Run it with ``serve_forever()`` (in a thread, for tests) and stop it with ``shutdown()``
-    then ``server_close()``.
+    then ``server_close()``. A connection silent for ``idle_timeout_s`` (no request, or a
+    download it stopped reading) is closed, freeing its thread.
 
     Raises:
         WriterError: the folder has no feed, or the address cannot be listened on.
@@ -225,7 +251,9 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> F
     if not (root / FEED_NAME).is_file():
         raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve "
                           "its output/NAME folder")
-    handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root})
+    # http.server sets ``timeout`` on each connection's socket; a read or write that waits
+    # longer ends that connection (handle_one_request catches the TimeoutError).
+    handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root, "timeout": idle_timeout_s})
     server_class = IPv6FolderServer if ":" in host else FolderServer
     try:
         return server_class((host, port), handler)
@@ -234,13 +262,14 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> F
         raise WriterError(f"{host}:{port}: cannot listen there ({reason}); try another --port") from None
 
 
-def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
+          idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
     """Serve ``folder`` until interrupted (Ctrl-C), logging the feed's address.
 
     Raises:
         WriterError: the folder has no feed, or the address cannot be listened on.
     """
-    server = make_server(folder, host=host, port=port)
+    server = make_server(folder, host=host, port=port, idle_timeout_s=idle_timeout_s)
     logger.info("Serving %s on http://%s/%s (Ctrl-C to stop)", folder, server.authority(), FEED_NAME)
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("Listening on %s: every device on your network can read these files.", host)
