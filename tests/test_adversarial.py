@@ -6,10 +6,14 @@ folder, two sources with one name are refused, and a planted symlink lock is not
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +105,140 @@ def test_a_symlinked_lock_is_not_followed(review: Path, tmp_path: Path) -> None:
 def test_the_seed_still_builds_with_a_plain_espeak_language(tmp_path: Path) -> None:
     result = run_cli("audio", str(SEED), "-o", str(tmp_path / "o"), "--voice", "en-gb")
     assert "by espeak (en-gb)" in result.stderr
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    """The seed built once with eSpeak NG into ``tmp_path/output`` (its cache beside it)."""
+    run_cli("build", str(SEED), "-o", str(tmp_path / "output"), "--cache-dir", str(tmp_path / "cache"))
+    return tmp_path / "output"
+
+
+def digests(output: Path) -> dict[str, str]:
+    """Every published file (hidden ones aside) → its SHA-256."""
+    return {str(path.relative_to(output)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(output.rglob("*")) if path.is_file() and not path.name.startswith(".")}
+
+
+def rebuild(output: Path, expect: ExitStatus = ExitStatus.SUCCESS) -> str:
+    """Build the seed again into ``output`` with the same cache; stderr."""
+    return run_cli("build", str(SEED), "-o", str(output), "--cache-dir", str(output.parent / "cache"),
+                   expect=expect).stderr
+
+
+def test_damaged_outputs_are_made_again_not_kept(built: Path) -> None:
+    before = digests(built)
+    folder = built / "iss-review"
+    for damaged in ("audio/01-introduction.mp3", "iss-review.m4b", "iss-review.mp3", "iss-review.read-aloud.epub"):
+        path = folder / damaged
+        with path.open("r+b") as handle:  # keep the head (tags and all), lose the rest
+            handle.truncate(path.stat().st_size // 3)
+    rebuild(built)
+    assert digests(built) == before
+
+
+def test_user_files_in_the_output_are_never_removed(built: Path) -> None:
+    mine = built / "iss-review" / "audio" / "01-my-song.mp3"
+    mine.write_bytes(b"my own song")
+    (built / "iss-review" / "notes.txt").write_text("mine", encoding="utf-8")
+    rebuild(built)
+    assert mine.read_bytes() == b"my own song"
+    assert (built / "iss-review" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_chapter_that_is_gone_takes_its_files_with_it(built: Path, tmp_path: Path) -> None:
+    source = tmp_path / "iss-review.txt"
+    text = SEED.read_text(encoding="utf-8")
+    source.write_text(text[: text.index("1. Is “I.S.S.” suitable")], encoding="utf-8")
+    run_cli("build", str(source), "-o", str(built), "--cache-dir", str(tmp_path / "cache"))
+    audio = sorted(path.name for path in (built / "iss-review" / "audio").iterdir())
+    assert len(audio) == 7 and not any(name.startswith("08-") for name in audio)
+    assert not list((built / "iss-review" / "captions").glob("08-*"))
+
+
+def test_a_symlinked_output_folder_is_refused_and_nothing_is_written_outside(built: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    audio = built / "iss-review" / "audio"
+    shutil.rmtree(audio)
+    audio.symlink_to(outside)
+    message = one_line_error("build", str(SEED), "-o", str(built), "--cache-dir", str(tmp_path / "cache"))
+    assert "is a symbolic link" in message
+    assert list(outside.iterdir()) == []
+
+
+def test_a_failed_rebuild_leaves_the_published_set_as_it_was(built: Path, seed: Path) -> None:
+    before = digests(built)
+    captions = built / "iss-review" / "captions"
+    shutil.rmtree(captions)
+    captions.write_text("in the way", encoding="utf-8")
+    seed.write_text(seed.read_text(encoding="utf-8").replace("gripping", "riveting"), encoding="utf-8")
+    message = one_line_error("build", str(seed), "-o", str(built), "--cache-dir", str(built.parent / "cache"))
+    assert "nothing was published" in message
+    after = digests(built)
+    del before["iss-review/captions/01-introduction.vtt"]
+    assert {name: digest for name, digest in after.items() if name != "iss-review/captions"} == {
+        name: digest for name, digest in before.items() if not name.startswith("iss-review/captions/")}
+    assert not [path for path in built.iterdir() if ".staging." in path.name]
+
+
+def test_litter_of_killed_runs_is_removed_by_the_next(built: Path) -> None:
+    dead = 4_000_000  # above any pid_max: no such process
+    staging = built / f".iss-review.staging.{dead}"
+    (staging / "iss-review" / "audio").mkdir(parents=True)
+    (staging / "iss-review" / "audio" / "01-introduction.mp3").write_bytes(b"half")
+    temporary = built / "iss-review" / f".iss-review.{dead}.k2j3h4.tmp.m4b"
+    temporary.write_bytes(b"half an audiobook")
+    alive = built / "iss-review" / f".iss-review.{os.getpid()}.abcdef.tmp.m4b"
+    alive.write_bytes(b"a running build's")
+    rebuild(built)
+    assert not staging.exists() and not temporary.exists()
+    assert alive.exists(), "a temporary of a live process is left alone"
+
+
+def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    script = ("from reviewpub.ffmpeg import run_ffmpeg\n"
+              "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '120', '-f', 'null', '-'],"
+              " what='test')\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        children: list[int] = []
+        for _ in range(100):
+            children = [int(pid) for pid in Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()]
+            if children:
+                break
+            time.sleep(0.1)
+        assert children, "ffmpeg did not start"
+        parent.kill()
+        parent.wait()
+        for _ in range(100):
+            if not all(Path(f"/proc/{pid}").exists() and "Z" not in process_state(pid) for pid in children):
+                break
+            time.sleep(0.1)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists() and process_state(pid) != "Z"]
+    finally:
+        parent.kill()
+
+
+def process_state(pid: int) -> str:
+    """The state letter of a process (``Z`` for a zombie), or ``X`` when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
+
+
+def test_jobs_beyond_the_cores_start_no_more_processes(review: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import concurrent.futures
+
+    started: list[int] = []
+    original = concurrent.futures.ProcessPoolExecutor
+
+    def recording(*arguments: Any, **options: Any) -> concurrent.futures.ProcessPoolExecutor:
+        started.append(options["max_workers"])
+        return original(*arguments, **options)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", recording)
+    run_cli("audio", str(SEED), "-o", str(tmp_path / "o"), "--jobs", "256")
+    assert started and max(started) <= (os.cpu_count() or 1)

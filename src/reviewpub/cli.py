@@ -134,7 +134,7 @@ def narration_options(function: F) -> F:
         ),
         click.option(
             "-j", "--jobs", type=click.IntRange(1, 256),
-            help="Chapters synthesised and encoded in parallel [default: number of CPUs].",
+            help="Chapters synthesised and encoded in parallel, at most one per CPU [default: number of CPUs].",
         ),
     ]
     for option in reversed(options):

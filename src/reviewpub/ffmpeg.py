@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,6 +31,21 @@ def ffmpeg_executable() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+@functools.lru_cache(maxsize=1)
+def parent_death_prefix() -> tuple[str, ...]:
+    """``setpriv --pdeathsig KILL --`` where util-linux has it (Linux), else nothing.
+
+    ffmpeg then dies with the reviewpub process that started it, even one killed with
+    SIGKILL, instead of encoding on, orphaned, into a file nobody will rename. (A
+    ``preexec_fn`` calling prctl would do the same but is unsafe with the encoder threads.)
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv is None:
+        return ()
+    probe = subprocess.run([setpriv, "--pdeathsig", "KILL", "--", "true"], capture_output=True, check=False)
+    return (setpriv, "--pdeathsig", "KILL", "--") if probe.returncode == 0 else ()
+
+
 def run_ffmpeg(arguments: Sequence[str | os.PathLike[str]], *, what: str, stdin: bytes | None = None) -> bytes:
     """Run ffmpeg quietly with ``arguments`` and return its standard output.
 
@@ -40,7 +57,7 @@ def run_ffmpeg(arguments: Sequence[str | os.PathLike[str]], *, what: str, stdin:
     Raises:
         WriterError: ffmpeg failed; the message carries its last line of output.
     """
-    command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y"]
+    command = [*parent_death_prefix(), ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y"]
     if stdin is None:
         command.append("-nostdin")
     command += [os.fspath(argument) for argument in arguments]
@@ -54,7 +71,7 @@ def run_ffmpeg(arguments: Sequence[str | os.PathLike[str]], *, what: str, stdin:
 
 def run_ffmpeg_analysis(arguments: Sequence[str | os.PathLike[str]], *, what: str) -> str:
     """Run ffmpeg for a filter that reports on stderr (``ebur128``, ``loudnorm``); return stderr."""
-    command = [ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "info"]
+    command = [*parent_death_prefix(), ffmpeg_executable(), "-hide_banner", "-nostdin", "-loglevel", "info"]
     command += [os.fspath(argument) for argument in arguments]
     completed = subprocess.run(command, capture_output=True, check=False)
     report = completed.stderr.decode("utf-8", "replace")

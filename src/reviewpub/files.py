@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import errno
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +29,7 @@ def atomic_write(path: Path, mode: str = "wb", *, durable: bool = True,
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, temporary_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     except OSError as error:
         raise WriterError(f"{directory}: cannot write here ({describe_os_error(error)})") from error
     temporary = Path(temporary_name)
@@ -59,7 +60,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary_name = tempfile.mkstemp(
-            prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+            prefix=f".{path.stem}.{os.getpid()}.", suffix=f".tmp{path.suffix}", dir=path.parent
         )
         os.close(fd)
     except OSError as error:
@@ -75,6 +76,48 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def process_is_running(pid: int) -> bool:
+    """Whether a process with this id exists and is not a zombie (another user's counts as running).
+
+    Workers of a build killed with SIGKILL can stay zombies where nothing reaps them (PID 1 of
+    a container); they run no more.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+TEMPORARY_NAME = re.compile(r"^\..+\.(\d+)\.[^./]+\.tmp(\.[A-Za-z0-9]+)?$")
+"""``atomic_write``/``atomic_path`` temporaries: ``.NAME.PID.RANDOM.tmp[.SUFFIX]``."""
+
+
+def remove_abandoned_temporaries(folder: Path) -> int:
+    """Remove the temporaries that runs killed with SIGKILL left in ``folder``; how many.
+
+    Only files named as ours, owned by a process that no longer runs, are touched.
+    """
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        match = TEMPORARY_NAME.match(entry.name)
+        if match and entry.is_file(follow_symlinks=False) and not process_is_running(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def describe_os_error(error: OSError) -> str:

@@ -12,7 +12,7 @@ import errno
 import fcntl
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reviewpub.errors import SourceError, WriterError
 from reviewpub.files import describe_os_error
 from reviewpub.progress import NullProgress, Progress
+from reviewpub.staging import Staging, stage
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -208,7 +209,10 @@ def publish_epub(document: Document, options: BuildOptions) -> Path:
     from reviewpub.writers.epub import write_epub
 
     with output_lock(options, document):
-        return write_epub(document, options.output / f"{document.name}.epub")
+        name = document.name
+        with stage(options.output, name, lambda relative: relative == f"{name}.epub") as staging:
+            (path,) = staging.publishes([write_epub(document, staging.root / f"{name}.epub")])
+        return path
 
 
 def load_lexicon(options: BuildOptions) -> Lexicon | None:
@@ -275,12 +279,12 @@ def cache_directory(options: BuildOptions) -> Path:
     return Path(platformdirs.user_cache_dir("reviewpub"))
 
 
-def write_audio(document: Document, narration: Narration, options: BuildOptions, cover: bytes, progress: Progress) -> list[Path]:
-    """Chapter MP3s and the playlist, from a finished narration."""
+def write_audio(document: Document, narration: Narration, options: BuildOptions, folder: Path, cover: bytes,
+                progress: Progress) -> list[Path]:
+    """Chapter MP3s and the playlist, from a finished narration, into ``folder`` (a staged ``output/NAME``)."""
     from reviewpub.writers.mp3 import write_chapter_mp3s
     from reviewpub.writers.playlist import write_playlist
 
-    folder = options.folder(document)
     audio_folder = folder / "audio"
     paths = write_chapter_mp3s(
         document, narration, audio_folder, audio=options.audio_settings(), cover_jpeg=cover, jobs=options.jobs,
@@ -290,35 +294,53 @@ def write_audio(document: Document, narration: Narration, options: BuildOptions,
     return paths
 
 
+def audio_outputs(name: str) -> Callable[[str], bool]:
+    """The outputs ``reviewpub audio`` makes: chapter MP3s and the playlist."""
+    return lambda relative: relative.startswith(f"{name}/audio/") or relative == f"{name}/{name}.m3u8"
+
+
+def read_aloud_outputs(name: str) -> Callable[[str], bool]:
+    """The outputs ``reviewpub epub --read-aloud`` makes: the audio and the read-aloud EPUB."""
+    makes_audio = audio_outputs(name)
+    return lambda relative: makes_audio(relative) or relative == f"{name}/{name}.read-aloud.epub"
+
+
+def every_output(name: str) -> Callable[[str], bool]:
+    """The outputs ``reviewpub build`` makes: the text EPUB and everything in ``output/NAME``."""
+    return lambda relative: relative == f"{name}.epub" or relative.startswith(f"{name}/")
+
+
 def publish_audio(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
     """``reviewpub audio``: narrate, then write chapter MP3s and the playlist."""
     voicing = prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
-        paths = write_audio(document, narration, options, cover, progress)
+        with stage(options.output, document.name, audio_outputs(document.name)) as staging:
+            paths = staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
         return Result(paths=paths, narration=narration)
 
 
-def write_read_aloud(document: Document, narration: Narration, options: BuildOptions, audio_files: Mapping[str, Path]) -> Path:
-    """The EPUB with every chapter's narration embedded and synchronised (Media Overlays)."""
+def write_read_aloud(document: Document, narration: Narration, options: BuildOptions, folder: Path) -> Path:
+    """The EPUB with every chapter's narration embedded and synchronised (Media Overlays).
+
+    It embeds the chapter MP3s in ``folder``/audio, so they are written (or kept) first.
+    """
     from reviewpub.writers.epub import write_epub
     from reviewpub.writers.overlays import ReadAloud
 
     read_aloud = ReadAloud(
         narration=narration,
-        chapter_audio=audio_files,
+        chapter_audio=chapter_audio_files(narration, folder),
         narrator=f"{narration.engine} ({narration.voice})",
         lexicon=options.lexicon,
     )
-    path = options.folder(document) / f"{document.name}.read-aloud.epub"
-    return write_epub(document, path, read_aloud=read_aloud)
+    return write_epub(document, folder / f"{document.name}.read-aloud.epub", read_aloud=read_aloud)
 
 
-def chapter_audio_files(document: Document, narration: Narration, options: BuildOptions) -> dict[str, Path]:
-    """chapter id → its MP3 in ``output/<name>/audio``."""
-    folder = options.folder(document) / "audio"
-    return {chapter.chapter_id: folder / f"{chapter.file_stem}.mp3" for chapter in narration.chapters}
+def chapter_audio_files(narration: Narration, folder: Path) -> dict[str, Path]:
+    """chapter id → its MP3 in ``folder``/audio."""
+    return {chapter.chapter_id: folder / "audio" / f"{chapter.file_stem}.mp3" for chapter in narration.chapters}
 
 
 def publish_read_aloud(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> list[Path]:
@@ -327,9 +349,10 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
-        # The read-aloud EPUB embeds the chapter MP3s, so they are written (or kept) first.
-        write_audio(document, narration, options, cover, progress)
-        return [write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options))]
+        with stage(options.output, document.name, read_aloud_outputs(document.name)) as staging:
+            staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
+            paths = staging.publishes([write_read_aloud(document, narration, options, staging.folder)])
+        return paths
 
 
 def build(document: Document, options: BuildOptions, progress: Progress = NullProgress(),
@@ -343,25 +366,28 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
     from reviewpub.writers.epub import write_epub
     from reviewpub.writers.feed import write_feed
 
-    folder = options.folder(document)
     voicing = voicing or prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
-        paths = [write_epub(document, options.output / f"{document.name}.epub")]
-        paths += write_audio(document, narration, options, cover, progress)
-        paths.append(write_read_aloud(document, narration, options, chapter_audio_files(document, narration, options)))
-        paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
-        paths.append(write_book_mp3(document, narration, folder / f"{document.name}.mp3", cover_jpeg=cover,
-                                    bitrate_kbps=options.audio_settings().bitrate_kbps))
-        paths += write_captions(narration, folder / "captions")
-        paths.append(write_chapters_json(narration, folder / "chapters.json"))
-        artwork = folder / "cover.jpg"
-        with atomic_write(artwork) as handle:
-            handle.write(make_square_artwork(document.metadata))
-        paths.append(artwork)
-        paths.append(
-            write_feed(document, narration, folder, folder / "feed.xml", base_url=options.base_url,
-                       category=options.category, explicit=options.explicit)
-        )
+        # Every file is made in the stage; they are published together, the feed last.
+        with stage(options.output, document.name, every_output(document.name)) as staging:
+            folder = staging.folder
+            paths = [write_epub(document, staging.root / f"{document.name}.epub")]
+            paths += write_audio(document, narration, options, folder, cover, progress)
+            paths.append(write_read_aloud(document, narration, options, folder))
+            paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
+            paths.append(write_book_mp3(document, narration, folder / f"{document.name}.mp3", cover_jpeg=cover,
+                                        bitrate_kbps=options.audio_settings().bitrate_kbps))
+            paths += write_captions(narration, folder / "captions")
+            paths.append(write_chapters_json(narration, folder / "chapters.json"))
+            artwork = folder / "cover.jpg"
+            with atomic_write(artwork) as handle:
+                handle.write(make_square_artwork(document.metadata))
+            paths.append(artwork)
+            paths.append(
+                write_feed(document, narration, folder, folder / "feed.xml", base_url=options.base_url,
+                           category=options.category, explicit=options.explicit)
+            )
+            paths = staging.publishes(paths)
         return Result(paths=paths, narration=narration)

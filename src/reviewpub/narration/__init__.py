@@ -411,7 +411,9 @@ def narrate(
                 spoken = sum(1 for line in job.lines if line.clip_key is not None)
                 results[job.number] = ChapterResult(job.number, stored, 0, spoken)
                 progress.advance(len(job.lines), job.title, audio_s=stored.sample_count / stored.sample_rate)
-        workers = min(jobs or os.cpu_count() or 1, engine.max_parallel or len(to_narrate), len(to_narrate))
+        # More processes than cores only compete for them (and each Piper worker holds ~350 MB).
+        cores = os.cpu_count() or 1
+        workers = min(jobs or cores, cores, engine.max_parallel or len(to_narrate), len(to_narrate))
         logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
         tuned = engine.for_workers(workers)
         to_narrate = [dataclasses.replace(job, engine=tuned) for job in to_narrate]

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any, TypeGuard
 
 from reviewpub.errors import WriterError
-from reviewpub.files import atomic_write, describe_os_error
+from reviewpub.files import atomic_write, describe_os_error, process_is_running
 
 logger = logging.getLogger(__name__)
 FORMAT = "narration-v2"
@@ -201,25 +201,6 @@ class CachedChapter:
 
 ABANDONED_AFTER_SECONDS = 24 * 3600
 """A scratch file not named by a process id is abandoned once this old."""
-
-
-def process_is_running(pid: int) -> bool:
-    """Whether a process with this id exists and is not a zombie (another user's counts as running).
-
-    Workers of a build killed with SIGKILL can stay zombies where nothing reaps them (PID 1 of
-    a container); they run no more.
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace").rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 def is_older_than(path: Path, seconds: float) -> bool:

@@ -235,7 +235,8 @@ def write_chapter_mp3s(
             retag_chapter(item)
             progress.advance(1, item.path.name)
         if to_encode:
-            workers = max(1, min(jobs or os.cpu_count() or 1, len(to_encode)))
+            cores = os.cpu_count() or 1
+            workers = max(1, min(jobs or cores, cores, len(to_encode)))
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
                 futures = {pool.submit(encode_chapter, item, audio): item for item in to_encode}
                 try:
