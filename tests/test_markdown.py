@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from reviewpub.document import ChapterRole, ListBlock, Paragraph, Quote, Span
-from reviewpub.errors import SettingsError, SourceError
+from reviewpub.errors import ExitStatus, SettingsError, SourceError
 from reviewpub.reading import read_document
 from reviewpub.reading.markdown import inline_spans, parse_markdown
 from reviewpub.reading.structure import DraftSection, text_of
+from tests.conftest import run_cli
 
 
 def tree(sections: list[DraftSection]) -> list[Any]:
@@ -200,3 +201,67 @@ def test_heading_text_is_plain_but_keeps_its_styling(tmp_path: Path) -> None:
     assert chapter.title == "The Big Idea"
     assert chapter.heading.spans == (Span("The "), Span("Big", emphasis=True), Span(" "), Span("Idea", code=True))
     assert text_of(list(chapter.heading.spans)) == chapter.title
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        pytest.param("date: 2024-02-30", "date '2024-02-30' is not an ISO date such as 2024-01-19", id="a day that does not exist"),
+        pytest.param("date: 2024-01-19T25:99:00", "date '2024-01-19T25:99:00' is not an ISO date", id="an hour that does not exist"),
+        pytest.param("title: !!int abc", "title in the front matter: 'abc' is not a YAML int; remove the !!int tag", id="!!int abc"),
+        pytest.param("title: !!float abc", "title in the front matter: 'abc' is not a YAML float", id="!!float abc"),
+        pytest.param("author: !!bool maybe", "author in the front matter: 'maybe' is not a YAML bool", id="!!bool maybe"),
+        pytest.param("date: !!timestamp 2024-99", "date in the front matter: '2024-99' is not a YAML timestamp", id="!!timestamp"),
+        pytest.param("title: !!binary 'é'", "title in the front matter: the !!binary value is not base64", id="!!binary"),
+        pytest.param("title: " + "9" * 5000, "title is longer than 2000 characters", id="a 5,000-digit integer"),
+        pytest.param("title: !!int " + "9" * 5000, "title is longer than 2000 characters", id="an explicit 5,000-digit integer"),
+        pytest.param("title: {a: 1}", "title in the front matter must be text, not a mapping", id="a mapping"),
+        pytest.param("lang: 123", "language '123' is not a BCP 47 language tag", id="a number for a language"),
+        pytest.param("lang: " + "x" * 5000, "language 'xxxxxxxx", id="a long bad value is quoted short"),
+        pytest.param("title: !!python/object/apply:os.system [ls]", "title in the front matter: the YAML tag "
+                     "!!python/object/apply:os.system cannot be used here", id="a python tag"),
+        pytest.param("layout: !!int abc", "layout in the front matter: 'abc' is not a YAML int", id="keys we ignore still parse"),
+        pytest.param("layout: !local x", "layout in the front matter: the YAML tag !local cannot be used here", id="a local tag"),
+        pytest.param("title: *missing", "the front matter is not valid YAML (line 2, field 'title': found undefined alias",
+                     id="alias"),
+        pytest.param("title: 'open", "the front matter is not valid YAML (line 2, field 'title': found unexpected end of stream)",
+                     id="unclosed quote"),
+        pytest.param("x: " + "[" * 40 + "]" * 40, "the front matter nests lists or mappings more than 32 deep (line 2)", id="nesting"),
+        pytest.param("x: " + "- " * 20000 + "y", "the front matter is not valid YAML (line 2", id="a sequence per character"),
+        pytest.param("description: " + "x" * 70_000, "the front matter is 68 KB, more than the 64 KB allowed", id="over 64 KB"),
+    ],
+)
+def test_bad_front_matter_is_one_line_naming_file_and_field(tmp_path: Path, front: str, message: str) -> None:
+    source = tmp_path / "bad.md"
+    source.write_text(f"---\n{front}\n---\n\nText.\n", encoding="utf-8")
+    result = run_cli("outline", str(source), expect=ExitStatus.ERROR)
+    assert result.stderr.startswith(f"Error: {source}: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr and len(result.stderr) < 300
+
+
+@pytest.mark.parametrize(
+    ("front", "field", "expected"),
+    [
+        pytest.param("title: [1, 2]", "title", "1, 2", id="a list is joined"),
+        pytest.param("author: null", "author", None, id="null is not given"),
+        pytest.param("title: 1e3", "title", "1e3", id="a number stays as written"),
+        pytest.param("title: 007", "title", "007", id="leading zeros stay"),
+        pytest.param("title: yes", "title", "yes", id="a YAML 1.1 boolean stays text"),
+        pytest.param("title: !!int 42", "title", "42", id="a tag that fits"),
+        pytest.param("title: !!str 2024-01-19", "title", "2024-01-19", id="!!str"),
+        pytest.param("date: 2024-01-19 10:00:00", "date", "2024-01-19T10:00:00", id="a timestamp as ISO 8601"),
+        pytest.param("date: 2024-01-19", "date", "2024-01-19", id="a date"),
+        pytest.param("x: &name Ann\nauthor: *name", "author", "Ann", id="an alias"),
+        pytest.param("base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob", "title", "Merged", id="a merge key"),
+        pytest.param("base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob", "author", "Bob",
+                     id="own keys beat merged ones"),
+        pytest.param("a: &a [x, *a]\ntitle: *a", "title", "x", id="a recursive alias reads one level"),
+        pytest.param("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\ntitle: *c", "title", "T",
+                     id="an alias bomb is never expanded"),
+        pytest.param("? [a, b]\n: c\ntitle: Kept", "title", "Kept", id="a key that is a list is ignored"),
+    ],
+)
+def test_front_matter_values_are_read_as_written(tmp_path: Path, front: str, field: str, expected: str | None) -> None:
+    source = tmp_path / "T.md"
+    source.write_text(f"---\n{front}\n---\n\nText.\n", encoding="utf-8")
+    assert getattr(read_document(source).metadata, field) == expected

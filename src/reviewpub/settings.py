@@ -52,6 +52,9 @@ Reserved 4- and 5-to-8-letter language subtags are left out on purpose: nothing 
 there, and "English" or "french" are the mistakes a user actually makes.
 """
 
+QUOTED_CHARACTERS = 60
+"""How much of a bad value an error message quotes."""
+
 MAX_FIELD_CHARACTERS = 2000
 """A title or description longer than this is a mistake (a whole paragraph pasted in)."""
 
@@ -91,14 +94,15 @@ def cli_layer(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     return layer
 
 
-def front_matter_layer(front: Mapping[str, Any], base: Path) -> dict[str, Any]:
+def front_matter_layer(front: Mapping[str, Any], source: Path) -> dict[str, Any]:
     """Metadata from Markdown front matter; a relative cover is relative to the source's folder.
 
     Unknown keys are ignored (front matter often carries a site generator's own settings).
 
     Raises:
-        SettingsError: the cover points outside the source's folder.
+        SettingsError: a field is a mapping, or the cover points outside the source's folder.
     """
+    base = source.parent
     layer: dict[str, Any] = {}
     for key, value in front.items():
         name = FRONT_MATTER_NAMES.get(key, key)
@@ -108,7 +112,9 @@ def front_matter_layer(front: Mapping[str, Any], base: Path) -> dict[str, Any]:
             # Only scalar items: nested YAML aliases could otherwise expand to gigabytes of text.
             value = ", ".join(scalar_text(item) for item in value if is_scalar(item))
         elif not is_scalar(value):
-            raise SettingsError(f"{key} in the front matter must be text, not a mapping; write `{key}: ...` on one line")
+            raise SettingsError(
+                f"{source}: {key} in the front matter must be text, not a mapping; write `{key}: ...` on one line"
+            )
         text = scalar_text(value).strip()
         if not text:
             continue
@@ -116,7 +122,7 @@ def front_matter_layer(front: Mapping[str, Any], base: Path) -> dict[str, Any]:
             cover = (base / text).resolve()
             if not cover.is_relative_to(base.resolve()):
                 raise SettingsError(
-                    f"cover {text!r} in the front matter points outside {base}; keep the image beside the review"
+                    f"cover {quoted(text)} in the front matter points outside {base}; keep the image beside the review"
                 )
             layer[name] = cover
         else:
@@ -132,6 +138,12 @@ def is_scalar(value: Any) -> bool:
 def scalar_text(value: Any) -> str:
     """A YAML scalar as text; dates as ISO 8601 (YAML reads ``2024-01-19`` as a date)."""
     return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def quoted(value: Any) -> str:
+    """A value quoted for a one-line message, cut short: a pasted paragraph must not flood the terminal."""
+    text = repr(str(value))
+    return text if len(text) <= QUOTED_CHARACTERS else text[: QUOTED_CHARACTERS - 2] + "…" + text[0]
 
 
 def is_language_tag(text: str) -> bool:
@@ -196,7 +208,7 @@ def check_metadata(values: Mapping[str, Any], *, source: Path) -> dict[str, Any]
     language = str(checked.get("language", DEFAULTS["language"])).strip()
     if not is_language_tag(language):
         hint = f"; write it as {language.replace('_', '-')}" if is_language_tag(language.replace("_", "-")) else ""
-        problems.append(f"language {language!r} is not a BCP 47 language tag such as en, en-GB or fr{hint}")
+        problems.append(f"language {quoted(language)} is not a BCP 47 language tag such as en, en-GB or fr{hint}")
     checked["language"] = language
     if checked.get("cover") is not None:
         checked["cover"] = Path(checked["cover"])
@@ -205,7 +217,7 @@ def check_metadata(values: Mapping[str, Any], *, source: Path) -> dict[str, Any]
             problems.append(problem)
     date = checked.get("date")
     if date is not None and not is_iso_date(str(date)):
-        problems.append(f"date {date!r} is not an ISO date such as 2024-01-19")
+        problems.append(f"date {quoted(date)} is not an ISO date such as 2024-01-19")
     for name, value in checked.items():
         if isinstance(value, str) and len(value) > MAX_FIELD_CHARACTERS:
             problems.append(f"{name} is longer than {MAX_FIELD_CHARACTERS} characters")

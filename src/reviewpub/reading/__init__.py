@@ -52,7 +52,7 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
 
         parsed_markdown = parse_markdown(text, str(path))
         implied_title = parsed_markdown.title or fallback_title
-        front = front_matter_layer(parsed_markdown.front_matter, path.parent)
+        front = front_matter_layer(parsed_markdown.front_matter, path)
         sections, decisions = parsed_markdown.sections, parsed_markdown.decisions
     else:
         from reviewpub.reading.plaintext import parse_plain_text

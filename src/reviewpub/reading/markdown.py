@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reviewpub.document import ChapterRole, Decision, Span
-from reviewpub.errors import SourceError
+from reviewpub.reading.front_matter import FrontValue, load_front_matter
 from reviewpub.reading.plaintext import FAQ_TITLE, INTRODUCTION_TITLE
 from reviewpub.reading.structure import UNTITLED, DraftBlock, DraftSection, normalize_title, text_of
 
@@ -26,7 +26,7 @@ class ParsedMarkdown:
     """What the Markdown reader found."""
 
     title: str | None
-    front_matter: dict[str, Any]
+    front_matter: dict[str, FrontValue]
     sections: list[DraftSection]
     decisions: list[Decision] = field(default_factory=list)
 
@@ -64,21 +64,6 @@ def inline_spans(token: Any) -> list[Span]:
     return [span for span in spans if span.text]
 
 
-def load_front_matter(content: str, path: str) -> dict[str, Any]:
-    """YAML front matter as a mapping of strings (dates become ISO strings)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(content) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise SourceError(f"{path}: the front matter is not valid YAML{where}") from None
-    if not isinstance(data, dict):
-        raise SourceError(f"{path}: the front matter must be 'key: value' lines")
-    return {str(key).lower(): value for key, value in data.items()}
-
-
 def parse_markdown(text: str, path: str) -> ParsedMarkdown:
     """Read Markdown into front matter, an optional title heading and chapter drafts."""
     from markdown_it import MarkdownIt
@@ -86,7 +71,7 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
 
     parser = MarkdownIt("commonmark").use(front_matter_plugin)
     tokens = parser.parse(text)
-    front: dict[str, Any] = {}
+    front: dict[str, FrontValue] = {}
     items: list[Heading | DraftBlock] = []
     index = 0
     while index < len(tokens):
@@ -141,7 +126,7 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
     return arrange(items, front)
 
 
-def arrange(items: list[Heading | DraftBlock], front: dict[str, Any]) -> ParsedMarkdown:
+def arrange(items: list[Heading | DraftBlock], front: dict[str, FrontValue]) -> ParsedMarkdown:
     """Chapters from the shallowest heading level used, sections from the next one."""
     decisions: list[Decision] = []
     headings = [item for item in items if isinstance(item, Heading)]
