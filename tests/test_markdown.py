@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from reviewpub.document import ChapterRole, ListBlock, Paragraph, Quote, Span
 from reviewpub.errors import ExitStatus, SettingsError, SourceError
 from reviewpub.reading import read_document
 from reviewpub.reading.markdown import inline_spans, parse_markdown
 from reviewpub.reading.structure import DraftSection, text_of
+from reviewpub.writers.epub import write_epub
 from tests.conftest import run_cli
 
 
@@ -129,7 +132,8 @@ def test_blocks_lists_quotes_and_code(tmp_path: Path) -> None:
     )
     blocks = read_document(source).chapters[0].blocks
     assert isinstance(blocks[0], ListBlock) and not blocks[0].ordered
-    assert [" ".join(s.text for s in item) for item in blocks[0].items] == ["one", "two styled nested"]
+    # The EPUB renders one list level: a nested item is an item of the outer list, in reading order.
+    assert [" ".join(s.text for s in item) for item in blocks[0].items] == ["one", "two styled", "nested"]
     assert isinstance(blocks[1], ListBlock) and blocks[1].ordered
     assert isinstance(blocks[2], Quote)
     assert [[s.text for s in paragraph.sentences] for paragraph in blocks[2].paragraphs] == [
@@ -201,6 +205,48 @@ def test_heading_text_is_plain_but_keeps_its_styling(tmp_path: Path) -> None:
     assert chapter.title == "The Big Idea"
     assert chapter.heading.spans == (Span("The "), Span("Big", emphasis=True), Span(" "), Span("Idea", code=True))
     assert text_of(list(chapter.heading.spans)) == chapter.title
+
+
+def epub_text(document_path: Path, tmp_path: Path) -> str:
+    """The text of every XHTML file of the EPUB written for a source, read back with an XML parser."""
+    epub = write_epub(read_document(document_path), tmp_path / "out.epub")
+    with zipfile.ZipFile(epub) as archive:
+        roots = [etree.fromstring(archive.read(name)) for name in archive.namelist() if name.endswith(".xhtml")]
+    return " ".join(" ".join(root.itertext()) for root in roots)
+
+
+DEEP_LIST = "\n".join("  " * depth + f"- item{depth}" for depth in range(14)) + "\n\nAfter the list.\n"
+DEEP_QUOTE = "".join(">" * depth + f" quote{depth}\n" + ">" * depth + "\n" for depth in range(1, 26)) + "\nAfter the quote.\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        pytest.param(DEEP_LIST, [f"item{depth}" for depth in range(14)] + ["After"], id="a list nested 14 deep"),
+        pytest.param(DEEP_QUOTE, [f"quote{depth}" for depth in range(1, 26)] + ["After"], id="quotes nested 25 deep"),
+        pytest.param("- " * 3000 + "bottom\n\nAfter.\n", ["bottom", "After"], id="3000 lists on one line"),
+        pytest.param(">" * 20000 + " bottom\n\nAfter.\n", ["bottom", "After"], id="20000 quotes on one line"),
+        pytest.param("".join("> - 1. " for _ in range(40)) + "*mixed* `code`\n\nAfter.\n", ["mixed", "code", "After"],
+                     id="quotes and lists mixed, 120 deep"),
+        pytest.param("- item\n\n  ```\n  fenced words\n  ```\n\n  > quoted in item\n\n      indented code\n",
+                     ["item", "fenced", "words", "quoted", "indented"], id="code and quotes inside a list item"),
+    ],
+)
+def test_deep_markdown_keeps_every_word(tmp_path: Path, body: str, words: list[str]) -> None:
+    source = tmp_path / "deep.md"
+    source.write_text("# Deep\n\n" + body, encoding="utf-8")
+    text = epub_text(source, tmp_path)
+    assert [word for word in words if word not in text] == []
+
+
+def test_deep_levels_become_items_of_the_outer_list_and_paragraphs_of_the_outer_quote(tmp_path: Path) -> None:
+    source = tmp_path / "deep.md"
+    source.write_text("# Deep\n\n" + DEEP_LIST + "\n" + DEEP_QUOTE, encoding="utf-8")
+    blocks = read_document(source).chapters[0].blocks
+    assert isinstance(blocks[0], ListBlock)
+    assert [" ".join(sentence.text for sentence in item) for item in blocks[0].items] == [f"item{depth}" for depth in range(14)]
+    assert isinstance(blocks[2], Quote)
+    assert [paragraph.sentences[0].text for paragraph in blocks[2].paragraphs] == [f"quote{depth}" for depth in range(1, 26)]
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import ChapterRole, Decision, Span
 from reviewpub.reading.front_matter import FrontValue, load_front_matter
 from reviewpub.reading.plaintext import FAQ_TITLE, INTRODUCTION_TITLE
 from reviewpub.reading.structure import UNTITLED, DraftBlock, DraftSection, normalize_title, text_of
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_core import StateCore
+    from markdown_it.token import Token
+
+MAX_NESTING = 20
+"""markdown-it's limit on nested tokens (the CommonMark preset's value, which also bounds its
+recursion on ``[[[[`` links). At the limit markdown-it silently skips the rest of the enclosing
+block, inside a list the rest of the document, so FLATTEN_LEVEL stops nesting before it."""
+FLATTEN_LEVEL = 16
+"""Token level from which quotes and lists are no longer opened: 8 nested lists or 16 nested
+quotes, far more than the model's one level. Deeper markers are removed and their text kept as
+items of the deepest list or paragraphs of the deepest quote. A list opened at level 15 puts its
+content at 17, still below MAX_NESTING."""
+DEEP_MARKERS = re.compile(r"[ \t]*(?:(?:>|[-+*](?=[ \t]|$))[ \t]*)+")
+"""Quote and bullet markers at the start of a line, which past FLATTEN_LEVEL arrive as text."""
+CONTAINER_KINDS = {"bullet_list_open": "list", "ordered_list_open": "ordered", "blockquote_open": "quote"}
+CONTENT_TOKENS = ("inline", "fence", "code_block", "html_block")
+"""Block tokens that carry text (an ``inline`` holds a paragraph's or a heading's)."""
 
 
 @dataclass
@@ -64,13 +87,111 @@ def inline_spans(token: Any) -> list[Span]:
     return [span for span in spans if span.text]
 
 
-def parse_markdown(text: str, path: str) -> ParsedMarkdown:
-    """Read Markdown into front matter, an optional title heading and chapter drafts."""
+def markdown_parser() -> MarkdownIt:
+    """CommonMark with front matter, where containers past FLATTEN_LEVEL are read as text.
+
+    markdown-it stops at its nesting limit and skips the rest of the enclosing block: inside a
+    list, the rest of the document. Declining to open quotes and lists from FLATTEN_LEVEL on
+    keeps every deeper line as paragraph text, well below the limit and the Python stack's.
+    """
     from markdown_it import MarkdownIt
     from mdit_py_plugins.front_matter import front_matter_plugin
 
-    parser = MarkdownIt("commonmark").use(front_matter_plugin)
-    tokens = parser.parse(text)
+    parser = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).use(front_matter_plugin)
+    for rule in list(parser.block.ruler.__rules__):
+        if rule.name in ("blockquote", "list"):
+            parser.block.ruler.at(rule.name, declined_when_deep(rule.fn), {"alt": list(rule.alt)})
+    parser.core.ruler.after("block", "split_deep_paragraphs", split_deep_paragraphs)
+    return parser
+
+
+def declined_when_deep(rule: Callable[[StateBlock, int, int, bool], bool]) -> Callable[[StateBlock, int, int, bool], bool]:
+    """A container rule that does not open at FLATTEN_LEVEL or deeper, so its lines stay paragraph text."""
+
+    def rule_below_flatten_level(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+        if state.level >= FLATTEN_LEVEL:
+            return False
+        return rule(state, start_line, end_line, silent)
+
+    return rule_below_flatten_level
+
+
+def split_deep_paragraphs(state: StateCore) -> None:
+    """Cut each paragraph past FLATTEN_LEVEL where a ``>``/``-`` marker began a line, markers removed.
+
+    Each piece becomes a paragraph marked ``flattened``: an item of the enclosing list, or a
+    paragraph of the enclosing quote. Runs before inline parsing, so emphasis and links still work.
+    """
+    tokens: list[Token] = []
+    index = 0
+    while index < len(state.tokens):
+        token = state.tokens[index]
+        if token.type != "paragraph_open" or token.level < FLATTEN_LEVEL:
+            tokens.append(token)
+            index += 1
+            continue
+        inline, closing = state.tokens[index + 1], state.tokens[index + 2]
+        for piece in deep_pieces(inline.content):
+            opening = token.copy(meta={**token.meta, "flattened": True})
+            tokens += [opening, inline.copy(content=piece, children=[]), closing.copy()]
+        index += 3
+    state.tokens = tokens
+
+
+def deep_pieces(content: str) -> list[str]:
+    """Paragraph text split where a container marker began a line, the markers removed."""
+    pieces: list[list[str]] = []
+    for line in content.split("\n"):
+        marker = DEEP_MARKERS.match(line)
+        if marker or not pieces:
+            pieces.append([])
+        pieces[-1].append(line[marker.end():] if marker else line)
+    return [text for text in ("\n".join(lines).strip() for lines in pieces) if text]
+
+
+def content_spans(token: Token) -> list[Span]:
+    """The text of a token that carries some: a paragraph or heading's inline, code, or raw HTML."""
+    if token.type == "inline":
+        return inline_spans(token)
+    text = token.content.strip()
+    if not text:
+        return []
+    return [Span(text, code=token.type in ("fence", "code_block"))]
+
+
+def read_container(tokens: list[Token], start: int) -> tuple[DraftBlock, int]:
+    """A list or quote opening at ``start``, flattened to one level; returns it and its closing index.
+
+    Every item of a nested list is an item of the outer list, in reading order (the text of an
+    item after its sub-list is an item too); everything in a quote is a paragraph of the quote.
+    The model and the EPUB render one level; flattening here means no text is ever dropped.
+    """
+    kind = CONTAINER_KINDS[tokens[start].type]
+    parts: list[list[Span]] = []
+    starts_part = True
+    depth = 1
+    index = start + 1
+    while index < len(tokens):
+        token = tokens[index]
+        depth += token.nesting
+        if depth == 0:
+            break
+        if token.type in ("list_item_open", "list_item_close") or token.meta.get("flattened"):
+            starts_part = True
+        elif token.type in CONTENT_TOKENS:
+            spans = content_spans(token)
+            if spans and (starts_part or not parts):
+                parts.append(spans)
+                starts_part = kind == "quote"
+            elif spans:
+                parts[-1] += [Span(" "), *spans]
+        index += 1
+    return DraftBlock(kind, parts), index
+
+
+def parse_markdown(text: str, path: str) -> ParsedMarkdown:
+    """Read Markdown into front matter, an optional title heading and chapter drafts."""
+    tokens = markdown_parser().parse(text)
     front: dict[str, FrontValue] = {}
     items: list[Heading | DraftBlock] = []
     index = 0
@@ -82,46 +203,13 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
             line = (token.map[0] + 1) if token.map else 0
             items.append(Heading(int(token.tag[1:]), inline_spans(tokens[index + 1]), line))
             index += 2
-        elif token.type in ("bullet_list_open", "ordered_list_open"):
-            kind = "list" if token.type == "bullet_list_open" else "ordered"
-            close = token.type.replace("_open", "_close")
-            depth = 0
-            parts: list[list[Span]] = []
-            index += 1
-            while index < len(tokens) and not (tokens[index].type == close and depth == 0):
-                inner = tokens[index]
-                if inner.type == token.type:
-                    depth += 1
-                elif inner.type == close:
-                    depth -= 1
-                elif inner.type == "list_item_open" and depth == 0:
-                    parts.append([])
-                elif inner.type == "inline" and parts:
-                    if parts[-1]:
-                        parts[-1].append(Span(" "))
-                    parts[-1].extend(inline_spans(inner))
-                index += 1
-            items.append(DraftBlock(kind, [part for part in parts if part]))
-        elif token.type == "blockquote_open":
-            depth = 0
-            paragraphs: list[list[Span]] = []
-            index += 1
-            while index < len(tokens) and not (tokens[index].type == "blockquote_close" and depth == 0):
-                inner = tokens[index]
-                if inner.type == "blockquote_open":
-                    depth += 1
-                elif inner.type == "blockquote_close":
-                    depth -= 1
-                elif inner.type == "inline":
-                    paragraphs.append(inline_spans(inner))
-                index += 1
-            items.append(DraftBlock("quote", [spans for spans in paragraphs if spans]))
-        elif token.type == "inline":
-            items.append(DraftBlock("paragraph", [inline_spans(token)]))
-        elif token.type in ("fence", "code_block"):
-            items.append(DraftBlock("paragraph", [[Span(token.content.strip(), code=True)]]))
-        elif token.type == "html_block":
-            items.append(DraftBlock("paragraph", [[Span(token.content.strip())]]))
+        elif token.type in CONTAINER_KINDS:
+            block, index = read_container(tokens, index)
+            items.append(block)
+        elif token.type in CONTENT_TOKENS:
+            spans = content_spans(token)
+            if spans:
+                items.append(DraftBlock("paragraph", [spans]))
         index += 1
     return arrange(items, front)
 
