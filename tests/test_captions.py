@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
-from reviewpub.writers.captions import chapter_cues, render_srt, render_vtt, write_captions
+from reviewpub.writers.captions import chapter_cues, escape_srt_text, render_srt, render_vtt, write_captions
 from tests.narration_factory import make_narration
 
 SRT_BLOCK = re.compile(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n([^\n]+)")
@@ -27,6 +27,11 @@ def seconds(timestamp: str) -> float:
     """``HH:MM:SS.mmm`` (or ``,mmm``) as seconds."""
     hours, minutes, rest = timestamp.replace(",", ".").split(":")
     return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+def shown_by_srt(text: str) -> str:
+    """What an SRT cue's text reads as: the markup look-alikes read as the characters they replace."""
+    return text.translate(str.maketrans("\u2039\u203a\uff5b\uff5d", "<>{}")).replace("\\\u2060", "\\")
 
 
 def parse_srt(text: str) -> list[tuple[int, float, float, str]]:
@@ -92,7 +97,7 @@ def test_srt_is_well_formed_and_matches_the_vtt(narration: Narration, tmp_path: 
         vtt = webvtt.read(str(tmp_path / f"{chapter.file_stem}.vtt"), strict=True).captions
         for (_, start, end, text), caption, clip in zip(cues, vtt, chapter.clips):
             assert (start, end) == (seconds(caption.start), seconds(caption.end))
-            assert text == clip.text.replace("   ", " ")
+            assert shown_by_srt(text) == clip.text.replace("   ", " ")
         # webvtt-py's own SRT reader accepts it too.
         assert len(webvtt.from_srt(str(tmp_path / f"{chapter.file_stem}.srt")).captions) == len(chapter.clips)
 
@@ -143,3 +148,64 @@ def test_any_text_and_timing_gives_a_valid_vtt_that_quotes_the_text(pieces: list
     srt = render_srt(chapter)
     if cues:
         assert len(srt.rstrip("\n").split("\n\n")) == len(cues)
+
+
+HOSTILE = ('The film is <i>good</i>, <b>bold</b> and <font color="red">red</font>; {\\an8}up top, {\\pos(0,0)}there, '
+           '{a comment} and C:\\New\\nline\\hspace. 4 < 5 --> 6 & <u>under</u>.')
+
+
+def test_srt_shows_html_tags_and_ass_overrides_literally() -> None:
+    chapter = chapter_of([Clip("a", HOSTILE, "spoken", 0, 22050)])
+    ((_, _, _, text),) = parse_srt(render_srt(chapter))
+    assert not re.search(r"[<>{}]|\\[Nnh]", text), text
+    assert text.startswith("The film is \u2039i\u203agood\u2039/i\u203a, \u2039b\u203abold")
+    assert "\uff5b\\an8\uff5dup top" in text and "C:\\\u2060New\\\u2060nline\\\u2060hspace" in text
+    assert "--\u203a 6" in text
+    assert shown_by_srt(text) == HOSTILE
+
+
+def test_ffmpeg_reads_no_markup_in_the_srt(tmp_path: Path) -> None:
+    """ffmpeg's SRT decoder (mpv's, through libass) turns <i> into {\\i1} and keeps {\\an8}: not in ours."""
+    from reviewpub.ffmpeg import run_ffmpeg
+
+    srt, ass = tmp_path / "c.srt", tmp_path / "c.ass"
+    srt.write_text(render_srt(chapter_of([Clip("a", HOSTILE, "spoken", 0, 22050)])), encoding="utf-8")
+    run_ffmpeg(["-loglevel", "error", "-i", str(srt), str(ass)], what="ASS from SRT")
+    (dialogue,) = [line for line in ass.read_text(encoding="utf-8").splitlines() if line.startswith("Dialogue:")]
+    text = dialogue.split(",,", 1)[1].split(",,", 1)[1]  # after Layer, times, Style, Name, Margins, Effect
+    assert "{" not in text and "\\N" not in text and "\\h" not in text, text
+    assert shown_by_srt(text) == HOSTILE
+
+
+def test_vtt_still_escapes_markup_and_keeps_braces() -> None:
+    """WebVTT has character references and no brace markup: tags escaped, braces as written."""
+    chapter = chapter_of([Clip("a", HOSTILE, "spoken", 0, 22050)])
+    vtt = render_vtt(chapter)
+    assert "&lt;i&gt;good&lt;/i&gt;" in vtt and "{\\an8}up top" in vtt and "--&gt; 6 &amp; " in vtt
+    assert "<" not in vtt.split("\n\n", 2)[2]
+    (caption,) = webvtt.from_string(vtt, strict=True).captions
+    assert html.unescape(caption.text) == HOSTILE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>{}\\/Nnhib =\"a&-\u2039\u2060")), min_size=1, max_size=40))
+def test_any_srt_cue_holds_no_markup_and_reads_as_the_sentence(text: str) -> None:
+    escaped = escape_srt_text(text)
+    assert not re.search(r"[<>{}]|\\[Nnh]", escaped)
+    if "\u2039" not in text and "\u203a" not in text and "\\\u2060" not in text:  # no look-alike written by hand
+        assert shown_by_srt(escaped) == text
+
+
+def test_a_built_review_shows_its_markup_characters_literally_in_srt(tmp_path: Path) -> None:
+    """Through the CLI, as a publisher meets it: a review quoting markup gets SRT no player formats."""
+    from tests.conftest import run_cli
+
+    review = tmp_path / "markup.txt"
+    review.write_text("A Review Of Markup\n\nIntroduction\n\nThe film is <i>good</i> and {\\an8}tall.\n", encoding="utf-8")
+    run_cli("build", str(review), "-o", str(tmp_path / "output"))
+    captions = tmp_path / "output" / "markup" / "captions"
+    srt = (captions / "01-introduction.srt").read_text(encoding="utf-8")
+    assert "The film is \u2039i\u203agood\u2039/i\u203a and \uff5b\\an8\uff5dtall." in srt
+    assert not any(re.search(r"[<>{}]", text) for *_, text in parse_srt(srt))
+    assert "The film is &lt;i&gt;good&lt;/i&gt; and {\\an8}tall." in (captions / "01-introduction.vtt").read_text(
+        encoding="utf-8")

@@ -1,7 +1,8 @@
 """WebVTT and SRT captions per chapter: one cue per sentence, times from the narration.
 
 The cues quote each sentence as written (``Clip.text``), not what the engine was asked to
-say, so the captions double as podcast transcripts (``podcast:transcript``). Times come from
+say, so the captions double as podcast transcripts (``podcast:transcript``); WebVTT escapes
+``&``, ``<`` and ``>``, and SRT, which has no escapes, shows markup characters as look-alikes. Times come from
 the PCM sample offsets of the clips, rounded to the millisecond and kept monotonic and
 non-overlapping, as both formats require.
 """
@@ -75,6 +76,28 @@ def escape_cue_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+SRT_LOOK_ALIKES = str.maketrans({"<": "\u2039", ">": "\u203a", "{": "\uff5b", "}": "\uff5d"})
+"""SRT has no escapes, yet players read markup in it: ``<i>``, ``<b>``, ``<u>``, ``<font ...>``
+(ffmpeg, hence mpv; VLC; most TVs) and ASS override blocks ``{\\an8}`` (ffmpeg passes SRT text to
+libass, which also hides any other ``{...}``). ``&lt;`` would show as those four characters, so
+the markup characters become look-alikes that nothing parses: single angle quotation marks
+‹ › (in every subtitle font: they are in Windows-1252 and WGL4) and fullwidth braces ｛ ｝
+(no Latin font has a brace look-alike; players fall back to a CJK font for them). Turning
+``>`` also keeps ``-->``, a timing line's arrow, out of the cue text."""
+ASS_ESCAPE = re.compile(r"\\(?=[Nnh])")
+"""``\\N``, ``\\n`` and ``\\h`` are line breaks and a hard space for libass (ffmpeg passes them through)."""
+WORD_JOINER = "\u2060"
+"""Invisible and default-ignorable: after a backslash it breaks the ASS escape and shows nothing."""
+
+
+def escape_srt_text(text: str) -> str:
+    """Cue text that SRT players show as written: markup characters swapped for look-alikes.
+
+    ``C:\\New`` keeps its backslash, with a word joiner after it so libass does not break the line.
+    """
+    return ASS_ESCAPE.sub("\\\\" + WORD_JOINER, text.translate(SRT_LOOK_ALIKES))
+
+
 def render_vtt(chapter: ChapterNarration) -> str:
     """The WebVTT file of a chapter: the header, a NOTE naming the chapter, then the cues."""
     # A NOTE block may not contain "-->"; the title is escaped like cue text for that reason.
@@ -93,7 +116,8 @@ def render_srt(chapter: ChapterNarration) -> str:
     """The SRT file of a chapter: numbered cues separated by blank lines."""
     lines: list[str] = []
     for number, cue in enumerate(chapter_cues(chapter), start=1):
-        lines += [str(number), f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}", cue.text, ""]
+        lines += [str(number), f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}",
+                  escape_srt_text(cue.text), ""]
     return "\n".join(lines)
 
 
