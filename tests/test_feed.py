@@ -193,3 +193,61 @@ def test_the_feed_names_its_synthetic_narrator(book: Book, folder: Path) -> None
     root = etree.fromstring((folder / "feed.xml").read_bytes())
     texts = root.findall(".//{https://podcastindex.org/namespace/1.0}txt")
     assert [(text.get("purpose"), text.text) for text in texts] == [("narrator", narrator)]
+
+
+@pytest.mark.parametrize(("base_url", "message"), [
+    ("https://user:s3cret@example.org/reviews/", "--base-url https://***@example.org/reviews/: holds a user name or "
+     "password, which the public feed would publish in every link; give the address without them "
+     "(https://example.org/reviews/)"),
+    ("https://token@example.org/x?a=1", "give the address without them (https://example.org/x)"),
+    ("https://example.org@evil.example/", "give the address without them (https://evil.example/)"),
+    ("https://e.org/x/?a=1", "has a query (?...), and every file's URL is this address plus the file's name"),
+    ("https://e.org/x/#top", "has a fragment (#...)"),
+    ("https://u:s3cret@[::1/", r"--base-url https://***@[::1/: not a valid address (Invalid IPv6 URL)"),
+    ("https://u:s3cret@exa\u2100mple.org/", "not a valid address (netloc '***@exa\u2100mple.org' contains invalid"),
+    ("https://e.org:99999/", "not a valid address (Port out of range 0-65535)"),
+    ("https://e.org:http/", "not a valid address (Port could not be cast"),
+    ("https://:80/", "give the absolute http(s) address"),
+    ("https://exa mple.org/", "'exa mple.org' is not a valid host name"),
+])
+def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_line(base_url: str,
+                                                                                  message: str) -> None:
+    from reviewpub.writers.feed import feed_base_url
+
+    with pytest.raises(SettingsError) as raised:
+        feed_base_url(base_url)
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("base_url", "expected"), [
+    ("https://example.org/reviews/iss-review", "https://example.org/reviews/iss-review/"),
+    ("https://e.org/x?", "https://e.org/x/"),  # an empty query or fragment is no query or fragment
+    ("https://e.org/x#", "https://e.org/x/"),
+    ("https://e.org:/x", "https://e.org/x/"),
+    ("http://[::1]:8000", "http://[::1]:8000/"),
+    ("https://bücher.example/rezensionen/", "https://xn--bcher-kva.example/rezensionen/"),
+    ("https://e.org/ü x/50%/", "https://e.org/%C3%BC%20x/50%25/"),
+    ("https://e.org/a%2Fb/", "https://e.org/a%2Fb/"),
+])
+def test_a_base_url_gives_a_folder_address_file_names_can_follow(base_url: str, expected: str) -> None:
+    from reviewpub.writers.feed import feed_base_url, file_url
+
+    assert feed_base_url(base_url) == expected
+    assert file_url(feed_base_url(base_url), "audio/01-intro.mp3") == expected + "audio/01-intro.mp3"
+
+
+@pytest.mark.parametrize("base_url", ["https://user:s3cret@example.org/reviews/", "https://e.org/x/?a=1",
+                                      "https://[::1/"])
+def test_build_refuses_such_a_base_url_before_writing_anything(tmp_path: Path, base_url: str) -> None:
+    from reviewpub.errors import ExitStatus
+    from tests.conftest import run_cli
+
+    review = tmp_path / "short.txt"
+    review.write_text("A Short Review\n\nIntroduction\n\nThe film is good.\n", encoding="utf-8")
+    output = tmp_path / "output"
+    result = run_cli("build", str(review), "-o", str(output), "--base-url", base_url, expect=ExitStatus.ERROR)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --base-url ") and "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr + result.stdout
+    assert not output.exists()

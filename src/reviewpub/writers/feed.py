@@ -115,17 +115,54 @@ def podcast_category(names: tuple[str, ...]) -> tuple[str, ...]:
 def feed_base_url(base_url: str | None) -> str:
     """The absolute folder URL every link starts with, ending in ``/``.
 
+    Every file's URL is this plus the file's name, and the feed is public, so refused are: a
+    query or fragment (the names would land inside it), credentials (``user:pass@`` would be
+    published in every link), and a host or port no client can reach. A non-ASCII host is
+    written in its IDNA (punycode) form: a feed carries URIs.
+
     Raises:
-        SettingsError: ``base_url`` is not an absolute http(s) URL without query or fragment.
+        SettingsError: ``base_url`` is not such an address; the line says what to give instead.
     """
     if base_url is None:
         return DEFAULT_BASE_URL
-    parts = urllib.parse.urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise SettingsError(f"--base-url {base_url}: give the absolute http(s) address the folder is published at, "
-                            "such as https://example.org/reviews/iss-review/")
-    path = urllib.parse.quote(parts.path, safe=URL_SAFE).rstrip("/") + "/"
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    given = base_url.strip()
+    # Never echo a password to the terminal (or a CI log): messages show the URL without userinfo.
+    userinfo = re.search(r"(?<=//)[^/?#]*(?=@)", given)
+    secret = userinfo.group() if userinfo else ""
+
+    def hide(text: str) -> str:
+        return text.replace(secret, "***") if secret else text
+
+    shown = " ".join(hide(given).split())
+    example = "such as https://example.org/reviews/iss-review/"
+    try:
+        parts = urllib.parse.urlsplit(given)
+        port = parts.port  # ValueError unless a number from 0 to 65535
+    except ValueError as error:  # "Invalid IPv6 URL", a host that changes under NFKC, a bad port
+        raise SettingsError(f"--base-url {shown}: not a valid address ({hide(str(error))}); give one {example}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"--base-url {shown}: give the absolute http(s) address the folder is published at, "
+                            f"{example}")
+    if "@" in parts.netloc:
+        without = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))
+        raise SettingsError(f"--base-url {shown}: holds a user name or password, which the public feed would "
+                            f"publish in every link; give the address without them ({without})")
+    if parts.query or parts.fragment:
+        part = "a query (?...)" if parts.query else "a fragment (#...)"
+        raise SettingsError(f"--base-url {shown}: has {part}, and every file's URL is this address plus the file's "
+                            f"name; give the folder's address alone, {example}")
+    host = parts.netloc.rpartition(":")[0] if port is not None or parts.netloc.endswith(":") else parts.netloc
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise SettingsError(f"--base-url {shown}: {host!r} is not a valid host name; give one {example}") from None
+    if not re.fullmatch(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+", host):
+        raise SettingsError(f"--base-url {shown}: {host!r} is not a valid host name; give one {example}")
+    netloc = host if port is None else f"{host}:{port}"
+    path = urllib.parse.quote(parts.path, safe=URL_SAFE)
+    path = re.sub(r"%(?![0-9A-Fa-f]{2})", "%25", path).rstrip("/") + "/"  # a lone % is not an escape
+    return urllib.parse.urlunsplit((parts.scheme, netloc, path, "", ""))
 
 
 def file_url(base: str, relative: str) -> str:
