@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import hashlib
 import os
 import re
 import tempfile
@@ -95,6 +96,18 @@ def process_is_running(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state != "Z"
+
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks (chapter WAVs and audiobooks can be large)."""
+    hasher = hashlib.sha256()
+    with Path(path).open("rb") as stream:
+        while chunk := stream.read(HASH_CHUNK_BYTES):
+            hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 TEMPORARY_NAME = re.compile(r"^\..+\.(\d+)\.[^./]+\.tmp(\.[A-Za-z0-9]+)?$")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reviewpub.errors import SourceError, WriterError
 from reviewpub.files import describe_os_error
 from reviewpub.progress import NullProgress, Progress
-from reviewpub.staging import Staging, stage
+from reviewpub.staging import stage
 
 if TYPE_CHECKING:
     from reviewpub.document import Document

@@ -18,7 +18,6 @@ leaves the published files as they were; its staging folder is removed by the ne
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -28,23 +27,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from reviewpub.errors import WriterError
-from reviewpub.files import atomic_write, describe_os_error, process_is_running, remove_abandoned_temporaries
+from reviewpub.files import (
+    atomic_write,
+    describe_os_error,
+    file_sha256,
+    process_is_running,
+    remove_abandoned_temporaries,
+)
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
 PUBLISHED_LAST = "feed.xml"
 """Podcast apps poll the feed: it is renamed into place after every file it points to."""
-HASH_CHUNK_BYTES = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(HASH_CHUNK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def is_regular_file(path: Path) -> bool:

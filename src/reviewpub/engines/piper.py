@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from typing import Any, ClassVar
 
 from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.errors import EngineError, EngineUnavailable, SettingsError
+from reviewpub.files import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -158,11 +158,7 @@ def read_model(model_path: Path) -> PiperModel:
 @functools.lru_cache(maxsize=32)
 def file_fingerprint(path: Path, size: int, modified_ns: int) -> str:
     """SHA-256 of a file's bytes (cached per path, size and modification time in this process)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def fingerprint(path: Path) -> str:

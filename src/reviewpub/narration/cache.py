@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any, TypeGuard
 
 from reviewpub.errors import WriterError
-from reviewpub.files import atomic_write, describe_os_error, process_is_running
+from reviewpub.files import atomic_write, describe_os_error, file_sha256, process_is_running
 
 logger = logging.getLogger(__name__)
 FORMAT = "narration-v2"
@@ -59,15 +59,6 @@ def digest(*parts: Any) -> str:
     """A stable hex digest of JSON-serialisable parts (dict keys sorted, so order never matters)."""
     encoded = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in chunks (chapter WAVs can be large)."""
-    hasher = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(HASH_CHUNK_BYTES):
-            hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 class DamagedEntry(ValueError):
