@@ -1,10 +1,8 @@
 """`make bench`: reviewpub timed against the raw tools under it, side by side, in the same run.
 
-Every figure is a whole process run by the `reviewpub` command (a black box): wall time,
-user+sys CPU and peak RSS from the kernel's rusage of the reaped child (``os.wait4``: the child
-and every descendant it waited for, so ffmpeg and worker processes are included; ``ru_maxrss``
-is the largest single process), plus, for audio, the peak PSS of the whole process tree sampled
-from /proc every 50 ms (forked workers share pages; PSS counts each page once). Each figure is
+Every figure is a whole process run by the `reviewpub` command (a black box), measured by
+bench/measuring.py (wall time, CPU, peak memory of the process tree) and summarised into a row
+by bench/figures.py. Each figure is
 the median of several runs after a discarded warm-up; the book's cold runs take minutes and
 run once each (the table's ``n`` says how many). Each figure sits beside its reference measured
 in the same run, alternating with it, and the ratio between them is what the targets judge, so
@@ -21,13 +19,10 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,300 +31,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
+from figures import Figure, at_least, at_most, below, make_figure, notes, table, under_mb  # noqa: E402
+from measuring import Bench, Command, Measured  # noqa: E402
 
 SEED_REVIEW = ROOT / "source" / "iss-review.txt"
 GROUPS = ("startup", "epub", "audio-review", "audio-book")
 """What ``--only`` selects; audio-book holds the cold, warm, edited, speed-up and memory figures."""
-MEMORY_SAMPLE_S = 0.05
 EDITED_CHAPTER = 20
 """The chapter (1-based, of the 40) whose first sentence the edited-book runs change."""
-PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 4096 / 2**20
-
-
-# --- measuring one process -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One timed process."""
-
-    wall_s: float
-    cpu_s: float
-    peak_rss_mb: float
-    """``ru_maxrss``: the largest single process of the tree."""
-    tree_peak_mb: float | None
-    """Peak summed PSS of the process and all its descendants (sampled), when tracked."""
-    last_message: str
-    """The last line the process wrote to stderr (reviewpub's summary)."""
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and every live descendant, from the parent ids in /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path("/proc", entry.name, "stat").read_bytes()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state, ppid, ...
-        parent = int(stat[stat.rfind(b")") + 2:].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    tree, pending = [], [root]
-    while pending:
-        pid = pending.pop()
-        tree.append(pid)
-        pending.extend(children.get(pid, []))
-    return tree
-
-
-def process_memory_mb(pid: int) -> float:
-    """PSS of one process in MB (RSS where smaps_rollup is unavailable); 0 once it has gone."""
-    try:
-        for line in Path("/proc", str(pid), "smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    try:
-        return int(Path("/proc", str(pid), "statm").read_text().split()[1]) * PAGE_MB
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-class TreeMemory:
-    """Samples the summed memory of a process tree in a thread until stopped; keeps the peak."""
-
-    def __init__(self, root: int) -> None:
-        self.root = root
-        self.peak_mb = 0.0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self.sample, daemon=True)
-        self.thread.start()
-
-    def sample(self) -> None:
-        """The sampling loop."""
-        while not self.stopped.is_set():
-            total = sum(process_memory_mb(pid) for pid in process_tree(self.root))
-            self.peak_mb = max(self.peak_mb, total)
-            self.stopped.wait(MEMORY_SAMPLE_S)
-
-    def stop(self) -> float | None:
-        """Stop sampling; the peak in MB (None if no sample saw the process)."""
-        self.stopped.set()
-        self.thread.join()
-        return self.peak_mb or None
-
-
-def run_once(command: list[str], *, env: dict[str, str], track_memory: bool = False) -> Sample:
-    """Run ``command`` once, quietly, and measure it; stop the bench if it fails."""
-    with tempfile.TemporaryFile() as stderr:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
-        tracker = TreeMemory(process.pid) if track_memory and Path("/proc/self/stat").exists() else None
-        _, status, usage = os.wait4(process.pid, 0)
-        wall_s = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        tree_peak_mb = tracker.stop() if tracker else None
-        stderr.seek(0)
-        messages = stderr.read().decode("utf-8", "replace").strip()
-    if process.returncode != 0:
-        raise SystemExit(f"bench: this command failed (exit {process.returncode}):\n  {' '.join(command)}\n"
-                         f"{messages[-3000:]}")
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    rss_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    last = messages.splitlines()[-1] if messages else ""
-    return Sample(wall_s, usage.ru_utime + usage.ru_stime, rss_mb, tree_peak_mb, last)
-
-
-Command = Callable[[int], list[str]]
-"""Gives the command of run N (-1 is the warm-up), so each run can have fresh folders."""
-
-
-@dataclass
-class Measured:
-    """The samples of one command, and what it was."""
-
-    label: str
-    samples: list[Sample]
-
-
-class Bench:
-    """Runs commands with the bench's environment, fresh folders and progress lines on stderr."""
-
-    def __init__(self, work: Path, *, warmup: bool) -> None:
-        self.work = work
-        self.warmup = warmup
-        self.counter = 0
-        self.env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PYTHONDONTWRITEBYTECODE": "1"}
-        self.started = time.perf_counter()
-
-    def fresh(self, name: str) -> Path:
-        """A new, empty folder path under the work folder (not created: the command makes it)."""
-        self.counter += 1
-        return self.work / f"{name}-{self.counter}"
-
-    def say(self, message: str) -> None:
-        """A progress line on stderr, with the time since the bench started."""
-        elapsed = time.perf_counter() - self.started
-        print(f"bench [{elapsed // 60:02.0f}:{elapsed % 60:04.1f}] {message}", file=sys.stderr, flush=True)
-
-    def measure(self, label: str, command: Command, runs: int, *, warmup: bool | None = None,
-                track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> Measured:
-        """``runs`` samples of one command after an optional warm-up."""
-        return self.alternate([(label, command)], runs, warmup=warmup, track_memory=track_memory, cleanup=cleanup)[0]
-
-    def alternate(self, commands: list[tuple[str, Command]], runs: int, *, warmup: bool | None = None,
-                  track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> list[Measured]:
-        """Samples of several commands taken in turns (A B A B ...), so drift hits them alike."""
-        warm = self.warmup if warmup is None else warmup
-        results = [Measured(label, []) for label, _ in commands]
-        self.say(f"{' | '.join(label for label, _ in commands)}: {runs} run(s){' after a warm-up' if warm else ''}")
-        for index in range(-1 if warm else 0, runs):
-            for (_, command), result in zip(commands, results):
-                sample = run_once(command(index), env=self.env, track_memory=track_memory)
-                if index >= 0:
-                    result.samples.append(sample)
-                if cleanup:
-                    cleanup()
-        return results
-
-
-# --- figures ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """A limit on a figure's ratio (or, for memory, on its value), and how it reads in the table."""
-
-    text: str
-    test: Callable[[float, float], bool]
-    """(value, ratio) → met."""
-
-
-def at_most(limit: float) -> Target:
-    """The ratio must not exceed ``limit``."""
-    return Target(f"<= {limit:g}x", lambda value, ratio: ratio <= limit)
-
-
-def below(limit: float) -> Target:
-    """The ratio must stay under ``limit``."""
-    return Target(f"< {limit:g}x", lambda value, ratio: ratio < limit)
-
-
-def at_least(limit: float) -> Target:
-    """The ratio must reach ``limit``."""
-    return Target(f">= {limit:g}x", lambda value, ratio: ratio >= limit)
-
-
-def under_mb(limit: float) -> Target:
-    """The value (MB) must stay under ``limit``."""
-    return Target(f"< {limit:g} MB", lambda value, ratio: value < limit)
-
-
-@dataclass
-class Figure:
-    """A row of the table and of results.json."""
-
-    name: str
-    unit: str
-    """What ``value`` and ``reference_value`` are in: "s" (median wall time) or "MB" (peak memory)."""
-    runs: int
-    median_s: float
-    min_s: float
-    max_s: float
-    cpu_s: float
-    peak_rss_mb: float
-    tree_peak_mb: float | None
-    value: float
-    min_value: float
-    max_value: float
-    reference: str
-    reference_runs: int
-    reference_median_s: float
-    reference_cpu_s: float
-    reference_value: float
-    ratio: float
-    target: str
-    met: bool | None
-    note: str = ""
-
-
-def peak_memory_mb(samples: list[Sample]) -> float:
-    """The largest memory seen over the samples: the tree's PSS when sampled, else ru_maxrss."""
-    return max(sample.tree_peak_mb or sample.peak_rss_mb for sample in samples)
-
-
-def make_figure(name: str, subject: Measured, reference: Measured | None, target: Target | None, *,
-                unit: str = "s", reference_label: str | None = None, note: str = "") -> Figure:
-    """Summarise a subject and its reference into a row; the ratio is subject / reference."""
-    walls = [sample.wall_s for sample in subject.samples]
-    trees = [sample.tree_peak_mb for sample in subject.samples if sample.tree_peak_mb is not None]
-    values = walls if unit == "s" else [peak_memory_mb([sample]) for sample in subject.samples]
-    value = statistics.median(values) if unit == "s" else max(values)
-    reference_samples = reference.samples if reference else []
-    reference_value = 0.0
-    if reference_samples:
-        reference_value = (statistics.median(sample.wall_s for sample in reference_samples) if unit == "s"
-                           else peak_memory_mb(reference_samples))
-    ratio = value / reference_value if reference_value else 0.0
-    return Figure(
-        name=name, unit=unit, runs=len(walls),
-        median_s=round(statistics.median(walls), 3), min_s=round(min(walls), 3), max_s=round(max(walls), 3),
-        cpu_s=round(statistics.median(sample.cpu_s for sample in subject.samples), 3),
-        peak_rss_mb=round(max(sample.peak_rss_mb for sample in subject.samples), 1),
-        tree_peak_mb=round(max(trees), 1) if trees else None,
-        value=round(value, 4), min_value=round(min(values), 3), max_value=round(max(values), 3),
-        reference=reference_label or (reference.label if reference else "-"),
-        reference_runs=len(reference_samples),
-        reference_median_s=round(statistics.median(sample.wall_s for sample in reference_samples), 3)
-        if reference_samples else 0.0,
-        reference_cpu_s=round(statistics.median(sample.cpu_s for sample in reference_samples), 3)
-        if reference_samples else 0.0,
-        reference_value=round(reference_value, 4),
-        ratio=round(ratio, 3),
-        target=target.text if target else "-",
-        met=target.test(value, ratio) if target and reference_samples else None,
-        note=note,
-    )
-
-
-def format_value(value: float, unit: str) -> str:
-    """``1.234 s`` or ``212 MB``."""
-    return f"{value:.0f} MB" if unit == "MB" else f"{value:.3f} s"
-
-
-def table(figures: list[Figure]) -> str:
-    """The table printed by the bench and quoted in the README."""
-    header = ("figure", "n", "median", "min-max", "CPU s", "peak MB", "reference", "ref median", "ratio", "target",
-              "met")
-    rows = [header]
-    for row in figures:
-        rows.append((
-            row.name, str(row.runs), format_value(row.value, row.unit),
-            f"{row.min_value:.0f}-{row.max_value:.0f}" if row.unit == "MB" else f"{row.min_value:.2f}-{row.max_value:.2f}",
-            f"{row.cpu_s:.2f}", f"{row.tree_peak_mb or row.peak_rss_mb:.0f}",
-            f"{row.reference} (n={row.reference_runs})" if row.reference_runs else row.reference,
-            format_value(row.reference_value, row.unit) if row.reference_runs else "-",
-            f"{row.ratio:.2f}x" if row.reference_runs else "-", row.target,
-            {True: "yes", False: "NO", None: "-"}[row.met],
-        ))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    right = {1, 2, 3, 4, 5, 7, 8}
-    lines = []
-    for number, row in enumerate(rows):
-        cells = [cell.rjust(width) if column in right else cell.ljust(width)
-                 for column, (cell, width) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if number == 0:
-            lines.append("-" * len(lines[0]))
-    return "\n".join(lines)
-
-
-def notes(figures: list[Figure]) -> str:
-    """The notes under the table (reviewpub's own summary of what each audio run did)."""
-    return "\n".join(f"{figure.name}: {figure.note}" for figure in figures if figure.note)
 
 
 # --- the references and the inputs ------------------------------------------------------------
