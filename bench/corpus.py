@@ -51,6 +51,13 @@ BOOK_CHAPTERS, BOOK_WORDS_PER_CHAPTER = 40, 2550
 """About 100,000 words in all; the half book is the first 20 chapters."""
 SMOKE_CHAPTERS, SMOKE_WORDS = 4, 80
 """The ``--smoke`` book: a few hundred words, enough to exercise every figure in seconds."""
+PIECE_TITLE = "Notes from the Harbour"
+PIECE_CHAPTERS, PIECE_WORDS_PER_CHAPTER = 8, 625
+"""The Piper figures' piece: about 5,000 words (half an hour of speech), eight chapters so two
+workers share them evenly; a neural voice reads it in minutes where the book would take an hour."""
+SMOKE_PIECE_CHAPTERS, SMOKE_PIECE_SENTENCES = 2, 2
+"""The ``--smoke`` piece: two chapters of two short sentences, so each Piper run takes a second or two."""
+PIECE_SEED = SEED + 1
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,21 @@ def write_inputs(folder: Path, *, smoke: bool = False) -> dict[str, Path]:
     paths["book-md"].write_text(markdown_text(BOOK_TITLE, book), encoding="utf-8")
     paths["half"].write_text(plain_text(BOOK_TITLE, book[: chapters // 2]), encoding="utf-8")
     return paths
+
+
+def write_piece(folder: Path, *, smoke: bool = False) -> Path:
+    """Write piece.txt (about 5,000 words; a few short sentences with ``smoke``) into ``folder``; its path."""
+    if smoke:
+        rng = random.Random(PIECE_SEED)
+        used: set[str] = set()
+        chapters = [Chapter(heading(rng, used), (" ".join(rng.sample(SHORT_SENTENCES, SMOKE_PIECE_SENTENCES)),))
+                    for _ in range(SMOKE_PIECE_CHAPTERS)]
+    else:
+        chapters = generate_book(PIECE_CHAPTERS, PIECE_WORDS_PER_CHAPTER, seed=PIECE_SEED)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "piece.txt"
+    path.write_text(plain_text(PIECE_TITLE, chapters), encoding="utf-8")
+    return path
 
 
 def edit_one_sentence(text: str, chapter_heading: str, revision: int) -> str:

