@@ -1,9 +1,10 @@
 """The benchmark harness, run small so `make bench` cannot rot (timings are never asserted).
 
-A smoke run of bench/run.py on a few hundred words must print the table and write results.json
-with every figure beside a measured reference and its ratio; the pandoc fallback must still
-run; and the raw pipeline, the floor the audio figures are judged against, must keep
-reviewpub's MP3 settings and must not lean on reviewpub itself.
+A smoke run of bench/run.py on a few hundred words (a few short sentences for Piper) must print
+the table and write results.json with every figure beside a measured reference and its ratio,
+and the quality rows with their scores; the pandoc and speechmos fallbacks must still run; and
+the raw references, the floors the audio figures are judged against, must keep reviewpub's MP3
+and Piper settings and must not lean on reviewpub itself.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ EXPECTED_FIGURES = {
     "reviewpub --help", "reviewpub outline (review)", "epub (review)", "epub (book)", "audio cold (book, jobs 1)",
     "audio cold (book, jobs 2)", "speed-up jobs 1 -> 2 (book)", "audio warm, nothing changed (book)",
     "audio, one sentence edited (book)", "memory growth, book / half book",
+    "piper cold (piece, jobs 1)", "piper cold (piece, jobs 2)", "piper speed-up jobs 1 -> 2 (piece)",
+    "piper warm, nothing changed (piece)", "piper, one sentence edited (piece)", "peak memory, piper cold (piece, jobs 2)",
+    "narration quality P.808 (piper, review)",
 }
 """Each of the issue's figures; the CPU-count ones are named with this machine's count below."""
 
@@ -50,11 +54,14 @@ def test_smoke_run_measures_every_figure_beside_its_reference(
     _, data = smoke
     cpus = data["machine"]["cpus"]
     names = [row["name"] for row in data["figures"]]
-    wanted = EXPECTED_FIGURES | {f"audio cold (review, jobs {cpus})", f"peak memory, audio cold (book, jobs {cpus})"}
+    wanted = EXPECTED_FIGURES | {f"audio cold (review, jobs {cpus})", f"peak memory, audio cold (book, jobs {cpus})",
+                                 f"piper cold (review, jobs {cpus})"}
     assert wanted <= set(names), wanted - set(names)
     assert len(names) == len(set(names))
     for row in data["figures"]:
         assert FIGURE_KEYS <= set(row), row["name"]
+        if row["unit"] == "MOS":
+            continue  # tested in test_smoke_run_scores_the_narration
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"], row
         assert row["runs"] >= 1 and row["peak_rss_mb"] > 0, row
         if row["name"].startswith("epub") and data["machine"]["pandoc"] == "pandoc: not installed":
@@ -83,6 +90,39 @@ def test_smoke_run_judges_the_issue_targets(smoke: tuple[subprocess.CompletedPro
     assert targets["reviewpub --help"] == "<= 2x"
     memory = next(row for row in data["figures"] if row["name"].startswith("peak memory"))
     assert memory["unit"] == "MB" and memory["met"] == (memory["value"] < 400)
+    assert targets[f"piper cold (review, jobs {cpus})"] == "<= 1.1x"
+    assert targets["piper cold (piece, jobs 1)"] == targets["piper cold (piece, jobs 2)"] == "<= 1.1x"
+    assert targets["piper speed-up jobs 1 -> 2 (piece)"] == ">= 1.7x"
+    assert targets["piper warm, nothing changed (piece)"] == "<= 0.05x"
+    assert targets["piper, one sentence edited (piece)"] == "<= 0.1x"
+    assert targets["peak memory, piper cold (piece, jobs 2)"] == "< 1000 MB"
+    assert targets["narration quality P.808 (piper, review)"] == "mean >= 4.1, each >= 3.9"
+    piper_memory = next(row for row in data["figures"] if row["name"] == "peak memory, piper cold (piece, jobs 2)")
+    assert piper_memory["unit"] == "MB" and piper_memory["met"] == (piper_memory["value"] < 1000)
+    references = {row["name"]: row["reference"] for row in data["figures"]}
+    assert references["piper cold (piece, jobs 1)"] == "raw piper+ffmpeg (piece, jobs 1)"
+    assert references["piper speed-up jobs 1 -> 2 (piece)"] == "piper cold (piece, jobs 2)"
+    assert data["bench"]["piper_threads"] >= 1
+
+
+def test_smoke_run_scores_the_narration(smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
+    # Piper is scored beside eSpeak NG on the same text; without the bench extra the row says so.
+    _, data = smoke
+    rows = {row["name"]: row for row in data["figures"] if row["unit"] == "MOS"}
+    piper = rows["narration quality P.808 (piper, review)"]
+    for row in rows.values():
+        assert row["median_s"] is None and row["ratio"] is None, row
+    if data["machine"]["speechmos"] == "speechmos: not installed":
+        assert list(rows) == ["narration quality P.808 (piper, review)"]
+        assert piper["reference"] == "speechmos: not installed" and piper["met"] is None and piper["runs"] == 0
+        return
+    espeak = rows["narration quality P.808 (espeak, review)"]
+    assert piper["reference"] == "espeak, same review" and piper["reference_value"] == espeak["value"]
+    for row in (piper, espeak):
+        assert row["runs"] >= 2, row  # one score per chapter MP3 of the smoke's two chapters
+        assert 1 <= row["min_value"] <= row["value"] <= row["max_value"] <= 5, row
+    assert piper["met"] == (piper["value"] >= 4.1 and piper["min_value"] >= 3.9)
+    assert espeak["met"] is None and espeak["target"] == "-"
 
 
 def test_smoke_run_reruns_only_what_changed(smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
@@ -92,13 +132,18 @@ def test_smoke_run_reruns_only_what_changed(smoke: tuple[subprocess.CompletedPro
     assert " 0 of " in notes["audio warm, nothing changed (book)"]
     assert " 1 of " in notes["audio, one sentence edited (book)"]
     assert "0 from the cache" in notes["audio cold (book, jobs 1)"]
+    assert " 0 of " in notes["piper warm, nothing changed (piece)"]
+    assert " 1 of " in notes["piper, one sentence edited (piece)"]
+    for name in ("piper cold (piece, jobs 1)", "piper cold (piece, jobs 2)"):
+        assert "by piper" in notes[name] and "0 from the cache" in notes[name], notes[name]
+    assert "by espeak" in notes["audio cold (book, jobs 1)"]
 
 
 def test_smoke_run_prints_the_table_and_describes_the_machine(
         smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
     completed, data = smoke
     header = completed.stdout.splitlines()[0].split()
-    assert header[:4] == ["figure", "n", "median", "min-max"] and "ratio" in header and header[-2:] == ["target", "met"]
+    assert header[:4] == ["figure", "n", "value", "min-max"] and "ratio" in header and header[-2:] == ["target", "met"]
     for row in data["figures"]:
         assert row["name"] in completed.stdout
     assert "targets met:" in completed.stdout
@@ -114,10 +159,18 @@ def test_bench_runs_without_pandoc_and_says_so(tmp_path: Path) -> None:
     assert "pandoc: not installed" in completed.stdout
 
 
+def test_bench_runs_without_speechmos_and_says_so(tmp_path: Path) -> None:
+    completed, data = run_bench(tmp_path, "--smoke", "--only", "quality", "--without-speechmos")
+    assert [row["name"] for row in data["figures"]] == ["narration quality P.808 (piper, review)"]
+    row = data["figures"][0]
+    assert row["reference"] == "speechmos: not installed" and row["met"] is None and row["runs"] == 0
+    assert "speechmos: not installed" in completed.stdout
+
+
 def test_bench_help_lists_its_options() -> None:
     completed = subprocess.run([sys.executable, str(BENCH / "run.py"), "--help"], capture_output=True, text=True,
                                check=True)
-    for option in ("--smoke", "--runs", "--only", "--results"):
+    for option in ("--smoke", "--runs", "--only", "--results", "--without-speechmos", "audio-piper", "quality"):
         assert option in completed.stdout
 
 
@@ -142,6 +195,78 @@ def test_raw_pipeline_keeps_reviewpubs_mp3_settings_and_does_not_import_it() -> 
     assert settings["-ar"] == str(defaults.sample_rate)
     assert settings["-ac"] == str(defaults.channels)
     assert settings["-c:a"] == "libmp3lame"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a Python file imports, at any depth."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return imported | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+
+def test_raw_piper_keeps_reviewpubs_settings_and_does_not_import_it() -> None:
+    from reviewpub.engines import piper as engine
+
+    imported = imported_modules(BENCH / "raw_piper.py")
+    assert not any(name.split(".")[0] == "reviewpub" for name in imported), imported
+    raw_piper, raw_pipeline, run = (bench_module(name) for name in ("raw_piper", "raw_pipeline", "run"))
+    # The same MP3 encoding as the eSpeak floor, which test_raw_pipeline_... holds to reviewpub's.
+    assert raw_piper.MP3_ARGUMENTS is raw_pipeline.MP3_ARGUMENTS
+    assert (raw_piper.NOISE_SCALE, raw_piper.NOISE_W_SCALE) == (engine.NOISE_SCALE, engine.NOISE_W_SCALE)
+    assert run.piper_threads() == engine.DEFAULT_THREADS
+    model, config = raw_piper.bundled_voice()
+    assert model.is_file() and config.is_file() and model == engine.bundled_model_path()
+
+
+def test_raw_piper_writes_one_mp3_per_chapter_the_same_every_run(tmp_path: Path) -> None:
+    sentences = tmp_path / "sentences.json"
+    chapters = [{"sentences": ["First chapter.", "It is short."], "pauses_ms": [0, 300]},
+                {"sentences": ["Second one."]}]
+    sentences.write_text(json.dumps({"language": "en", "chapters": chapters}), encoding="utf-8")
+    for run, jobs in (("a", 2), ("b", 1)):
+        subprocess.run([sys.executable, str(BENCH / "raw_piper.py"), str(sentences), "--jobs", str(jobs), "--threads",
+                        "1", "--output", str(tmp_path / run)], check=True, timeout=120)
+    written = sorted(path.name for path in (tmp_path / "a").iterdir())
+    assert written == ["001.mp3", "002.mp3"]
+    # No noise: the same sentences give the same samples, whatever the process layout.
+    for name in written:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    assert (tmp_path / "a" / "001.mp3").stat().st_size > (tmp_path / "a" / "002.mp3").stat().st_size
+
+
+def test_raw_piper_speaks_the_sentences_reviewpub_speaks(tmp_path: Path) -> None:
+    from reviewpub.engines import load_engine
+    from reviewpub.narration import AudioSettings, plan_jobs
+    from reviewpub.reading import read_document
+
+    seed = ROOT / "source" / "iss-review.txt"
+    path, count = bench_module("inputs").write_sentences(seed, tmp_path)
+    chapters = json.loads(path.read_text(encoding="utf-8"))["chapters"]
+    engine = load_engine("piper")
+    jobs = plan_jobs(read_document(seed), engine, engine.default_voice, AudioSettings(), tmp_path / "cache", None)
+    assert [chapter["sentences"] for chapter in chapters] == [
+        [line.spoken for line in job.lines if line.clip_key is not None] for job in jobs]
+    assert count == sum(len(chapter["sentences"]) for chapter in chapters) == 40
+    assert all(len(chapter["pauses_ms"]) == len(chapter["sentences"]) for chapter in chapters)
+
+
+def test_quality_scores_a_published_mp3(tmp_path: Path) -> None:
+    quality = bench_module("quality")
+    subprocess.run([*bench_module("run").reviewpub_command(), "-q", "audio", str(ROOT / "source" / "iss-review.txt"),
+                    "--engine", "espeak", "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "out")],
+                   check=True, timeout=120)
+    mp3s = quality.chapter_mp3s(tmp_path / "out")
+    assert len(mp3s) == 8
+    samples = quality.decode(mp3s[0])
+    assert samples.dtype.name == "float32" and abs(len(samples) / quality.DNSMOS_RATE - 24) < 2
+    if not quality.is_available():
+        # make test installs the test extra only; speechmos comes with the bench extra.
+        completed = subprocess.run([sys.executable, str(BENCH / "quality.py"), str(mp3s[0])], capture_output=True,
+                                   text=True, timeout=60, check=False)
+        assert completed.returncode == 1 and "speechmos: not installed" in completed.stderr
+        return
+    scores = quality.score(mp3s[:1])
+    assert 1 <= scores.mean <= 5 and scores.files == (mp3s[0].name,)
 
 
 def test_raw_pipeline_writes_one_mp3_per_chapter(tmp_path: Path) -> None:
@@ -206,10 +331,10 @@ def test_edit_changes_one_sentence_of_one_chapter(tmp_path: Path) -> None:
 
 
 def test_raw_pipeline_gets_the_chapters_reviewpub_reads() -> None:
-    run = bench_module("run")
+    run, inputs = bench_module("run"), bench_module("inputs")
     seed = ROOT / "source" / "iss-review.txt"
-    structure = run.outline(run.reviewpub_command(), seed, dict(__import__("os").environ))
-    texts = run.chapter_texts(seed, structure)
+    structure = inputs.outline(run.reviewpub_command(), seed, dict(__import__("os").environ))
+    texts = inputs.chapter_texts(seed, structure)
     assert len(texts) == len(structure["chapters"])
     for text, chapter in zip(texts, structure["chapters"]):
         assert text.startswith(chapter["title"])
