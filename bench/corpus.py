@@ -192,15 +192,15 @@ def write_inputs(folder: Path, *, smoke: bool = False) -> dict[str, Path]:
     return paths
 
 
-def write_piece(folder: Path, *, smoke: bool = False) -> Path:
-    """Write piece.txt (about 5,000 words; a few short sentences with ``smoke``) into ``folder``; its path."""
+def write_piece(folder: Path, *, smoke: bool = False, words: int = PIECE_CHAPTERS * PIECE_WORDS_PER_CHAPTER) -> Path:
+    """Write piece.txt (about ``words`` words in eight chapters; a few short sentences with ``smoke``) into ``folder``."""
     if smoke:
         rng = random.Random(PIECE_SEED)
         used: set[str] = set()
         chapters = [Chapter(heading(rng, used), (" ".join(rng.sample(SHORT_SENTENCES, SMOKE_PIECE_SENTENCES)),))
                     for _ in range(SMOKE_PIECE_CHAPTERS)]
     else:
-        chapters = generate_book(PIECE_CHAPTERS, PIECE_WORDS_PER_CHAPTER, seed=PIECE_SEED)
+        chapters = generate_book(PIECE_CHAPTERS, max(1, words // PIECE_CHAPTERS), seed=PIECE_SEED)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "piece.txt"
     path.write_text(plain_text(PIECE_TITLE, chapters), encoding="utf-8")

@@ -414,6 +414,9 @@ def parse_arguments(arguments: list[str] | None = None) -> argparse.Namespace:
                         "figures get twice as many, warm and edited book runs at most 3")
     parser.add_argument("--long-runs", type=int, default=1,
                         help="runs of each cold book narration, which take minutes (default 1)")
+    parser.add_argument("--piece-words", type=int, default=corpus.PIECE_CHAPTERS * corpus.PIECE_WORDS_PER_CHAPTER,
+                        help="words of the Piper figures' generated piece (default about 5,000, as issue #10 "
+                             "asks; less on a slow or busy machine, saying so)")
     parser.add_argument("--only", action="append", choices=GROUPS, metavar="NAME",
                         help=f"run only this group of figures (repeatable): {', '.join(GROUPS)}")
     parser.add_argument("--results", type=Path, default=HERE / "results.json", help="where to write the JSON")
@@ -424,8 +427,8 @@ def parse_arguments(arguments: list[str] | None = None) -> argparse.Namespace:
                         help="act as if speechmos were not installed (checks the quality fallback)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (inputs and outputs)")
     options = parser.parse_args(arguments)
-    if options.runs is not None and options.runs < 1 or options.long_runs < 1:
-        parser.error("--runs and --long-runs must be at least 1")
+    if options.runs is not None and options.runs < 1 or options.long_runs < 1 or options.piece_words < 8:
+        parser.error("--runs and --long-runs must be at least 1, --piece-words at least 8")
     return options
 
 
@@ -485,7 +488,7 @@ def main(arguments: list[str] | None = None) -> int:
         pandoc=pandoc, reviewpub=reviewpub, smoke=options.smoke,
         has_speechmos=not options.without_speechmos and quality.is_available(), piper_threads=piper_threads(),
     )
-    plan.inputs["piece"] = corpus.write_piece(work / "inputs", smoke=options.smoke)
+    plan.inputs["piece"] = corpus.write_piece(work / "inputs", smoke=options.smoke, words=options.piece_words)
     # The smoke's Piper figures read the piece's few sentences, not the review's forty.
     plan.inputs["piper-review"] = plan.inputs["piece"] if options.smoke else SEED_REVIEW
     machine = machine_info(reviewpub, pandoc)
@@ -506,6 +509,7 @@ def main(arguments: list[str] | None = None) -> int:
         "machine": machine,
         "bench": {"smoke": options.smoke, "groups": groups, "runs": plan.runs, "startup_runs": plan.startup_runs,
                   "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "piper_threads": plan.piper_threads,
+                  "piece_words": options.piece_words,
                   "total_s": round(total_s, 1)},
         "figures": [asdict(figure) for figure in plan.figures],
     }

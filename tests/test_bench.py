@@ -170,7 +170,8 @@ def test_bench_runs_without_speechmos_and_says_so(tmp_path: Path) -> None:
 def test_bench_help_lists_its_options() -> None:
     completed = subprocess.run([sys.executable, str(BENCH / "run.py"), "--help"], capture_output=True, text=True,
                                check=True)
-    for option in ("--smoke", "--runs", "--only", "--results", "--without-speechmos", "audio-piper", "quality"):
+    for option in ("--smoke", "--runs", "--only", "--results", "--without-speechmos", "--piece-words", "audio-piper",
+                   "quality"):
         assert option in completed.stdout
 
 
