@@ -44,7 +44,7 @@ GROUPS = ("startup", "epub", "audio-review", "audio-book", "audio-piper", "quali
 """What ``--only`` selects; audio-book holds eSpeak's cold, warm, edited, speed-up and memory figures,
 audio-piper the same for the Piper voice on the review and a 5,000-word piece, quality the DNSMOS scores."""
 PIPER_THREADS = 1
-"""onnxruntime intra-op threads per worker, when reviewpub does not say (``piper_threads``)."""
+"""onnxruntime intra-op threads per worker, when reviewpub's engine cannot say (``piper_threads``)."""
 PIPER_TARGET = 1.10
 """Issue #10: reviewpub's Piper narration within 10% of the bare synthesize loop."""
 EDITED_CHAPTER = 20
@@ -139,7 +139,8 @@ class Plan:
     smoke: bool = False
     has_speechmos: bool = True
     """Whether the quality group can score (speechmos from the ``bench`` extra)."""
-    piper_threads: int = PIPER_THREADS
+    piper_threads: dict[int, int] = field(default_factory=dict)
+    """Intra-op threads per worker reviewpub's Piper engine uses, by number of workers (filled as measured)."""
     figures: list[Figure] = field(default_factory=list)
 
 
@@ -278,13 +279,19 @@ def audio_book_figures(bench: Bench, plan: Plan) -> None:
                                     unit="MB", note=f"{book_words} vs {half_words} words"))
 
 
-def piper_threads() -> int:
-    """The onnxruntime intra-op threads per worker reviewpub's Piper engine uses by default: the raw loop gets as many."""
+def piper_threads(workers: int) -> int:
+    """The onnxruntime intra-op threads per worker reviewpub's Piper engine uses with ``workers`` workers.
+
+    Asked of the engine itself (``for_workers``: the CPUs shared among the workers), so the raw
+    loop always gets what reviewpub gets.
+    """
     try:
-        from reviewpub.engines.piper import DEFAULT_THREADS
+        from reviewpub.engines.piper import PiperEngine
     except ImportError:
         return PIPER_THREADS
-    return int(DEFAULT_THREADS)
+    engine = PiperEngine()
+    tuned = engine.for_workers(workers) if hasattr(engine, "for_workers") else engine
+    return int(tuned.threads)
 
 
 def piper_command(plan: Plan, source: Path, jobs: int, cache: Path, output: Path, engine: str = "piper") -> list[str]:
@@ -294,9 +301,13 @@ def piper_command(plan: Plan, source: Path, jobs: int, cache: Path, output: Path
 
 
 def raw_piper_command(plan: Plan, sentences: Path, jobs: int, output: Path) -> list[str]:
-    """The bare Piper loop (bench/raw_piper.py) over a sentence list, with reviewpub's thread count."""
+    """The bare Piper loop (bench/raw_piper.py) over a sentence list, with reviewpub's workers and threads."""
+    chapters = len(json.loads(sentences.read_text(encoding="utf-8"))["chapters"])
+    # reviewpub runs min(jobs, chapters) workers and shares the CPUs among them.
+    workers = max(1, min(jobs, chapters))
+    threads = plan.piper_threads.setdefault(workers, piper_threads(workers))
     return [sys.executable, str(HERE / "raw_piper.py"), str(sentences), "--jobs", str(jobs),
-            "--threads", str(plan.piper_threads), "--output", str(output)]
+            "--threads", str(threads), "--output", str(output)]
 
 
 def audio_piper_figures(bench: Bench, plan: Plan) -> None:
@@ -308,7 +319,8 @@ def audio_piper_figures(bench: Bench, plan: Plan) -> None:
     piece_sentences, sentence_count = write_sentences(piece, inputs)
     structure = outline(plan.reviewpub, piece, bench.env)
     bench.say(f"piece: {structure['words']} words, {sentence_count} sentences in {len(structure['chapters'])} "
-              f"chapters; Piper with {plan.piper_threads} intra-op thread(s) per worker")
+              f"chapters; Piper threads per worker: {piper_threads(1)} alone, {piper_threads(plan.cpus)} with "
+              f"{plan.cpus} workers")
     jobs = plan.cpus
     raw, cold = bench.alternate([
         (f"raw piper+ffmpeg (review, jobs {jobs})",
@@ -448,7 +460,7 @@ run, alternating with it, so the ratios hold on a busier or slower machine:
   the same MP3 settings (mono, 44.1 kHz, 96 kbps CBR, LAME `-q 7`), chapters in the same
   number of processes: the floor for `reviewpub audio --engine espeak`;
 - **raw piper+ffmpeg**: `bench/raw_piper.py`, the same Piper voice loaded once per worker with
-  the same onnxruntime threads ({plan.piper_threads} per worker), one `PiperVoice.synthesize` per
+  the same onnxruntime threads per worker as reviewpub (CPUs / workers), one `PiperVoice.synthesize` per
   sentence reviewpub speaks (no noise, as reviewpub), the chapter's PCM joined and encoded by the
   same ffmpeg with the same MP3 settings, chapters in the same number of processes: the floor
   for `reviewpub audio` with its default Piper voice, on the review and a 5,000-word piece;
@@ -486,7 +498,7 @@ def main(arguments: list[str] | None = None) -> int:
         cpus=os.cpu_count() or 1, inputs=corpus.write_inputs(work / "inputs", smoke=options.smoke),
         expected_chapters=corpus.SMOKE_CHAPTERS if options.smoke else corpus.BOOK_CHAPTERS,
         pandoc=pandoc, reviewpub=reviewpub, smoke=options.smoke,
-        has_speechmos=not options.without_speechmos and quality.is_available(), piper_threads=piper_threads(),
+        has_speechmos=not options.without_speechmos and quality.is_available(),
     )
     plan.inputs["piece"] = corpus.write_piece(work / "inputs", smoke=options.smoke, words=options.piece_words)
     # The smoke's Piper figures read the piece's few sentences, not the review's forty.
@@ -508,7 +520,7 @@ def main(arguments: list[str] | None = None) -> int:
     results = {
         "machine": machine,
         "bench": {"smoke": options.smoke, "groups": groups, "runs": plan.runs, "startup_runs": plan.startup_runs,
-                  "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "piper_threads": plan.piper_threads,
+                  "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "piper_threads_by_workers": plan.piper_threads,
                   "piece_words": options.piece_words,
                   "total_s": round(total_s, 1)},
         "figures": [asdict(figure) for figure in plan.figures],
