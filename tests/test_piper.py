@@ -307,3 +307,9 @@ def test_workers_share_the_cores_unless_threads_are_given() -> None:
     assert PiperEngine().for_workers(cpus).threads == 1
     assert PiperEngine().for_workers(4 * cpus).threads == 1
     assert PiperEngine(threads=3).for_workers(1).threads == 3
+
+
+def test_an_espeak_option_is_refused_naming_pipers_own(review: Path, tmp_path: Path) -> None:
+    message = refused(str(review), "--pitch", "40", output=tmp_path / "out")
+    assert message == ("Error: --pitch: not an option of the piper engine "
+                       "(its options: --rate, --speaker, --voice-model, --voices-dir)")

@@ -122,7 +122,8 @@ def load_engine(name: str, **options: Any) -> Engine:
     unknown = sorted(set(options) - accepted) if accepted is not None else []
     if unknown:
         names = ", ".join(f"--{option.replace('_', '-')}" for option in unknown)
-        offered = ", ".join(f"--{option.replace('_', '-')}" for option in sorted(accepted or ())) or "none"
+        flags = sorted(set(accepted or ()) - chosen.programmatic_options)
+        offered = ", ".join(f"--{option.replace('_', '-')}" for option in flags) or "none"
         raise SettingsError(f"{names}: not an option of the {name} engine (its options: {offered})")
     return chosen(**options)
 

@@ -74,6 +74,8 @@ class Engine(abc.ABC):
     """The rate of every clip the engine makes, when fixed: a chapter with nothing to say is
     silence at this rate, so the whole book can be joined without resampling."""
 
+    programmatic_options: ClassVar[frozenset[str]] = frozenset()
+    """Constructor options for programs (tests, the bench), not offered as command-line flags."""
     accepts_phonemes: ClassVar[bool] = False
     """True when the text may carry IPA between ``[[`` and ``]]`` (lexicon phoneme entries)."""
 

@@ -230,6 +230,7 @@ class PiperEngine(Engine):
     description = "Piper neural voice, offline (bundled en_US-joe-medium)"
     default_voice = BUNDLED_VOICE
     accepts_phonemes = True
+    programmatic_options = frozenset({"threads"})
     sample_rate = None
 
     def __init__(self, rate: int | None = None, voice_model: Path | None = None, speaker: str | None = None,
