@@ -355,14 +355,15 @@ def audio(source: Path, output: Path, **options: Any) -> None:
 @output_option
 @click.option(
     "--base-url",
-    help="Public address the NAME folder will be served from, e.g. https://example.org/reviews/iss-review/ "
-    "(feed enclosure URLs are built from it; without it use `reviewpub serve`).",
+    help="Public address the NAME folder will be served from, e.g. https://example.org/reviews/iss-review/; "
+    "for a folder of reviews, the address of the output folder (feed URLs are built from it; without it use "
+    "`reviewpub serve`).",
 )
 @click.option(
     "--category", multiple=True,
     help="Apple Podcasts category, then optionally one of its subcategories [default: 'TV & Film' 'Film Reviews'].",
 )
-@click.option("--explicit", is_flag=True, help="Mark the podcast as explicit.")
+@click.option("--explicit/--no-explicit", default=None, help="Mark the podcast as explicit (or not).")
 @metadata_options
 @narration_options
 @verbosity_options
@@ -373,25 +374,46 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
     MP3s and playlist, an M4B and a single MP3 audiobook with chapter marks, WebVTT and SRT
     captions, Podcasting 2.0 chapters, a square cover and a podcast feed.
 
+    A folder is one show: output/feed.xml has one episode per review, newest first, with
+    settings from the folder's reviewpub.toml (the options here win over it). Reviews that
+    are unchanged are kept as they are; a review gone from the folder is removed.
+
     \b
     Example:
       reviewpub build source/iss-review.txt --base-url https://example.org/reviews/iss-review/
+      reviewpub build source/ --base-url https://example.org/reviews/
     """
     from reviewpub import pipeline
 
     with reporting_errors():
         overrides = metadata_overrides(options)
         feed = {name: options.pop(name) for name in ("base_url", "category", "explicit")}
+        is_show = len(sources) == 1 and sources[0].is_dir()
+        config = None
+        if is_show:
+            from reviewpub.show import read_show_config
+
+            # The show's file is checked before any review is read: one line, nothing written.
+            config = read_show_config(sources[0])
         paths = pipeline.find_sources(sources)
         documents = [load_document(path, overrides) for path in paths]
         pipeline.check_distinct_names(paths, documents)
-        settings = build_options(output, {**options, **feed})
+        settings = build_options(output, {**options, **feed, "explicit": bool(feed["explicit"])})
+        show = None
+        if config is not None:
+            from reviewpub.show import resolve_show
+
+            given = {**feed, "author": overrides["author"], "language": overrides["language"]}
+            show = resolve_show(config.overridden(given), documents)
         # Every review's engine, voice and lexicon are checked before the first is built.
         voicings = [pipeline.prepare_voicing(document, settings) for document in documents]
         for document, voicing in zip(documents, voicings):
-            result = pipeline.build(document, settings, progress=make_progress(), voicing=voicing)
+            review_settings = settings if show is None else pipeline.show_review_options(settings, show, document)
+            result = pipeline.build(document, review_settings, progress=make_progress(), voicing=voicing)
             show_written(result.paths)
             logger.info(result.summary())
+        if show is not None:
+            show_written(pipeline.publish_show(show, documents, settings))
 
 
 @cli.command()
@@ -435,15 +457,15 @@ def voices(engine: str | None, language: str | None, voices_dir: Path | None) ->
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @verbosity_options
 def serve(folder: Path, host: str, port: int) -> None:
-    """Serve a built folder such as output/iss-review over HTTP for podcast apps.
+    """Serve a built folder over HTTP for podcast apps: output/ (a folder build, the show) or output/iss-review.
 
-    The feed's URLs are rewritten for the address it is served on. Only files inside
+    Every feed's URLs are rewritten for the address it is served on. Only files inside
     FOLDER are served.
 
     \b
     Example:
-      reviewpub serve output/iss-review --port 8000
-      # then subscribe to http://127.0.0.1:8000/feed.xml
+      reviewpub serve output/ --port 8000
+      # then subscribe to http://127.0.0.1:8000/feed.xml, the show
     """
     from reviewpub.serve import serve as serve_folder
 

@@ -24,6 +24,7 @@ from reviewpub.staging import stage
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
+    from reviewpub.show import Show
     from reviewpub.engines.base import Engine
     from reviewpub.narration.lexicon import Lexicon
     from reviewpub.narration.model import Narration
@@ -175,21 +176,28 @@ def check_distinct_names(sources: list[Path], documents: list[Document]) -> None
 @contextlib.contextmanager
 def output_lock(options: BuildOptions, document: Document) -> Iterator[None]:
     """Hold an exclusive lock on the document's outputs; a second run waits for the first."""
-    lock = options.output / f".{document.name}.lock"
+    with named_lock(options.output, document.name):
+        yield
+
+
+@contextlib.contextmanager
+def named_lock(output: Path, name: str) -> Iterator[None]:
+    """Hold ``output/.NAME.lock`` exclusively (a review's, or ``.show.lock`` for the show's files)."""
+    lock = output / f".{name}.lock"
     try:
-        options.output.mkdir(parents=True, exist_ok=True)
+        output.mkdir(parents=True, exist_ok=True)
         # O_NOFOLLOW: a symlink planted in place of the lock must not create or touch its target.
         descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         handle = os.fdopen(descriptor, "r+b")
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise WriterError(f"{lock}: a symbolic link stands where reviewpub keeps its lock; remove it") from None
-        raise WriterError(f"{options.output}: cannot write here ({describe_os_error(error)})") from error
+        raise WriterError(f"{output}: cannot write here ({describe_os_error(error)})") from error
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            logger.info("Waiting for another reviewpub run writing %s ...", document.name)
+            logger.info("Waiting for another reviewpub run writing %s ...", name)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -365,6 +373,7 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
     from reviewpub.writers.chapters import write_chapters_json
     from reviewpub.writers.epub import write_epub
     from reviewpub.writers.feed import write_feed
+    from reviewpub.writers.transcript import write_review_transcripts
 
     voicing = voicing or prepare_voicing(document, options)
     with output_lock(options, document):
@@ -380,6 +389,8 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
             paths.append(write_book_mp3(document, narration, folder / f"{document.name}.mp3", cover_jpeg=cover,
                                         bitrate_kbps=options.audio_settings().bitrate_kbps))
             paths += write_captions(narration, folder / "captions")
+            # Whole-review transcripts: published with the review, so the show feed links to what is there.
+            paths += write_review_transcripts(document, narration, folder)
             paths.append(write_chapters_json(narration, folder / "chapters.json"))
             artwork = folder / "cover.jpg"
             with atomic_write(artwork) as handle:
@@ -391,3 +402,80 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
             )
             paths = staging.publishes(paths)
         return Result(paths=paths, narration=narration)
+
+
+SHOW_LOCK_NAME = ".show"
+"""``output/..show.lock``, held while the show's own files (feed, cover, ledger) are written: no
+review's name starts with a dot, so a review called ``show`` keeps a lock of its own."""
+
+
+def show_review_options(options: BuildOptions, show: Show, document: Document) -> BuildOptions:
+    """A review's options inside a show: its feed lives at the show's address plus ``NAME/``."""
+    import dataclasses
+
+    from reviewpub.show import review_base_url
+
+    return dataclasses.replace(options, base_url=review_base_url(show.base_url, document.name),
+                               category=show.category, explicit=show.explicit)
+
+
+def publish_show(show: Show, documents: list[Document], options: BuildOptions) -> list[Path]:
+    """After every review of the folder is built: the show's cover, ledger and feed, then the
+    files of reviews that left the folder are removed.
+
+    The feed is computed from the published files and written last but one, atomically; a
+    removed review leaves the feed before its files go, so no app is sent to a missing file.
+
+    Raises:
+        WriterError: a review's published files are missing, or the output cannot be written.
+    """
+    from reviewpub.files import atomic_write
+    from reviewpub.show import SHOW_COVER_NAME, first_built_dates, read_ledger, show_episodes, write_ledger
+    from reviewpub.writers.feed import FEED_NAME, write_show_feed
+
+    output = options.output
+    with named_lock(output, SHOW_LOCK_NAME):
+        ledger = read_ledger(output)
+        first_built = first_built_dates(documents, ledger)
+        episodes = show_episodes(documents, output, first_built)
+        cover = output / SHOW_COVER_NAME
+        with atomic_write(cover) as handle:
+            handle.write(show.artwork)
+        paths = [cover, write_ledger(output, first_built), write_show_feed(show, episodes, output / FEED_NAME)]
+        for name in sorted(set(ledger) - set(first_built)):
+            remove_review(output, name)
+    return paths
+
+
+def remove_review(output: Path, name: str) -> None:
+    """Remove what reviewpub published for a review that left the show: only the files its
+    manifest lists, and only while they are as published; the user's own files stay."""
+    from reviewpub.files import file_sha256
+    from reviewpub.staging import Staging, is_regular_file
+
+    staging = Staging(output, name)
+    with named_lock(output, name):
+        staging.refuse_symlinked_folders()
+        staging.remove_abandoned()
+        kept = []
+        for relative, digest in staging.read_manifest().items():
+            path = output / relative
+            if not is_regular_file(path):
+                continue
+            try:
+                if file_sha256(path) == digest:
+                    path.unlink()
+                else:
+                    kept.append(path)
+            except OSError as error:
+                logger.warning("%s: not removed (%s)", path, describe_os_error(error))
+        for path in kept:
+            logger.warning("%s: changed since reviewpub wrote it; kept", path)
+        with contextlib.suppress(OSError):
+            staging.manifest_path.unlink()
+        for folder in (output / name / "audio", output / name / "captions", output / name):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: a file the user put there keeps its folder
+        logger.info("Removed %s: it is no longer in the source folder", name)
+    with contextlib.suppress(OSError):
+        (output / f".{name}.lock").unlink()

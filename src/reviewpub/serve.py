@@ -2,9 +2,10 @@
 
 Only regular files inside the folder are served: ``..`` (plain or percent-encoded), hidden
 files and symlinks that lead outside the folder get 404. Only GET and HEAD are answered
-(anything else gets http.server's 501). ``feed.xml`` is served with its URLs rewritten to the
-address the request came to (its ``Host`` header), so the feed works whatever address or
-port it is reached at; every other file is streamed from disk as it is, whole or as the
+(anything else gets http.server's 501). Every ``feed.xml`` (the show's at the top of
+``output/``, a review's in ``output/NAME/``) is served with its URLs rewritten to the address
+the request came to (its ``Host`` header), so a feed works whatever address or port it is
+reached at; every other file is streamed from disk as it is, whole or as the
 single byte range asked for (206), since podcast apps seek. A ``Range`` header it cannot
 read or satisfy gets 416, and a connection idle for ``IDLE_TIMEOUT_S`` is closed.
 """
@@ -142,10 +143,16 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         return f"http://{host}/"
 
     def feed_body(self, path: Path) -> bytes:
-        """The feed with the prefix of its URLs replaced by this request's origin."""
+        """The feed with the prefix of its URLs replaced by this request's origin and the feed's folder.
+
+        The show's ``feed.xml`` is at the top of ``output/``; each review's is in ``output/NAME/``,
+        so its links become ``http://host/NAME/...`` when the whole output is served.
+        """
         feed = path.read_bytes()
         prefix = feed_prefix(feed)
-        return feed.replace(prefix, self.origin().encode("ascii")) if prefix else feed
+        folder = path.parent.relative_to(self.folder).as_posix()
+        here = self.origin() + ("" if folder == "." else urllib.parse.quote(folder) + "/")
+        return feed.replace(prefix, here.encode("ascii")) if prefix else feed
 
     def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
         """The headers a GET would send."""
@@ -162,7 +169,7 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
             self.send_error(404, "Not found")
             return
         try:
-            if path.name == FEED_NAME and path.parent == self.folder:
+            if path.name == FEED_NAME:
                 body = self.feed_body(path)
                 self.send_file(path, len(body), lambda output, start, end: output.write(body[start:end]),
                                send_body=send_body)
@@ -249,8 +256,8 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
     """
     root = Path(folder).resolve()
     if not (root / FEED_NAME).is_file():
-        raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve "
-                          "its output/NAME folder")
+        raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve its output "
+                          "folder (a folder of reviews) or its output/NAME folder (one review)")
     # http.server sets ``timeout`` on each connection's socket; a read or write that waits
     # longer ends that connection (handle_one_request catches the TimeoutError).
     handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root, "timeout": idle_timeout_s})
