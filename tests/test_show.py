@@ -19,9 +19,10 @@ import pytest
 import webvtt
 from lxml import etree
 
-from reviewpub.serve import make_server
-from tests.conftest import run_cli
 from reviewpub.errors import ExitStatus
+from reviewpub.serve import make_server
+from reviewpub.show import read_ledger
+from tests.conftest import run_cli
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
 DEFAULT_BASE = "http://127.0.0.1:8000/"
@@ -243,3 +244,18 @@ def test_serve_answers_the_show_feed_with_urls_for_the_request(served: tuple[Pat
     status, body = fetch(port, "/a/a.mp3", "podcasts.local:9000")
     assert status == 200 and body == (output / "a" / "a.mp3").read_bytes()
     assert fetch(port, "/.show.json", "podcasts.local:9000")[0] == 404
+
+
+def test_a_tampered_ledger_never_leads_a_removal_outside_the_output(copy: tuple[Path, Path, Path]) -> None:
+    source, output, cache = copy
+    victim = output.parent / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine", encoding="utf-8")
+    ledger = json.loads((output / ".show.json").read_bytes())
+    for name in ("", "..", "../victim", "/etc", ".a"):
+        ledger["episodes"][name] = {"first_built": "2020-01-01T00:00:00+00:00"}
+    (output / ".show.json").write_text(json.dumps(ledger), encoding="utf-8")
+    assert set(read_ledger(output)) == {"a", "b"}
+    build(source, output, cache)
+    assert (victim / "keep.txt").is_file() and (output / "a" / "a.mp3").is_file()
+    assert set(json.loads((output / ".show.json").read_bytes())["episodes"]) == {"a", "b"}

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ EPISODE_GUID_NAMESPACE = uuid.UUID("0c7f5a0e-3f4b-5d2a-9a61-72657669657e")
 TEXT_KEYS = ("title", "author", "owner_name", "owner_email", "language", "base_url", "cover", "description")
 CONFIG_KEYS = (*TEXT_KEYS, "category", "explicit")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+REVIEW_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+"""What ``reading.slugs.document_name`` makes: lowercase, no leading dot, no slash."""
+SHOWN_CHARACTERS = 40
+"""How much of a bad value an error message quotes."""
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,10 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
     checked: dict[str, Any] = {}
     for key, value in values.items():
         if key not in CONFIG_KEYS:
-            raise SettingsError(f"{where}: unknown key {key!r}; the show knows: {', '.join(CONFIG_KEYS)}")
+            raise SettingsError(f"{where}: unknown key {shown(key)}; the show knows: {', '.join(CONFIG_KEYS)}")
         if key == "explicit":
             if not isinstance(value, bool):
-                raise SettingsError(f"{where}: explicit must be true or false, not {value!r}")
+                raise SettingsError(f"{where}: explicit must be true or false, not {shown(value)}")
             checked[key] = value
             continue
         if key == "category":
@@ -103,12 +108,12 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
                 raise SettingsError(f"{where}: category {str(error).removeprefix('--category ')}") from None
             continue
         if not isinstance(value, (str, Path)) or not str(value).strip():
-            raise SettingsError(f"{where}: {key} must be a non-empty text, not {value!r}")
+            raise SettingsError(f"{where}: {key} must be a non-empty text, not {shown(value)}")
         text = " ".join(str(value).split()) if key != "cover" else str(value)
         if key == "language" and not is_language_tag(text):
-            raise SettingsError(f"{where}: language {text!r} is not a BCP 47 tag such as en, en-GB or fr")
+            raise SettingsError(f"{where}: language {shown(text)} is not a BCP 47 tag such as en, en-GB or fr")
         if key == "owner_email" and not EMAIL.fullmatch(text):
-            raise SettingsError(f"{where}: owner_email {text!r} is not an e-mail address")
+            raise SettingsError(f"{where}: owner_email {shown(text)} is not an e-mail address")
         if key == "base_url":
             try:
                 text = feed_base_url(text)
@@ -117,11 +122,17 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
         if key == "cover":
             cover = Path(text) if folder is None or Path(text).is_absolute() else folder / text
             if not cover.is_file():
-                raise SettingsError(f"{where}: cover {text!r} is not a file; give a JPEG or PNG image")
+                raise SettingsError(f"{where}: cover {shown(text)} is not a file; give a JPEG or PNG image")
             checked[key] = cover
             continue
         checked[key] = text
     return checked
+
+
+def shown(value: object) -> str:
+    """A value as an error message quotes it: on one line, and short."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "..."
 
 
 def read_show_config(source_folder: Path) -> ShowConfig:
@@ -130,7 +141,10 @@ def read_show_config(source_folder: Path) -> ShowConfig:
     Raises:
         SettingsError: the file is not TOML, has an unknown key or a bad value.
     """
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
 
     path = Path(source_folder) / CONFIG_NAME
     if not path.is_file():
@@ -139,8 +153,9 @@ def read_show_config(source_folder: Path) -> ShowConfig:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise SettingsError(f"{path}: cannot be read ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{path}: not valid TOML ({error})") from None
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as error:
+        # ValueError: a number of more than 4,300 digits; RecursionError: arrays nested thousands deep.
+        raise SettingsError(f"{path}: not valid TOML ({str(error)[:200]})") from None
     return ShowConfig(**checked_values(values, str(path), folder=path.parent))
 
 
@@ -252,8 +267,9 @@ def read_ledger(output: Path) -> dict[str, dt.datetime]:
     try:
         data = json.loads(path.read_bytes())
         episodes = data["episodes"] if data.get("version") == LEDGER_VERSION else {}
+        # Only names a review can have: an entry such as "" or "../x" must never lead a removal out.
         return {name: dt.datetime.fromisoformat(entry["first_built"]) for name, entry in episodes.items()
-                if isinstance(name, str) and "/" not in name and not name.startswith(".")}
+                if isinstance(name, str) and REVIEW_NAME.fullmatch(name)}
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
