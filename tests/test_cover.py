@@ -243,12 +243,18 @@ def run_measured(arguments: list[str], folder: Path) -> tuple[int, str, str, flo
     import subprocess
     import sys
 
-    stdout, stderr = folder / "stdout.txt", folder / "stderr.txt"
+    stdout, stderr, peak = folder / "stdout.txt", folder / "stderr.txt", folder / "peak-kb.txt"
+    # A small launcher starts reviewpub and reports its peak: a process forked straight from
+    # pytest would count pytest's own pages (hundreds of MB late in a run) as its peak.
+    launcher = ("import os, subprocess, sys\n"
+                "child = subprocess.Popen(sys.argv[2:])\n"
+                "_, status, usage = os.wait4(child.pid, 0)\n"
+                "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+                "sys.exit(os.waitstatus_to_exitcode(status))\n")
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        child = subprocess.Popen([sys.executable, "-m", "reviewpub", *arguments], stdout=out, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return child.returncode, stdout.read_text(), stderr.read_text(), usage.ru_maxrss / 1024  # ru_maxrss is in KB
+        completed = subprocess.run([sys.executable, "-c", launcher, str(peak), sys.executable, "-m", "reviewpub",
+                                    *arguments], stdout=out, stderr=err, check=False)
+    return completed.returncode, stdout.read_text(), stderr.read_text(), int(peak.read_text()) / 1024  # KB
 
 
 def test_an_oversized_cover_is_one_line_and_exit_1_within_bounded_memory(bomb_png: Path, seed: Path,
