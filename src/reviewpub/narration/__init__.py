@@ -53,7 +53,7 @@ POLL_SECONDS = 0.1
 AUDIO_RULES = (
     chapter_audio.MONO_TARGET_LUFS, chapter_audio.PODCAST_CEILING_DBFS, chapter_audio.AUDIOBOOK_RMS_DBFS,
     chapter_audio.AUDIOBOOK_CEILING_DBFS, chapter_audio.ROOM_TONE_RMS_DBFS, chapter_audio.LIMITER_WINDOW_MS,
-    chapter_audio.LIMITER_STEP_DB, UNSPEAKABLE_MS,
+    chapter_audio.LIMITER_STEP_DB, UNSPEAKABLE_MS, chapter_audio.LEVELLING_VERSION,
 )
 """The rules that shape a chapter's PCM beyond its settings: part of its cache key."""
 TRIM_RULES = (chapter_audio.TRIM_WINDOW_MS, chapter_audio.TRIM_FLOOR, chapter_audio.TRIM_RELATIVE,
@@ -252,10 +252,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
     rate = first_clip.sample_rate if first_clip is not None else job.engine.sample_rate or job.settings.sample_rate
     raw = cache.scratch_file(".raw")
     wav = cache.scratch_file(".wav")
-    meter = (chapter_audio.LoudnessMeter(rate, cache.scratch_file(".ebur128"))
-             if job.settings.loudness is LoudnessProfile.PODCAST else None)
+    meter = chapter_audio.LoudnessMeter(rate) if job.settings.loudness is LoudnessProfile.PODCAST else None
     try:
-        pcm = chapter_audio.PcmFile(raw, meter)
+        pcm = chapter_audio.PcmFile(raw, rate, meter)
         positions: list[tuple[int, int]] = []
         try:
             pcm.append(chapter_audio.silence(job.settings.head_ms, rate))
@@ -271,13 +270,11 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
             pcm.append(chapter_audio.silence(job.settings.tail_ms, rate))
         finally:
             pcm.close()
-        loudness = meter.loudness() if meter is not None else None
-        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings, loudness=loudness)
+        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings, levels=pcm.levels(),
+                                                loudness=meter.loudness() if meter is not None else None)
         stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
         return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
-        if meter is not None:
-            meter.close()
         raw.unlink(missing_ok=True)
         wav.unlink(missing_ok=True)
 

@@ -2,11 +2,12 @@
 
 Sentences are joined as raw PCM and each chapter is encoded once (never by gluing MP3
 pieces), so sentence times taken from PCM offsets stay exact. Loudness is measured per ITU-R
-BS.1770 by ffmpeg's ``ebur128`` filter on the chapter's PCM, then reached with one linear
-gain; when that gain would push peaks over the profile's ceiling, a look-ahead peak limiter
-lowers the gain around those peaks only. Both are pure gains (no delay, no dynamic
-``loudnorm``), so every sentence keeps its sample position. Chapters are processed from files
-in one-second chunks: memory does not grow with the length of a chapter.
+BS.1770 in process as the chapter's PCM is written (``loudness.LoudnessMeter``), then
+reached with one linear gain; when that gain would push peaks over the profile's ceiling, a
+look-ahead peak limiter lowers the gain around those peaks only (``levelling``). Both are
+pure gains (no delay, no dynamic ``loudnorm``), so every sentence keeps its sample position.
+Chapters are streamed through files in chunks of seconds: memory does not grow with the
+length of a chapter.
 
 Helpers other writers reuse: ``encode_mp3``, ``measure_loudness``, ``read_pcm``, ``decode_pcm``.
 """
@@ -14,19 +15,27 @@ Helpers other writers reuse: ``encode_mp3``, ``measure_loudness``, ``read_pcm``,
 from __future__ import annotations
 
 import array
+import collections
+import concurrent.futures
 import functools
-import math
 import random
 import re
-import subprocess
 import warnings
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reviewpub.errors import WriterError
-from reviewpub.ffmpeg import ffmpeg_executable, run_ffmpeg, run_ffmpeg_analysis
+import numpy as np
+import numpy.typing as npt
+
+from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
+from reviewpub.narration.levelling import FULL_SCALE, SILENT_BELOW_DB, GainPlan, WindowLevels, WindowMeter, apply_gains
+# Re-exported: the chapter cache key and the chapter worker name them through this module.
+from reviewpub.narration.levelling import LIMITER_STEP_DB as LIMITER_STEP_DB
+from reviewpub.narration.levelling import LIMITER_WINDOW_MS as LIMITER_WINDOW_MS
+from reviewpub.narration.levelling import plan_gain
+from reviewpub.narration.loudness import LoudnessMeter as LoudnessMeter
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 
 with warnings.catch_warnings():
@@ -35,7 +44,6 @@ with warnings.catch_warnings():
 
 SAMPLE_WIDTH = 2
 """Bytes per sample: signed 16-bit little-endian throughout."""
-FULL_SCALE = 32768
 TRIM_WINDOW_MS = 5
 TRIM_FLOOR = 64
 """Amplitude (about -54 dBFS) under which a clip's head and tail are always silence."""
@@ -55,18 +63,15 @@ ROOM_TONE_RMS_DBFS = -72.0
 """Level of the room tone laid under audiobook chapters: ACX wants a noise floor below -60 dB
 but rejects dead digital silence between sentences."""
 ROOM_TONE_SEED = 1770
-LEVEL_TOLERANCE_DB = 0.05
-"""How close the planned level must come to the target before the gain plan stops refining."""
-LEVEL_ATTEMPTS = 8
-SILENT_BELOW_DB = -60.0
-"""A chapter quieter than this is (nearly) silence: it is left alone, not amplified. Windows
-quieter than this do not count when the limiter's effect on loudness is estimated."""
-MAX_GAIN_DB = 30.0
-LIMITER_WINDOW_MS = 10
-LIMITER_STEP_DB = 1.0
-"""The limiter's gain moves at most this much between 10 ms windows (100 dB/s): no clicks."""
-CHUNK_WINDOWS = 100
-"""Windows processed at a time: one second of audio at most, whatever the rate."""
+CHUNK_WINDOWS = 1000
+FLUSH_SECONDS = 4
+"""Seconds of a chapter gathered before they are written and measured."""
+MEASURE_BACKLOG = 4
+"""Pieces that may wait for the measuring thread before writing waits for it."""
+"""Windows processed at a time: ten seconds of audio, whatever the rate."""
+LEVELLING_VERSION = 2
+"""Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
+rounded to nearest), so chapters levelled the old way are made again, not reused."""
 MP3_QUALITY = 7
 """LAME's algorithm quality (0 best, 9 fastest): 7 encodes about twice as fast as the default
 and is transparent for speech at 96 kbps (encoding dominates a build's time)."""
@@ -109,11 +114,6 @@ class RenderedChapter:
     """True when the peak limiter had to work."""
 
 
-def decibels(ratio: float) -> float:
-    """An amplitude ratio in dB (-120 for zero)."""
-    return 20 * math.log10(ratio) if ratio > 0 else -120.0
-
-
 def sample_count_for(milliseconds: int, sample_rate: int) -> int:
     """How many samples ``milliseconds`` last."""
     return milliseconds * sample_rate // 1000
@@ -154,87 +154,74 @@ def convert_rate(samples: bytes, from_rate: int, to_rate: int) -> bytes:
     return bytes(converted)
 
 
-class LoudnessMeter:
-    """BS.1770 integrated loudness of PCM while it is being written: ffmpeg's ``ebur128``
-    listens on a pipe as the chapter is assembled, so measuring costs no pass of its own
-    (the meter runs beside synthesis, on a core the engine is not using)."""
-
-    def __init__(self, sample_rate: int, report: Path) -> None:
-        """Start ffmpeg reading mono 16-bit PCM at ``sample_rate``; its report goes to the file ``report``."""
-        self.report_path = report
-        self.report = report.open("w+b")  # a file, not a pipe: ffmpeg can never block on it
-        command = [ffmpeg_executable(), "-hide_banner", "-nostats", "-loglevel", "info", "-f", "s16le",
-                   "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0", "-af", "ebur128=framelog=quiet",
-                   "-f", "null", "-"]
-        # Its own session: a Ctrl-C in the terminal is for reviewpub to handle (it stops the
-        # meter); if reviewpub dies, the pipe closes and ffmpeg ends by itself.
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=self.report, start_new_session=True)
-
-    def feed(self, samples: bytes) -> None:
-        """Give the meter the next samples."""
-        try:
-            self.process.stdin.write(samples)  # type: ignore[union-attr]
-        except BrokenPipeError:
-            raise WriterError(f"{self.report_path}: ffmpeg's loudness meter stopped: {self.last_line()}") from None
-
-    def loudness(self) -> float | None:
-        """End of the PCM: the integrated loudness in LUFS (None when silent)."""
-        try:
-            self.process.stdin.close()  # type: ignore[union-attr]
-        except BrokenPipeError:
-            pass
-        if self.process.wait() != 0:
-            raise WriterError(f"{self.report_path}: ffmpeg's loudness meter failed: {self.last_line()}")
-        return summary_value(self.report_text(), "I", "LUFS")
-
-    def report_text(self) -> str:
-        """What ffmpeg wrote so far."""
-        self.report.seek(0)
-        return self.report.read().decode("utf-8", "replace")
-
-    def last_line(self) -> str:
-        """ffmpeg's last line, for an error message."""
-        lines = self.report_text().strip().splitlines()
-        return lines[-1] if lines else f"exit status {self.process.poll()}"
-
-    def close(self) -> None:
-        """Stop ffmpeg if still running (an interrupted chapter) and drop the report."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdin is not None:
-            try:
-                self.process.stdin.close()
-            except BrokenPipeError:
-                pass
-        self.report.close()
-        self.report_path.unlink(missing_ok=True)
-
-
 class PcmFile:
     """Raw mono PCM appended to a file, counting samples: a chapter is assembled on disk.
 
-    With a ``meter``, every sample written is measured too.
+    Every sample written is also measured as it passes: 10 ms window levels for the gain
+    plan and, with a ``meter``, BS.1770 loudness, so levelling needs no pass of its own.
+    Clips and pauses are gathered into pieces of a few seconds (array arithmetic pays per
+    call, not per sample), and the pieces are measured on a thread of their own: numpy
+    releases the GIL, so with one worker per core the meter runs beside synthesis, as
+    ffmpeg's meter once did, on a core the engine is not using.
     """
 
-    def __init__(self, path: Path, meter: LoudnessMeter | None = None) -> None:
+    def __init__(self, path: Path, sample_rate: int, meter: LoudnessMeter | None = None) -> None:
         """Open ``path`` for writing (truncating it)."""
         self.path = path
         self.stream = path.open("wb")
         self.meter = meter
+        self.windows = WindowMeter(window_samples_for(sample_rate))
+        self.flush_bytes = sample_rate * SAMPLE_WIDTH * FLUSH_SECONDS
+        self.pending: list[bytes] = []
+        self.pending_bytes = 0
         self.sample_count = 0
+        self.measuring = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcm-meter")
+        self.measured: collections.deque[concurrent.futures.Future[None]] = collections.deque()
 
     def append(self, samples: bytes) -> None:
         """Add samples at the end."""
-        self.stream.write(samples)
+        self.pending.append(samples)
+        self.pending_bytes += len(samples)
+        self.sample_count += len(samples) // SAMPLE_WIDTH
+        if self.pending_bytes >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was gathered and hand it to the measuring thread (in order)."""
+        if not self.pending:
+            return
+        joined = b"".join(self.pending)
+        self.pending, self.pending_bytes = [], 0
+        self.stream.write(joined)
+        # At most a few pieces wait for the meter, so memory stays flat even if it falls behind.
+        while len(self.measured) >= MEASURE_BACKLOG:
+            self.measured.popleft().result()
+        self.measured.append(self.measuring.submit(self.measure, np.frombuffer(joined, dtype="<i2")))
+
+    def measure(self, samples: npt.NDArray[np.int16]) -> None:
+        """Window levels and loudness of the next piece (on the measuring thread)."""
+        self.windows.feed(samples)
         if self.meter is not None:
             self.meter.feed(samples)
-        self.sample_count += len(samples) // SAMPLE_WIDTH
+
+    def levels(self) -> WindowLevels:
+        """The levels of every 10 ms window written (call after ``close``)."""
+        return self.windows.levels()
 
     def close(self) -> None:
-        """Flush and close the file."""
-        self.stream.close()
+        """Write and measure what is left, then close the file; raises what the meter raised."""
+        try:
+            self.flush()
+            while self.measured:
+                self.measured.popleft().result()
+        finally:
+            self.measuring.shutdown(wait=True, cancel_futures=True)
+            self.stream.close()
+
+
+def window_samples_for(sample_rate: int) -> int:
+    """Samples in one of the limiter's 10 ms windows."""
+    return max(1, sample_count_for(LIMITER_WINDOW_MS, sample_rate))
 
 
 def read_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
@@ -254,131 +241,30 @@ def summary_value(report: str, label: str, unit: str) -> float | None:
 
 
 def integrated_loudness(raw: Path, sample_rate: int) -> float | None:
-    """BS.1770 integrated loudness (LUFS) of a raw mono PCM file by ffmpeg's ebur128; None when silent."""
+    """BS.1770 integrated loudness (LUFS) of a raw mono PCM file by ffmpeg's ebur128; None when silent.
+
+    The reference the in-process ``LoudnessMeter`` is held to (within 0.5 LU); chapters are
+    measured in process.
+    """
     report = run_ffmpeg_analysis(["-nostats", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", raw,
                                   "-af", "ebur128=framelog=quiet", "-f", "null", "-"], what=str(raw))
     return summary_value(report, "I", "LUFS")
 
 
-@dataclass(frozen=True)
-class WindowLevels:
-    """Peak and energy of every 10 ms window of a chapter: what the gain plan works from."""
-
-    peaks: array.array[int]
-    energies: array.array[float]
-    """Sum of squared samples of each window."""
-    sample_count: int
-
-    @property
-    def peak(self) -> int:
-        """The chapter's sample peak."""
-        return max(self.peaks, default=0)
-
-    @property
-    def rms_dbfs(self) -> float:
-        """RMS of the whole chapter in dBFS (ACX's measure: pauses included)."""
-        if not self.sample_count:
-            return -120.0
-        return decibels(math.sqrt(math.fsum(self.energies) / self.sample_count) / FULL_SCALE)
+def window_levels(path: Path, window_samples: int) -> WindowLevels:
+    """Peak and energy of every window of a raw mono PCM file, read ten seconds at a time."""
+    meter = WindowMeter(window_samples)
+    for chunk in read_chunks(path, window_samples * SAMPLE_WIDTH * CHUNK_WINDOWS):
+        meter.feed(np.frombuffer(chunk, dtype="<i2"))
+    return meter.levels()
 
 
-def window_levels(path: Path, window_bytes: int) -> WindowLevels:
-    """Peak and energy of every window of a raw mono PCM file, read a second at a time."""
-    peaks: array.array[int] = array.array("l")
-    energies: array.array[float] = array.array("f")
-    count = 0
-    for chunk in read_chunks(path, window_bytes * CHUNK_WINDOWS):
-        for offset in range(0, len(chunk), window_bytes):
-            window = chunk[offset:offset + window_bytes]
-            samples = len(window) // SAMPLE_WIDTH
-            peaks.append(audioop.max(window, SAMPLE_WIDTH))
-            energies.append(float(audioop.rms(window, SAMPLE_WIDTH)) ** 2 * samples)
-            count += samples
-    return WindowLevels(peaks, energies, count)
-
-
-def limiter_gains(peaks: array.array[int], gain: float, ceiling: float) -> array.array[float]:
-    """Per-window linear gains: ``gain`` where it keeps the window's peak under ``ceiling``, less near peaks.
-
-    Each window gets the largest gain that keeps its peak under the ceiling; the gains are
-    then slope-limited forwards (release) and backwards (attack, so the gain is already down
-    when a peak arrives). A pure gain: no delay, every sample stays where it was.
-    """
-    limit = ceiling * (FULL_SCALE - 1)
-    step = 10 ** (LIMITER_STEP_DB / 20)
-    count = len(peaks)
-    gains = array.array("d", [gain]) * count
-    # Only windows whose peak the plain gain would push over the ceiling pull the gain down,
-    # and each only as far as the slope takes it back up to ``gain``: the two slope passes
-    # (forwards, backwards) reduce to a walk either side of those windows.
-    for index, peak in enumerate(peaks):
-        if peak * gain <= limit:
-            continue
-        value = limit / peak
-        if value >= gains[index]:
-            continue
-        gains[index] = value
-        for direction in (1, -1):
-            reach, position = value, index + direction
-            while 0 <= position < count:
-                reach *= step
-                if reach >= gains[position]:
-                    break
-                gains[position] = reach
-                position += direction
-    return gains
-
-
-def limiting_loss_db(levels: WindowLevels, gains: array.array[float], gain: float, *, window_samples: int,
-                     every_window: bool) -> float:
-    """How much (dB, ≤ 0) the limiter lowers the level compared with the plain ``gain``.
-
-    Energy-weighted over the windows that are heard (above -60 dBFS), as the gated BS.1770
-    loudness is; over every window when ``every_window`` (plain RMS, as ACX measures). The
-    limiter touches a few loud windows, so this estimate lands within a tenth of a dB.
-    """
-    floor = (FULL_SCALE * 10 ** (SILENT_BELOW_DB / 20)) ** 2 * window_samples
-    plain = limited = 0.0
-    for energy, window_gain in zip(levels.energies, gains):
-        if every_window or energy >= floor:
-            plain += energy * gain * gain
-            limited += energy * window_gain * window_gain
-    return 10 * math.log10(limited / plain) if plain > 0 and limited > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class GainPlan:
-    """The gain that brings a chapter to its target: one number, or one per window when limited."""
-
-    gain_db: float
-    gains: float | array.array[float]
-
-    @property
-    def is_limited(self) -> bool:
-        """True when the peak limiter works on some windows."""
-        return not isinstance(self.gains, float)
-
-
-def plan_gain(levels: WindowLevels, measured: float, target: float, ceiling_dbfs: float, *, window_samples: int,
-              every_window: bool) -> GainPlan:
-    """The linear gain taking ``measured`` to ``target``, with the limiter where peaks need it.
-
-    When the limiter is needed, its loss is estimated and made up for, a few times over,
-    until the planned level is within 0.05 dB of the target.
-    """
-    ceiling = 10 ** (ceiling_dbfs / 20)
-    gain_db = min(MAX_GAIN_DB, target - measured)
-    for _ in range(LEVEL_ATTEMPTS):
-        gain = 10 ** (gain_db / 20)
-        if levels.peak * gain <= ceiling * (FULL_SCALE - 1):
-            return GainPlan(gain_db, gain)
-        gains = limiter_gains(levels.peaks, gain, ceiling)
-        reached = measured + gain_db + limiting_loss_db(levels, gains, gain, window_samples=window_samples,
-                                                        every_window=every_window)
-        if abs(target - reached) <= LEVEL_TOLERANCE_DB or gain_db >= MAX_GAIN_DB:
-            break
-        gain_db = min(MAX_GAIN_DB, gain_db + target - reached)
-    return GainPlan(gain_db, gains)
+def file_loudness(path: Path, sample_rate: int) -> float | None:
+    """BS.1770 integrated loudness of a raw mono PCM file, measured in process (None when silent)."""
+    meter = LoudnessMeter(sample_rate)
+    for chunk in read_chunks(path, sample_rate * SAMPLE_WIDTH * 10):
+        meter.feed(chunk)
+    return meter.loudness()
 
 
 @functools.lru_cache(maxsize=4)
@@ -390,73 +276,58 @@ def room_tone(sample_count: int) -> bytes:
     return noise.tobytes()
 
 
-def write_wav(raw: Path, wav: Path, sample_rate: int, gains: float | array.array[float], window_bytes: int,
+def write_wav(raw: Path, wav: Path, sample_rate: int, gains: float | npt.NDArray[np.float64], window_samples: int,
               with_room_tone: bool) -> None:
-    """Write raw mono PCM as a WAV with ``gains`` applied (one, or one per window), a second at a time."""
-    chunk_bytes = window_bytes * CHUNK_WINDOWS
-    tone = room_tone(chunk_bytes // SAMPLE_WIDTH) if with_room_tone else b""
+    """Write raw mono PCM as a WAV with ``gains`` applied (one, or one per window), ten seconds at a time."""
+    chunk_samples = window_samples * CHUNK_WINDOWS
+    tone = np.frombuffer(room_tone(chunk_samples), dtype="<i2").astype(np.int32) if with_room_tone else None
     with wave.open(str(wav), "wb") as output:
         output.setnchannels(1)
         output.setsampwidth(SAMPLE_WIDTH)
         output.setframerate(sample_rate)
-        for chunk_index, chunk in enumerate(read_chunks(raw, chunk_bytes)):
-            if isinstance(gains, float):
-                rendered = audioop.mul(chunk, SAMPLE_WIDTH, gains) if gains != 1.0 else chunk
-            else:
-                rendered = apply_window_gains(chunk, gains, chunk_index * CHUNK_WINDOWS, window_bytes)
-            if tone:
-                rendered = audioop.add(rendered, tone[:len(rendered)], SAMPLE_WIDTH)
-            output.writeframesraw(rendered)
-
-
-def apply_window_gains(chunk: bytes, gains: array.array[float], first_window: int, window_bytes: int) -> bytes:
-    """Multiply each window of ``chunk`` by its gain; runs of equal gain take one call each."""
-    pieces = []
-    windows = (len(chunk) + window_bytes - 1) // window_bytes
-    run_start = 0
-    for index in range(1, windows + 1):
-        if index == windows or gains[first_window + index] != gains[first_window + run_start]:
-            piece = chunk[run_start * window_bytes:index * window_bytes]
-            pieces.append(audioop.mul(piece, SAMPLE_WIDTH, gains[first_window + run_start]))
-            run_start = index
-    return b"".join(pieces)
+        for chunk_index, chunk in enumerate(read_chunks(raw, chunk_samples * SAMPLE_WIDTH)):
+            rendered = apply_gains(np.frombuffer(chunk, dtype="<i2"), gains, chunk_index * CHUNK_WINDOWS,
+                                   window_samples)
+            if tone is not None:
+                rendered = np.clip(rendered + tone[:len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
+            output.writeframesraw(rendered.astype("<i2").tobytes())
 
 
 def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettings, *,
-                   loudness: float | None = None) -> RenderedChapter:
+                   levels: WindowLevels | None = None, loudness: float | None = None) -> RenderedChapter:
     """Turn a chapter's assembled raw PCM into its final WAV, at the profile's level.
 
     The podcast profile aims the mono PCM at -19 LUFS (its stereo copy measures -16) under a
     -3 dBFS sample ceiling; the audiobook profile aims at -20.5 dB RMS under -4.5 dBFS, with
     room tone underneath; ``off`` keeps the level. The chapter stays at the engine's rate
     (eSpeak NG's 22.05 kHz is half the samples of 44.1 kHz): the MP3 and M4B encoders resample
-    once, as they must anyway. ffmpeg measures the loudness (``loudness``, when a
-    ``LoudnessMeter`` heard the PCM as it was written); the gain is planned from 10 ms window
-    levels and applied in one more pass over the file.
+    once, as they must anyway. ``levels`` and ``loudness`` are what a ``PcmFile`` measured as
+    the PCM was written (measured from the file when not given); the gain is planned from the
+    10 ms window levels and applied in one more pass over the file.
     """
-    window_samples = max(1, sample_count_for(LIMITER_WINDOW_MS, sample_rate))
-    window_bytes = window_samples * SAMPLE_WIDTH
+    window_samples = window_samples_for(sample_rate)
     sample_count = raw.stat().st_size // SAMPLE_WIDTH
     profile = settings.loudness
     is_audiobook = profile is LoudnessProfile.AUDIOBOOK
     if profile is LoudnessProfile.OFF:
-        write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=False)
+        write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=False)
         return RenderedChapter(sample_rate, sample_count, 0.0, False)
-    levels = window_levels(raw, window_bytes)
+    if levels is None:
+        levels = window_levels(raw, window_samples)
     if is_audiobook:
         measured: float | None = levels.rms_dbfs
     else:
-        measured = loudness if loudness is not None else integrated_loudness(raw, sample_rate)
+        measured = loudness if loudness is not None else file_loudness(raw, sample_rate)
     if measured is None or measured < SILENT_BELOW_DB or levels.peak == 0:
-        write_wav(raw, wav, sample_rate, 1.0, window_bytes, with_room_tone=is_audiobook)
+        write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=is_audiobook)
         return RenderedChapter(sample_rate, sample_count, 0.0, False)
-    plan = plan_gain(
+    plan: GainPlan = plan_gain(
         levels, measured,
         AUDIOBOOK_RMS_DBFS if is_audiobook else MONO_TARGET_LUFS,
         AUDIOBOOK_CEILING_DBFS if is_audiobook else PODCAST_CEILING_DBFS,
         window_samples=window_samples, every_window=is_audiobook,
     )
-    write_wav(raw, wav, sample_rate, plan.gains, window_bytes, with_room_tone=is_audiobook)
+    write_wav(raw, wav, sample_rate, plan.gains, window_samples, with_room_tone=is_audiobook)
     return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited)
 
 
