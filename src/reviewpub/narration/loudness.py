@@ -232,7 +232,9 @@ def gated_loudness(energies: Floats, lengths: npt.NDArray[np.int64]) -> float | 
     if len(energies) < BLOCK_SEGMENTS:
         return None
     window = np.ones(BLOCK_SEGMENTS)
-    block_power = np.convolve(energies, window, "valid") / np.convolve(lengths, window, "valid")
+    # Energies are differences of running sums: in silence they can come out a rounding
+    # error below zero, which is zero.
+    block_power = np.maximum(np.convolve(energies, window, "valid"), 0.0) / np.convolve(lengths, window, "valid")
     with np.errstate(divide="ignore"):
         block_lufs = LOUDNESS_OFFSET + 10 * np.log10(block_power)
     audible = block_power[block_lufs > ABSOLUTE_GATE_LUFS]
