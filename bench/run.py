@@ -206,7 +206,7 @@ def audio_review_figures(bench: Bench, plan: Plan) -> None:
         (f"audio cold (review, jobs {jobs})",
          lambda _: audio_command(plan, SEED_REVIEW, jobs, bench.fresh("run-cache"), bench.fresh("run-out"))),
     ], plan.runs, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
-    plan.figures.append(make_figure(cold.label, cold, raw, at_most(1.5), note=cold.samples[-1].last_message))
+    plan.figures.append(make_figure(cold.label, cold, raw, at_most(1.3), note=cold.samples[-1].last_message))
 
 
 def audio_book_figures(bench: Bench, plan: Plan) -> None:
@@ -237,12 +237,13 @@ def audio_book_figures(bench: Bench, plan: Plan) -> None:
                                                                                   bench.fresh("run-raw"))),
             (f"audio cold (book, jobs {jobs})", reviewpub),
         ], plan.long_runs, warmup=False, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    # Issue 14: the raw pipeline itself gains only about 1.4x from 1 to 2 jobs on 2 cores, so a
+    # speed-up target measured the machine; each parallelism is held to the raw pipeline instead.
     for jobs in levels:
-        plan.figures.append(make_figure(cold[jobs].label, cold[jobs], raw[jobs],
-                                        at_most(1.25) if jobs == plan.cpus else None,
+        plan.figures.append(make_figure(cold[jobs].label, cold[jobs], raw[jobs], at_most(1.15),
                                         note=cold[jobs].samples[-1].last_message))
-    plan.figures.append(make_figure("speed-up jobs 1 -> 2 (book)", cold[1], cold[2], at_least(1.7),
-                                    note="ratio = jobs 1 time / jobs 2 time"))
+    plan.figures.append(make_figure("speed-up jobs 1 -> 2 (book)", cold[1], cold[2], None,
+                                    note="ratio = jobs 1 time / jobs 2 time (information)"))
     plan.figures.append(make_figure("speed-up jobs 1 -> 2 (raw pipeline, book)", raw[1], raw[2], None,
                                     note="what the machine allows the tools themselves"))
 

@@ -79,9 +79,9 @@ def test_smoke_run_judges_the_issue_targets(smoke: tuple[subprocess.CompletedPro
     _, data = smoke
     cpus = data["machine"]["cpus"]
     targets = {row["name"]: row["target"] for row in data["figures"]}
-    assert targets[f"audio cold (book, jobs {cpus})"] == "<= 1.25x"
-    assert targets[f"audio cold (review, jobs {cpus})"] == "<= 1.5x"
-    assert targets["speed-up jobs 1 -> 2 (book)"] == ">= 1.7x"
+    assert targets["audio cold (book, jobs 1)"] == targets[f"audio cold (book, jobs {cpus})"] == "<= 1.15x"
+    assert targets[f"audio cold (review, jobs {cpus})"] == "<= 1.3x"
+    assert targets["speed-up jobs 1 -> 2 (book)"] == "-"  # information: the raw pipeline's own is ~1.4x
     assert targets["audio warm, nothing changed (book)"] == "<= 0.05x"
     assert targets["audio, one sentence edited (book)"] == "<= 0.1x"
     assert targets[f"peak memory, audio cold (book, jobs {cpus})"] == "< 400 MB"
