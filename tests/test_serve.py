@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import shutil
 import socket
@@ -10,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -53,9 +55,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def served(folder: Path) -> Iterator[Served]:
-    server = make_server(folder, host="127.0.0.1", port=0)
+@contextlib.contextmanager
+def running_server(folder: Path, **options: Any) -> Iterator[Served]:
+    """``reviewpub serve`` on a free local port in a thread, shut down afterwards."""
+    server = make_server(folder, host="127.0.0.1", port=0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -65,6 +68,12 @@ def served(folder: Path) -> Iterator[Served]:
         server.shutdown()
         server.server_close()
         thread.join(TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def served(folder: Path) -> Iterator[Served]:
+    with running_server(folder) as server:
+        yield server
 
 
 def request(served: Served, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
@@ -283,16 +292,8 @@ def test_a_suffix_longer_than_the_file_serves_it_all(served: Served) -> None:
 @pytest.fixture
 def impatient(folder: Path) -> Iterator[Served]:
     """A server that drops a connection after half a second of silence."""
-    server = make_server(folder, host="127.0.0.1", port=0, idle_timeout_s=0.5)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield Served(folder, str(host), int(port))
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT_S)
+    with running_server(folder, idle_timeout_s=0.5) as server:
+        yield server
 
 
 @pytest.mark.parametrize("sent", [b"", b"GET /feed.xml HTTP/1.1\r\nHost: x\r\n"])
