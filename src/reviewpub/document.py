@@ -142,6 +142,20 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """A score exactly as the reviewer gave it: never invented, never rescaled."""
+
+    value: float
+    best: float = 5.0
+    """The top of the scale (``bestRating``); the bottom is taken as 0 unless ``worst`` says."""
+    worst: float = 0.0
+
+    def __str__(self) -> str:
+        """``4/5``, ``8.5/10``: how readers and feeds show it."""
+        return f"{self.value:g}/{self.best:g}"
+
+
+@dataclass(frozen=True)
 class Metadata:
     """What the package, the tags and the feed say about the document."""
 
@@ -161,6 +175,12 @@ class Metadata:
     """A stable ``urn:uuid:`` derived from the source, so rebuilds keep the same id."""
     modified: dt.datetime = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
     """``dcterms:modified``: from ``SOURCE_DATE_EPOCH`` or the source's mtime."""
+    item: str | None = None
+    """What the review is about (schema.org ``itemReviewed`` name), e.g. ``The ISS``."""
+    item_type: str | None = None
+    """The schema.org type of ``item``: Movie, Book, Product, Restaurant, MusicAlbum, ..."""
+    rating: Rating | None = None
+    """The reviewer's score, from front matter or a detected ``Rating: 4/5`` line; ``None`` if none."""
 
     def replace(self, **changes: Any) -> Metadata:
         """A copy with some fields changed."""
