@@ -182,6 +182,18 @@ class Metadata:
     rating: Rating | None = None
     """The reviewer's score, from front matter or a detected ``Rating: 4/5`` line; ``None`` if none."""
 
+    @property
+    def review_line(self) -> str | None:
+        """``Review of The ISS (Place) — rated 4/5.``: what feeds and outlines say was reviewed; ``None`` if nothing."""
+        if self.item is None and self.rating is None:
+            return None
+        kind = f" ({self.item_type})" if self.item_type else ""
+        reviewed = f"Review of {self.item}{kind}" if self.item else ""
+        rated = f"rated {self.rating}" if self.rating else ""
+        if reviewed and rated:
+            return f"{reviewed} — {rated}."
+        return f"{reviewed or rated[:1].upper() + rated[1:]}."
+
     def replace(self, **changes: Any) -> Metadata:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
@@ -195,7 +207,7 @@ class Decision:
     """1-based line number in the source."""
     text: str
     verdict: str
-    """``"title"``, ``"heading"``, ``"subheading"``, ``"question"`` or ``"body"``."""
+    """``"title"``, ``"heading"``, ``"subheading"``, ``"question"``, ``"body"`` or ``"rating"`` (a rating line)."""
     rule: str
     """The rule that decided, in words a user can act on."""
 
@@ -243,6 +255,9 @@ class Document:
             "title": self.metadata.title,
             "author": self.metadata.author,
             "language": self.metadata.language,
+            "item": self.metadata.item,
+            "item_type": self.metadata.item_type,
+            "rating": dataclasses.asdict(self.metadata.rating) if self.metadata.rating else None,
             "words": self.words,
             "chapters": [node(chapter) for chapter in self.chapters],
         }
@@ -252,6 +267,8 @@ class Document:
         lines = [self.metadata.title]
         if self.metadata.author:
             lines.append(f"by {self.metadata.author}")
+        if self.metadata.review_line:
+            lines.append(self.metadata.review_line)
         lines.append(f"{counted(len(self.chapters), 'chapter')}, {counted(self.words, 'word')}")
         lines.append("")
 
