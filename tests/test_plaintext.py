@@ -298,11 +298,15 @@ def test_answers_lose_their_prefix_and_questions_their_number() -> None:
 
 
 def test_decisions_explain_headings_and_near_misses() -> None:
-    text = "Title\n\nThe opening paragraph sets the scene for the film.\n\nThe Plot\n\nText.\n\nRating: 4/5\n\nVerdict: worth it.\n\nPros\n\n- a\n\nThe End\n"
-    decisions = {(decision.line, decision.verdict): decision.rule for decision in parse_plain_text(text, "x").decisions}
+    text = ("Title\n\nThe opening paragraph sets the scene for the film.\n\nThe Plot\n\nText.\n\nRating: 4/5\n\n"
+            "Verdict: worth it.\n\nPros\n\n- a\n\nThe End\n")
+    parsed = parse_plain_text(text, "x")
+    decisions = {(decision.line, decision.verdict): decision.rule for decision in parsed.decisions}
     assert decisions[(1, "title")] == "the first non-blank line is the title"
     assert decisions[(5, "heading")] == "a short line in Title Case"
-    assert "credit line" in decisions[(9, "body")]
+    # A rating line is explained by read_document, which knows whether front matter overrides it.
+    assert (9, "body") not in decisions
+    assert [(line.line, str(line.rating)) for line in parsed.rating_lines] == [(9, "4/5")]
     assert "ends with punctuation" in decisions[(11, "body")]
     assert "names a part of the chapter" in decisions[(13, "subheading")]
     assert "no text follows it" in decisions[(17, "body")]

@@ -6,6 +6,7 @@ writers) sees only the frozen Document and never the source file.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +16,7 @@ from reviewpub.document import ChapterRole, Decision, Document
 from reviewpub.errors import SourceError
 from reviewpub.files import reproducible_timestamp
 from reviewpub.reading.decoding import clean_text, decode_text, read_source_bytes
+from reviewpub.reading.ratings import RatingLine, detected_rating
 from reviewpub.reading.sentences import WHITESPACE_RUN
 from reviewpub.reading.slugs import document_name
 from reviewpub.reading.structure import DraftSection, assemble
@@ -54,13 +56,17 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
         implied_title = parsed_markdown.title or fallback_title
         front = front_matter_layer(parsed_markdown.front_matter, path)
         sections, decisions = parsed_markdown.sections, parsed_markdown.decisions
+        rating_lines = parsed_markdown.rating_lines
     else:
         from reviewpub.reading.plaintext import parse_plain_text
 
         parsed = parse_plain_text(text, fallback_title)
         implied_title = parsed.title
         sections, decisions = parsed.sections, parsed.decisions
-    layers = [{"title": fallback_title}, {"title": implied_title}, front, command_line]
+        rating_lines = parsed.rating_lines
+    implied = {"title": implied_title, "rating": None}
+    decisions += rating_decisions(rating_lines, implied, given=front.get("rating") or command_line.get("rating"))
+    layers = [{"title": fallback_title}, implied, front, command_line]
     values = resolve_metadata([clean_layer(layer) for layer in layers], source=path)
     title = values["title"]
     if not any(section.has_text() for section in sections):
@@ -75,6 +81,23 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
         source=path,
         decisions=tuple(sorted(decisions, key=lambda decision: decision.line)),
     )
+
+
+def rating_decisions(lines: list[RatingLine], implied: dict[str, Any], *, given: Any) -> list[Decision]:
+    """Put the text's agreed rating into the ``implied`` layer; why each rating line counted or not.
+
+    Front matter or the command line win over a detected line; the decision says so.
+    """
+    rating, decisions = detected_rating(lines)
+    implied["rating"] = rating
+    if rating is None or given is None:
+        return decisions
+    return [
+        dataclasses.replace(decision, rule=f"{decision.rule}; overridden by rating {given} given in front matter "
+                                           "or on the command line")
+        if decision.verdict == "rating" else decision
+        for decision in decisions
+    ]
 
 
 def title_from_file_name(path: Path) -> str:

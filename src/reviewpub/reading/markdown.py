@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reviewpub.document import ChapterRole, Decision, Span
 from reviewpub.reading.front_matter import FrontValue, load_front_matter
 from reviewpub.reading.plaintext import FAQ_TITLE, INTRODUCTION_TITLE
+from reviewpub.reading.ratings import RatingLine, find_rating_lines
 from reviewpub.reading.structure import UNTITLED, DraftBlock, DraftSection, normalize_title, text_of
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class ParsedMarkdown:
     front_matter: dict[str, FrontValue]
     sections: list[DraftSection]
     decisions: list[Decision] = field(default_factory=list)
+    rating_lines: list[RatingLine] = field(default_factory=list)
+    """Whole lines of paragraphs and list items that read as a rating (``**Rating:** 4/5``)."""
 
 
 def inline_spans(token: Any) -> list[Span]:
@@ -211,7 +214,27 @@ def parse_markdown(text: str, path: str) -> ParsedMarkdown:
             if spans:
                 items.append(DraftBlock("paragraph", [spans]))
         index += 1
-    return arrange(items, front)
+    parsed = arrange(items, front)
+    parsed.rating_lines = find_rating_lines(paragraph_lines(tokens))
+    return parsed
+
+
+def paragraph_lines(tokens: list[Token]) -> list[tuple[int, str]]:
+    """``(line number, source text)`` of each line of paragraphs and list items, outside quotes.
+
+    A quoted rating is someone else's, and a heading or a code block is not a line of the review.
+    """
+    lines: list[tuple[int, str]] = []
+    quotes = 0
+    for index, token in enumerate(tokens):
+        if token.type == "blockquote_open":
+            quotes += 1
+        elif token.type == "blockquote_close":
+            quotes -= 1
+        elif token.type == "paragraph_open" and not quotes and token.map and index + 1 < len(tokens):
+            content = tokens[index + 1].content
+            lines += [(token.map[0] + 1 + offset, line) for offset, line in enumerate(content.split("\n"))]
+    return lines
 
 
 def arrange(items: list[Heading | DraftBlock], front: dict[str, FrontValue]) -> ParsedMarkdown:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from reviewpub.document import ChapterRole, Decision, Span
+from reviewpub.reading.ratings import RatingLine, find_rating_lines, read_rating_line
 from reviewpub.reading.structure import DraftBlock, DraftSection
 
 MAX_TITLE_WORDS = 25
@@ -125,6 +126,8 @@ class Parsed:
     title: str
     sections: list[DraftSection]
     decisions: list[Decision] = field(default_factory=list)
+    rating_lines: list[RatingLine] = field(default_factory=list)
+    """Whole lines of body text that read as a rating (``Rating: 4/5``, ``★★★★☆``)."""
 
 
 def split_groups(text: str) -> list[Group]:
@@ -351,7 +354,19 @@ def parse_plain_text(text: str, fallback_title: str) -> Parsed:
             verdict = kind.name if kind.name != "heading" else ("subheading" if kind.level == 2 else "heading")
             decisions.append(Decision(group.line, kind.title or group.lines[0].strip(), verdict, kind.rule))
     decisions.sort(key=lambda decision: decision.line)
-    return Parsed(title=title, sections=arrange(groups, kinds), decisions=decisions)
+    return Parsed(title=title, sections=arrange(groups, kinds), decisions=decisions,
+                  rating_lines=find_rating_lines(body_lines(groups, kinds)))
+
+
+def body_lines(groups: list[Group], kinds: list[Kind]) -> list[tuple[int, str]]:
+    """``(line number, text)`` of every line of body text: answers included, headings and questions not."""
+    lines: list[tuple[int, str]] = []
+    for group, kind in zip(groups, kinds):
+        if kind.name == "heading":
+            continue
+        first = 1 if kind.name == "question" else 0
+        lines += [(group.line + offset, line) for offset, line in enumerate(group.lines) if offset >= first]
+    return lines
 
 
 def classify_group(group: Group, in_faq: bool) -> Kind:
@@ -368,6 +383,9 @@ def classify_group(group: Group, in_faq: bool) -> Kind:
     if len(group.lines) > 1:
         return Kind("body")
     if is_list_item(first) or first.startswith(">"):
+        return Kind("body")
+    if read_rating_line(first) is not None:
+        # "4 Out of 5 Stars" is Title Case, but a rating line is never a heading.
         return Kind("body")
     marked = MARKED_HEADING.match(first)
     if marked:
