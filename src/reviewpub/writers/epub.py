@@ -150,6 +150,29 @@ def descriptive_metadata(book: epub.EpubBook, document: Document) -> None:
                         ("rights", metadata.rights), ("date", metadata.date)):
         if value:
             book.add_metadata("DC", name, clean(value))
+    review_metadata(book, document)
+
+
+def review_metadata(book: epub.EpubBook, document: Document) -> None:
+    """What was reviewed and the rating, as schema.org properties (the ``schema:`` prefix is reserved in EPUB 3).
+
+    The package describes the book, which is the review: ``schema:itemReviewed`` names the
+    item, refined by its type; ``schema:reviewRating`` holds the score, refined by its scale.
+    The item is also a ``dc:subject``, which reading systems show as the book's subject.
+    """
+    metadata = document.metadata
+    if metadata.item:
+        book.add_metadata("DC", "subject", clean(metadata.item))
+        book.add_metadata(None, "meta", clean(metadata.item), {"property": "schema:itemReviewed", "id": "item-reviewed"})
+        if metadata.item_type:
+            book.add_metadata(None, "meta", f"https://schema.org/{metadata.item_type}",
+                              {"refines": "#item-reviewed", "property": "schema:additionalType"})
+    if metadata.rating:
+        rating = metadata.rating
+        book.add_metadata(None, "meta", f"{rating.value:g}", {"property": "schema:reviewRating", "id": "review-rating"})
+        book.add_metadata(None, "meta", f"{rating.best:g}", {"refines": "#review-rating", "property": "schema:bestRating"})
+        book.add_metadata(None, "meta", f"{rating.worst:g}",
+                          {"refines": "#review-rating", "property": "schema:worstRating"})
 
 
 def fill_nav_map(ncx: bytes, document: Document, files: list[ChapterFile]) -> bytes:

@@ -186,7 +186,7 @@ def render_chapter(document: Document, chapter_file: ChapterFile, *, extra_head:
 
 
 def render_title_page(document: Document) -> str:
-    """The title page: title, subtitle, author, publisher, date and rights."""
+    """The title page: title, subtitle, author, what was reviewed and its rating, publisher, date and rights."""
     metadata = document.metadata
     lines = ['<section class="titlepage" epub:type="titlepage" aria-labelledby="title">',
              f'<h1 id="title">{escape(metadata.title)}</h1>']
@@ -194,6 +194,8 @@ def render_title_page(document: Document) -> str:
         lines.append(f'<p class="subtitle">{escape(metadata.subtitle)}</p>')
     if metadata.author:
         lines.append(f'<p class="author">{escape(metadata.author)}</p>')
+    if metadata.review_line:
+        lines.append(f'<p class="reviewed">{escape(metadata.review_line)}</p>')
     for css_class, value in (("publisher", metadata.publisher), ("date", metadata.date), ("rights", metadata.rights)):
         if value:
             lines.append(f'<p class="{css_class}">{escape(value)}</p>')
