@@ -306,7 +306,7 @@ def show_episodes(documents: list[Document], output: Path, first_built: Mapping[
     Raises:
         WriterError: a review's whole-review MP3 or chapters are missing (build it first).
     """
-    from reviewpub.writers.feed import publication_date, summary
+    from reviewpub.writers.feed import publication_date, summary, with_review_line
     from reviewpub.writers.transcript import TEXT_NAME, VTT_NAME
 
     episodes = []
@@ -329,8 +329,10 @@ def show_episodes(documents: list[Document], output: Path, first_built: Mapping[
                                                 (TEXT_NAME, "text/plain", None))
             if (folder / file_name).is_file()
         )
-        description = metadata.description or (summary(document.chapters[0], 3) if document.chapters
-                                                else metadata.title)
+        # What was reviewed and its rating lead, from this review's metadata alone: the item
+        # of a review kept as it was stays byte-identical.
+        description = with_review_line(metadata, metadata.description or (
+            summary(document.chapters[0], 3) if document.chapters else metadata.title))
         episodes.append(Episode(
             name=name, title=metadata.title, description=description, guid=episode_guid(document),
             published=published, audio=audio, audio_bytes=audio_bytes, duration_s=duration_s,

@@ -1,7 +1,8 @@
 """The podcast feed: RSS 2.0 with the iTunes and the Podcasting 2.0 (``podcast:``) namespaces.
 
 ``write_feed`` is one review's feed: one episode per chapter, in order, with its MP3, its
-WebVTT/SRT transcript and its first sentences as description, plus a bonus episode holding
+WebVTT/SRT transcript and its first sentences as description (after what was reviewed and
+its rating, when the review gives them), plus a bonus episode holding
 the whole book as one MP3 with its ``chapters.json``. ``write_show_feed`` is the feed of a folder of reviews, the show: one
 episode per review, its whole-review MP3 with chapters and transcripts (``reviewpub.show``).
 
@@ -34,7 +35,7 @@ from reviewpub.files import atomic_write
 from reviewpub.writers.chapters import CHAPTERS_MEDIA_TYPE
 
 if TYPE_CHECKING:
-    from reviewpub.document import Chapter, Document
+    from reviewpub.document import Chapter, Document, Metadata
     from reviewpub.narration.model import Narration
     from reviewpub.show import Episode, Show
 
@@ -191,6 +192,11 @@ def summary(chapter: Chapter, sentences: int = SUMMARY_SENTENCES) -> str:
     return " ".join(" ".join(found[:sentences]).split()) or chapter.title
 
 
+def with_review_line(metadata: Metadata, description: str) -> str:
+    """``description`` after what was reviewed and its rating, when the review says (never invented)."""
+    return f"{metadata.review_line} {description}" if metadata.review_line else description
+
+
 def publication_date(document: Document) -> dt.datetime:
     """The document's date at noon UTC, else its modification time: never the clock."""
     metadata = document.metadata
@@ -267,7 +273,8 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     folder = Path(folder)
     chapters = {chapter.id: chapter for chapter in document.chapters}
     author = metadata.author or "reviewpub"
-    description = metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title)
+    description = with_review_line(
+        metadata, metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title))
     rating = "true" if explicit else "false"
 
     rss = ElementTree.Element("rss", {"version": "2.0"})
@@ -310,7 +317,8 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
             raise WriterError(f"{path}: the narration has a chapter {chapter_narration.chapter_id!r} the document "
                               "lacks; build again so both come from the same source")
         stem = chapter_narration.file_stem
-        item = add_item(channel, base, folder, title=chapter_narration.title, description=summary(chapter),
+        item = add_item(channel, base, folder, title=chapter_narration.title,
+                        description=with_review_line(metadata, summary(chapter)),
                         guid=f"{metadata.identifier}#{chapter.id}",
                         published=published + dt.timedelta(minutes=chapter_narration.number),
                         audio=f"audio/{stem}.mp3", seconds=chapter_narration.duration_s, rating=rating)
