@@ -64,7 +64,7 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
         implied_title = parsed.title
         sections, decisions = parsed.sections, parsed.decisions
         rating_lines = parsed.rating_lines
-    implied = {"title": implied_title, "rating": None}
+    implied: dict[str, Any] = {"title": implied_title, "rating": None}
     decisions += rating_decisions(rating_lines, implied, given=front.get("rating") or command_line.get("rating"))
     layers = [{"title": fallback_title}, implied, front, command_line]
     values = resolve_metadata([clean_layer(layer) for layer in layers], source=path)
