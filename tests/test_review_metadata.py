@@ -211,6 +211,29 @@ def test_markdown_rating_line_is_detected_but_front_matter_wins_whole(tmp_path: 
     assert "overridden by rating 4" in decision.rule
 
 
+def test_plain_text_front_matter_sets_them_and_keeps_line_numbers(tmp_path: Path) -> None:
+    text = "---\nitem: The ISS\nitem_type: Place\nrating: 3\n---\nThe ISS Review\n\nSome body text.\n\nRating: 4/5\n"
+    document = read_document(source(tmp_path, "r.txt", text))
+    metadata = document.metadata
+    assert (metadata.title, metadata.item, metadata.item_type, metadata.rating) == (
+        "The ISS Review", "The ISS", "Place", Rating(3, 5))
+    (decision,) = [decision for decision in document.decisions if decision.verdict == "rating"]
+    assert decision.line == 10 and "overridden by rating 3" in decision.rule
+
+
+def test_an_overlined_title_in_plain_text_is_not_front_matter(tmp_path: Path) -> None:
+    document = read_document(source(tmp_path, "r.txt", "---\nTitle: Something Big\n---\n\nSome body text.\n"))
+    assert document.metadata.title == "Title: Something Big"
+
+
+def test_a_bad_value_in_plain_text_front_matter_is_one_line(tmp_path: Path) -> None:
+    path = source(tmp_path, "r.txt", "---\nitem_type: Moive\nitem: X\n---\nTitle\n\nBody text.\n")
+    output = tmp_path / "output"
+    result = run_cli("epub", str(path), "-o", str(output), expect=ExitStatus.ERROR)
+    assert result.stderr.count("\n") == 1 and "did you mean Movie?" in result.stderr
+    assert not output.exists()
+
+
 def test_item_without_type_is_allowed(tmp_path: Path) -> None:
     metadata = read_document(source(tmp_path, "r.md", markdown("item: The ISS"))).metadata
     assert (metadata.item, metadata.item_type, metadata.rating) == ("The ISS", None, None)

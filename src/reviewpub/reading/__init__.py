@@ -7,6 +7,7 @@ writers) sees only the frozen Document and never the source file.
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,9 @@ from reviewpub.reading.structure import DraftSection, assemble
 from reviewpub.settings import build_metadata, cli_layer, front_matter_layer, resolve_metadata
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+PLAIN_FRONT_MATTER = re.compile(r"---[ \t]*\n(?P<content>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER_LINE = re.compile(r"[a-z_][a-z0-9_-]*[ \t]*:(?:[ \t]|$)|[ \t]|-[ \t]|#")
+"""A line of plain-text front matter: a lowercase key, a list item, an indented or a comment line."""
 IDENTIFIER_NAMESPACE = uuid.UUID("5b0c3a52-5e0f-4f7e-9c1e-7265766965ff")
 """Namespace of the ``urn:uuid:`` identifiers: uuid5(namespace, name + title) never changes
 while the file name and the title stay the same, whatever happens to the body."""
@@ -60,6 +64,8 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
     else:
         from reviewpub.reading.plaintext import parse_plain_text
 
+        text, plain_front = split_plain_front_matter(text, str(path))
+        front = front_matter_layer(plain_front, path)
         parsed = parse_plain_text(text, fallback_title)
         implied_title = parsed.title
         sections, decisions = parsed.sections, parsed.decisions
@@ -81,6 +87,26 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
         source=path,
         decisions=tuple(sorted(decisions, key=lambda decision: decision.line)),
     )
+
+
+def split_plain_front_matter(text: str, path: str) -> tuple[str, dict[str, Any]]:
+    """A plain-text review's YAML front matter, and its text with those lines left blank.
+
+    Only a block that plainly is front matter counts: ``---`` on the first line, ``---`` (or
+    ``...``) closing it, and every line inside a lowercase ``key: value`` (or a list item, an
+    indented or a comment line). An overlined title (``---``, ``Title: Subtitle``, ``---``)
+    is capitalised, so it stays the title. Blank lines keep the line numbers of ``--explain``.
+    """
+    match = PLAIN_FRONT_MATTER.match(text)
+    if match is None:
+        return text, {}
+    lines = [line for line in match.group("content").split("\n") if line.strip()]
+    if not lines or not all(FRONT_MATTER_LINE.match(line) for line in lines):
+        return text, {}
+    from reviewpub.reading.front_matter import load_front_matter
+
+    front = load_front_matter(match.group("content"), path)
+    return "\n" * match.group(0).count("\n") + text[match.end():], front
 
 
 def rating_decisions(lines: list[RatingLine], implied: dict[str, Any], *, given: Any) -> list[Decision]:
