@@ -372,7 +372,8 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
 
     From one narration pass: the EPUB, a read-aloud EPUB (EPUB 3 Media Overlays), chapter
     MP3s and playlist, an M4B and a single MP3 audiobook with chapter marks, WebVTT and SRT
-    captions, Podcasting 2.0 chapters, a square cover and a podcast feed.
+    captions, Podcasting 2.0 chapters, a square cover, a podcast feed and a listening page
+    (output/NAME/index.html); output/index.html lists the reviews (open it, or `reviewpub serve`).
 
     A folder is one show: output/feed.xml has one episode per review, newest first, with
     settings from the folder's reviewpub.toml (the options here win over it). Reviews that
@@ -414,6 +415,8 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
             logger.info(result.summary())
         if show is not None:
             show_written(pipeline.publish_show(show, documents, settings))
+        else:
+            show_written(pipeline.publish_site_index(documents, settings))
 
 
 @cli.command()

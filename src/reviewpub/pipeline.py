@@ -24,7 +24,7 @@ from reviewpub.staging import stage
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
-    from reviewpub.show import Show
+    from reviewpub.show import Episode, Show
     from reviewpub.engines.base import Engine
     from reviewpub.narration.lexicon import Lexicon
     from reviewpub.narration.model import Narration
@@ -55,6 +55,8 @@ class BuildOptions:
     base_url: str | None = None
     category: tuple[str, ...] = DEFAULT_CATEGORY
     explicit: bool = False
+    in_show: bool = False
+    """The review is an episode of a folder's show: its page subscribes to the show's feed."""
 
     @classmethod
     def from_cli(
@@ -373,6 +375,7 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
     from reviewpub.writers.chapters import write_chapters_json
     from reviewpub.writers.epub import write_epub
     from reviewpub.writers.feed import write_feed
+    from reviewpub.writers.site import SiteLinks, write_review_page
     from reviewpub.writers.transcript import write_review_transcripts
 
     voicing = voicing or prepare_voicing(document, options)
@@ -396,6 +399,8 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
             with atomic_write(artwork) as handle:
                 handle.write(make_square_artwork(document.metadata))
             paths.append(artwork)
+            links = SiteLinks(feed="../feed.xml" if options.in_show else "feed.xml", base_url=options.base_url)
+            paths += write_review_page(document, narration, folder, links)
             paths.append(
                 write_feed(document, narration, folder, folder / "feed.xml", base_url=options.base_url,
                            category=options.category, explicit=options.explicit)
@@ -416,12 +421,12 @@ def show_review_options(options: BuildOptions, show: Show, document: Document) -
     from reviewpub.show import review_base_url
 
     return dataclasses.replace(options, base_url=review_base_url(show.base_url, document.name),
-                               category=show.category, explicit=show.explicit)
+                               category=show.category, explicit=show.explicit, in_show=True)
 
 
 def publish_show(show: Show, documents: list[Document], options: BuildOptions) -> list[Path]:
-    """After every review of the folder is built: the show's cover, ledger and feed, then the
-    files of reviews that left the folder are removed.
+    """After every review of the folder is built: the show's cover, ledger, site index and
+    feed, then the files of reviews that left the folder are removed.
 
     The feed is computed from the published files and written last but one, atomically; a
     removed review leaves the feed before its files go, so no app is sent to a missing file.
@@ -441,10 +446,47 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
         cover = output / SHOW_COVER_NAME
         with atomic_write(cover) as handle:
             handle.write(show.artwork)
-        paths = [cover, write_ledger(output, first_built), write_show_feed(show, episodes, output / FEED_NAME)]
+        paths = [cover, write_ledger(output, first_built)]
+        paths += write_site_index(output, show.title, show.language, documents, episodes, FEED_NAME,
+                                  description=show.description)
+        paths.append(write_show_feed(show, episodes, output / FEED_NAME))
         for name in sorted(set(ledger) - set(first_built)):
             remove_review(output, name)
     return paths
+
+
+def publish_site_index(documents: list[Document], options: BuildOptions) -> list[Path]:
+    """``output/index.html`` for reviews built one by one (not a folder): these reviews, each
+    subscribing to its own feed; dates only where the front matter gives them."""
+    from reviewpub.show import show_episodes
+    from reviewpub.writers.feed import publication_date
+
+    output = options.output
+    with named_lock(output, SHOW_LOCK_NAME):
+        episodes = show_episodes(documents, output, {document.name: publication_date(document)
+                                                     for document in documents})
+        title = documents[0].metadata.title if len(documents) == 1 else "Reviews"
+        return write_site_index(output, title, documents[0].metadata.language, documents, episodes, None,
+                                dated=False)
+
+
+def write_site_index(output: Path, title: str, language: str, documents: list[Document], episodes: list[Episode],
+                     feed: str | None, *, description: str = "", dated: bool = True) -> list[Path]:
+    """The index page listing ``episodes`` in their order, with what their documents say.
+
+    ``feed`` is the show's feed; without one (reviews built one by one) each review links its own.
+    """
+    from reviewpub.writers.site import IndexEntry, parse_date, write_index
+
+    by_name = {document.name: document for document in documents}
+    entries = []
+    for episode in episodes:
+        metadata = by_name[episode.name].metadata
+        published = episode.published.date() if dated else parse_date(metadata.date)
+        entries.append(IndexEntry(name=episode.name, title=episode.title, language=episode.language,
+                                  duration_s=episode.duration_s, published=published, rating=metadata.rating,
+                                  item=metadata.item, feed=None if feed else f"{episode.name}/feed.xml"))
+    return write_index(output, title, language, entries, feed, description)
 
 
 def remove_review(output: Path, name: str) -> None:
