@@ -1,11 +1,13 @@
-"""``reviewpub serve``: a built folder over HTTP, so podcast apps can subscribe to its feed.
+"""``reviewpub serve``: a built folder over HTTP, so podcast apps can subscribe to its feed
+and people can listen in a browser.
 
 Only regular files inside the folder are served: ``..`` (plain or percent-encoded), hidden
 files and symlinks that lead outside the folder get 404. Only GET and HEAD are answered
 (anything else gets http.server's 501). Every ``feed.xml`` (the show's at the top of
 ``output/``, a review's in ``output/NAME/``) is served with its URLs rewritten to the address
 the request came to (its ``Host`` header), so a feed works whatever address or port it is
-reached at; every other file is streamed from disk as it is, whole or as the
+reached at; a folder's address (``/``, ``/NAME/``) serves its ``index.html``, the listening
+page (``/`` is the feed where there is no page); every other file is streamed from disk as it is, whole or as the
 single byte range asked for (206), since podcast apps seek. A ``Range`` header it cannot
 read or satisfy gets 416, and a connection idle for ``IDLE_TIMEOUT_S`` is closed.
 """
@@ -35,7 +37,10 @@ CONTENT_TYPES = {
     ".srt": "application/x-subrip; charset=utf-8", ".xml": "application/rss+xml; charset=utf-8",
     ".json": "application/json; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
     ".epub": "application/epub+zip", ".m3u8": "audio/x-mpegurl; charset=utf-8",
+    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
 }
+PAGE_NAME = "index.html"
+"""What a folder's address serves: the listening site's page (``/`` and ``/NAME/``)."""
 HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 """A Host header safe to write into the feed: a name or an IP literal, and a port."""
 MAX_POSITION_DIGITS = 18
@@ -121,7 +126,10 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
             return None
         if not raw.isascii() or "\0" in relative or "\\" in relative:
             return None
-        relative = relative or FEED_NAME
+        if not relative or relative.endswith("/"):
+            page = relative + PAGE_NAME
+            # A folder built before the listening site existed: its address is still the feed.
+            relative = page if relative or (self.folder / page).is_file() else FEED_NAME
         parts = relative.split("/")
         # ".", ".." and hidden files (lock files, atomic writes in progress) alike.
         if any(part.startswith(".") for part in parts):
@@ -166,6 +174,8 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         """Send a file (or 404/416), honouring a single ``Range: bytes=a-b``."""
         path = self.resolve()
         if path is None:
+            if self.redirect_to_folder():
+                return
             self.send_error(404, "Not found")
             return
         try:
@@ -186,6 +196,25 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
             # The client went away mid-file (podcast apps drop connections when seeking), or
             # stopped reading for IDLE_TIMEOUT_S.
             logger.debug("%s: client closed the connection or stopped reading", self.path)
+
+    def redirect_to_folder(self) -> bool:
+        """``/NAME`` → 301 ``/NAME/`` when that folder has a page, so its relative links resolve."""
+        parts = urllib.parse.urlsplit(self.path)
+        if not parts.path or parts.path.endswith("/"):
+            return False
+        original = self.path
+        self.path = urllib.parse.urlunsplit(("", "", parts.path + "/", parts.query, ""))
+        try:
+            found = self.resolve()
+        finally:
+            self.path = original
+        if found is None:
+            return False
+        self.send_response(301)
+        self.send_header("Location", parts.path + "/" + (f"?{parts.query}" if parts.query else ""))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
 
     def send_file(self, path: Path, size: int, write: Callable[[io.BufferedIOBase, int, int], object], *,
                   send_body: bool) -> None:
@@ -255,9 +284,9 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
         WriterError: the folder has no feed, or the address cannot be listened on.
     """
     root = Path(folder).resolve()
-    if not (root / FEED_NAME).is_file():
-        raise WriterError(f"{folder}: no {FEED_NAME} here; run `reviewpub build` first and serve its output "
-                          "folder (a folder of reviews) or its output/NAME folder (one review)")
+    if not (root / FEED_NAME).is_file() and not (root / PAGE_NAME).is_file():
+        raise WriterError(f"{folder}: no {FEED_NAME} or {PAGE_NAME} here; run `reviewpub build` first and serve "
+                          "its output folder or its output/NAME folder (one review)")
     # http.server sets ``timeout`` on each connection's socket; a read or write that waits
     # longer ends that connection (handle_one_request catches the TimeoutError).
     handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root, "timeout": idle_timeout_s})
@@ -277,7 +306,11 @@ def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
         WriterError: the folder has no feed, or the address cannot be listened on.
     """
     server = make_server(folder, host=host, port=port, idle_timeout_s=idle_timeout_s)
-    logger.info("Serving %s on http://%s/%s (Ctrl-C to stop)", folder, server.authority(), FEED_NAME)
+    if (Path(folder) / FEED_NAME).is_file():
+        logger.info("Serving %s on http://%s/ (the podcast feed: http://%s/%s; Ctrl-C to stop)", folder,
+                    server.authority(), server.authority(), FEED_NAME)
+    else:
+        logger.info("Serving %s on http://%s/ (Ctrl-C to stop)", folder, server.authority())
     if host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("Listening on %s: every device on your network can read these files.", host)
     try:
