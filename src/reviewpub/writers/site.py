@@ -79,6 +79,11 @@ def script_json(value: Any, *, indent: int | None = 1) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def number(value: float) -> int | float:
+    """``4`` rather than ``4.0``, ``8.5`` as it is: a score as the reviewer wrote it."""
+    return int(value) if float(value).is_integer() else value
+
+
 def clock(seconds: float) -> str:
     """``1:02:03`` or ``2:03``: a time as a listener reads it."""
     whole = int(round(seconds))
@@ -199,8 +204,8 @@ def review_json_ld(document: Document, narration: Narration, text: str, links: S
         review["itemReviewed"] = {"@type": metadata.item_type or "Thing", "name": metadata.item}
     if metadata.rating is not None:
         rating = metadata.rating
-        review["reviewRating"] = {"@type": "Rating", "ratingValue": f"{rating.value:g}",
-                                  "bestRating": f"{rating.best:g}", "worstRating": f"{rating.worst:g}"}
+        review["reviewRating"] = {"@type": "Rating", "ratingValue": number(rating.value),
+                                  "bestRating": number(rating.best), "worstRating": number(rating.worst)}
     review["image"] = url(links.base_url, COVER_NAME)
     review["audio"] = {
         "@type": "AudioObject",
@@ -225,6 +230,8 @@ def html_page(*, title: str, language: str, head: Sequence[str], header: Sequenc
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>",
+        # No icon: otherwise a browser asks every server for /favicon.ico, which is not there.
+        '<link rel="icon" href="data:,">',
         *head,
         f'<link rel="stylesheet" href="{STYLESHEET_NAME}">',
         "</head>",
