@@ -306,3 +306,35 @@ def test_an_idle_connection_is_closed_by_the_server(impatient: Served, sent: byt
             pytest.fail(f"the server kept a silent connection open for {TIMEOUT_S} s")
     assert received == b"", "closed without a reply"
     assert request(impatient, "/feed.xml").status == 200, "a prompt client is still served"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A built output folder with the listening site: index, one review's page, the show feed."""
+    from reviewpub.writers.site import IndexEntry, SiteLinks, write_index, write_review_page
+
+    root = tmp_path_factory.mktemp("site")
+    book = make_book(root / "work")
+    output = root / "output"
+    review = publish_folder(book, output / book.document.name)
+    write_review_page(book.document, book.narration, review, SiteLinks(feed="../feed.xml"))
+    shutil.copyfile(review / "feed.xml", output / "feed.xml")
+    write_index(output, "Reviews", "en", [IndexEntry(book.document.name, "A review", "en", 12.0)], "feed.xml")
+    with running_server(output) as server:
+        yield server
+
+
+def test_the_address_of_a_folder_is_its_listening_page(site: Served) -> None:
+    name = next(path.name for path in site.folder.iterdir() if path.is_dir())
+    for path, page in (("/", "index.html"), (f"/{name}/", f"{name}/index.html")):
+        response = request(site, path)
+        assert response.status == 200 and response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert response.body == (site.folder / page).read_bytes()
+    moved = request(site, f"/{name}?t=1")
+    assert moved.status == 301 and moved.headers["Location"] == f"/{name}/?t=1"
+    script = request(site, f"/{name}/site.js")
+    assert script.status == 200 and script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    feed = request(site, "/feed.xml")
+    assert feed.status == 200 and feedparser.parse(feed.body).entries
+    assert site.origin.encode() in feed.body
+    assert request(site, "/missing/").status == 404 and request(site, "/missing").status == 404
