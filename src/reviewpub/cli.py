@@ -460,15 +460,16 @@ def voices(engine: str | None, language: str | None, voices_dir: Path | None) ->
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @verbosity_options
 def serve(folder: Path, host: str, port: int) -> None:
-    """Serve a built folder over HTTP for podcast apps: output/ (a folder build, the show) or output/iss-review.
+    """Serve a built folder over HTTP for browsers and podcast apps: output/ or output/iss-review.
 
-    Every feed's URLs are rewritten for the address it is served on. Only files inside
-    FOLDER are served.
+    / is the listening site (output/index.html; /NAME/ a review's page) and /feed.xml the
+    podcast feed. Every feed's URLs are rewritten for the address it is served on. Only
+    files inside FOLDER are served.
 
     \b
     Example:
       reviewpub serve output/ --port 8000
-      # then subscribe to http://127.0.0.1:8000/feed.xml, the show
+      # then open http://127.0.0.1:8000/ and subscribe to http://127.0.0.1:8000/feed.xml
     """
     from reviewpub.serve import serve as serve_folder
 
