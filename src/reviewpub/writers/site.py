@@ -290,10 +290,9 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
     byline.append(duration_element(narration.duration_s))
 
     chapter_items = []
-    for chapter, (start_s, _) in zip(narration.chapters, chapter_spans(narration)):
-        start = f"{start_s:.3f}"
+    for spoken, (start_s, _) in zip(narration.chapters, chapter_spans(narration)):
         chapter_items.append(
-            f'<li><a href="#{escape(chapter.chapter_id)}" data-start="{start}">{escape(chapter.title)}</a> '
+            f'<li><a href="#{escape(spoken.chapter_id)}" data-start="{start_s:.3f}">{escape(spoken.title)}</a> '
             f'<span class="chapter-time">{clock(start_s)}</span></li>')
 
     text: list[str] = []
