@@ -211,7 +211,9 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         if found is None:
             return False
         self.send_response(301)
-        self.send_header("Location", parts.path + "/" + (f"?{parts.query}" if parts.query else ""))
+        # One leading slash: "//host/x" would send the browser to another host.
+        location = "/" + parts.path.lstrip("/") + "/" + (f"?{parts.query}" if parts.query else "")
+        self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.end_headers()
         return True
@@ -281,7 +283,7 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
     download it stopped reading) is closed, freeing its thread.
 
     Raises:
-        WriterError: the folder has no feed, or the address cannot be listened on.
+        WriterError: the folder has neither a feed nor a page, or the address cannot be listened on.
     """
     root = Path(folder).resolve()
     if not (root / FEED_NAME).is_file() and not (root / PAGE_NAME).is_file():
