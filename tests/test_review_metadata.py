@@ -440,3 +440,36 @@ def test_rating_one_review_keeps_the_other_item_byte_identical(show_output: tupl
 def test_metadata_without_item_or_rating_has_no_review_line() -> None:
     assert Metadata(title="T").review_line is None
     assert Metadata(title="T", rating=Rating(8.5, 10)).review_line == "Rated 8.5/10."
+
+
+# --- the command line and the episode id --------------------------------------------------------
+
+
+def test_command_line_options_override_the_front_matter_and_the_rating_line(tmp_path: Path) -> None:
+    path = source(tmp_path, "iss.txt", PLAIN)
+    data = json.loads(run_cli("outline", str(path), "--format", "json", "--item", "The ISS", "--item-type", "place",
+                              "--rating", "8.5", "--best-rating", "10").stdout)
+    assert (data["item"], data["item_type"]) == ("The ISS", "Place")
+    assert data["rating"] == {"value": 8.5, "best": 10.0, "worst": 0.0}
+
+
+@pytest.mark.parametrize(("arguments", "problem"), [
+    (("--rating", "8"), "rating 8 is outside its scale, 0 to 5"),
+    (("--rating", "four"), "rating"),
+    (("--item", "X", "--item-type", "Moive"), "did you mean Movie?"),
+    (("--best-rating", "10",), "best_rating"),
+])
+def test_bad_command_line_review_metadata_is_one_line_and_writes_nothing(
+        tmp_path: Path, arguments: tuple[str, ...], problem: str) -> None:
+    path = source(tmp_path, "plain.txt", "A Plain Review\n\nIt was fine. Nothing more to say.\n")
+    output = tmp_path / "out"
+    result = run_cli("epub", str(path), "--output", str(output), *arguments, expect=ExitStatus.ERROR)
+    assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not output.exists()
+
+
+def test_plain_text_front_matter_id_is_the_episode_guid(tmp_path: Path) -> None:
+    from reviewpub.show import episode_guid
+
+    path = source(tmp_path, "iss.txt", "---\nid: tag:example.org,2026:iss\n---\nA Night Aboard\n\nIt was great.\n")
+    assert episode_guid(read_document(path)) == "tag:example.org,2026:iss"

@@ -69,6 +69,11 @@ def metadata_options(function: F) -> F:
             "--cover", type=click.Path(path_type=Path),
             help="Cover image (JPEG or PNG); without it one is drawn from the title.",
         ),
+        click.option("--item", help="What the review is about, e.g. 'The International Space Station'."),
+        click.option("--item-type", help="Its schema.org type: Movie, Book, Product, Restaurant, Place, ..."),
+        click.option("--rating", help="The reviewer's score, e.g. 4 or 4/5 (never invented when absent)."),
+        click.option("--best-rating", help="The top of the rating's scale [default: 5]."),
+        click.option("--worst-rating", help="The bottom of the rating's scale [default: 0]."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -144,7 +149,8 @@ def narration_options(function: F) -> F:
 
 def metadata_overrides(options: dict[str, Any]) -> dict[str, Any]:
     """The metadata options the user gave, keyed by Metadata field name (None: not given)."""
-    names = ("title", "subtitle", "author", "language", "date", "description", "publisher", "rights", "cover")
+    names = ("title", "subtitle", "author", "language", "date", "description", "publisher", "rights", "cover",
+             "item", "item_type", "rating", "best_rating", "worst_rating")
     return {name: options.pop(name, None) for name in names}
 
 

@@ -248,16 +248,19 @@ def episode_guid(document: Document) -> str:
 
 
 def front_matter_id(source: Path | None) -> str | None:
-    """The ``id`` of a Markdown review's front matter (the model keeps only metadata fields)."""
-    from reviewpub.reading import MARKDOWN_SUFFIXES
+    """The ``id`` of a review's front matter, Markdown or plain text (the model keeps only metadata fields)."""
+    from reviewpub.reading import MARKDOWN_SUFFIXES, split_plain_front_matter
 
-    if source is None or source.suffix.lower() not in MARKDOWN_SUFFIXES:
+    if source is None:
         return None
     from reviewpub.reading.decoding import decode_text, read_source_bytes
     from reviewpub.reading.markdown import parse_markdown
 
     text = decode_text(read_source_bytes(source), source)
-    value = parse_markdown(text, str(source)).front_matter.get("id")
+    if source.suffix.lower() in MARKDOWN_SUFFIXES:
+        value = parse_markdown(text, str(source)).front_matter.get("id")
+    else:
+        value = split_plain_front_matter(text, str(source))[1].get("id")
     return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
