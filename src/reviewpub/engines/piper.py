@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +201,8 @@ def load_voice(model: PiperModel, threads: int, use_cuda: bool) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    providers = ["CUDAExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
+    # With CUDA, operators it lacks fall back to the CPU (as onnxruntime advises).
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
     try:
         config = PiperConfig.from_dict(json.loads(model.config_path.read_bytes()))
         session = onnxruntime.InferenceSession(str(model.model_path), sess_options=options, providers=providers)
@@ -210,6 +212,33 @@ def load_voice(model: PiperModel, threads: int, use_cuda: bool) -> Any:
             "download it again or pick another with --voice-model"
         ) from None
     return PiperVoice(session=session, config=config)
+
+
+DEVICES = ("cpu", "cuda")
+"""What ``--device`` accepts: onnxruntime's CPU provider, or its CUDA provider on an NVIDIA GPU."""
+
+
+def has_nvidia_gpu() -> bool:
+    """Whether this machine shows an NVIDIA GPU (the driver's /proc entry, or nvidia-smi)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return (gpus.is_dir() and any(gpus.iterdir())) or shutil.which("nvidia-smi") is not None
+
+
+def check_cuda() -> None:
+    """Refuse ``--device cuda`` in one line, before any work, unless a GPU and onnxruntime's CUDA provider are here.
+
+    Raises:
+        EngineUnavailable: no NVIDIA GPU, or an onnxruntime without CUDA (the plain ``onnxruntime`` wheel).
+    """
+    if not has_nvidia_gpu():
+        raise EngineUnavailable("--device cuda: no NVIDIA GPU on this machine; use --device cpu")
+    try:
+        import onnxruntime
+    except ImportError:
+        raise EngineUnavailable("--device cuda: onnxruntime is not installed; pip install onnxruntime-gpu") from None
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        raise EngineUnavailable("--device cuda: this onnxruntime has no CUDA provider; pip uninstall onnxruntime, "
+                                "then pip install onnxruntime-gpu (or use --device cpu)")
 
 
 def check_loads(model: PiperModel) -> None:
@@ -230,11 +259,11 @@ class PiperEngine(Engine):
     description = "Piper neural voice, offline (bundled en_US-joe-medium)"
     default_voice = BUNDLED_VOICE
     accepts_phonemes = True
-    programmatic_options = frozenset({"threads"})
+    programmatic_options = frozenset({"threads", "device"})
     sample_rate = None
 
     def __init__(self, rate: int | None = None, voice_model: Path | None = None, speaker: str | None = None,
-                 voices_dir: Path | None = None, threads: int | None = None) -> None:
+                 voices_dir: Path | None = None, threads: int | None = None, device: str = "cpu") -> None:
         """Check the settings and find the voices; models are loaded on the first sentence.
 
         Args:
@@ -246,15 +275,20 @@ class PiperEngine(Engine):
             voices_dir: a folder of Piper voices (default ``$XDG_DATA_HOME/reviewpub/voices``).
             threads: onnxruntime intra-op threads per worker process (default: the CPUs shared
                 out among the workers, see ``for_workers``).
+            device: ``cpu``, or ``cuda`` for onnxruntime's CUDA provider (checked where the voice
+                is loaded: on a Ray cluster that is the nodes, not this machine).
 
         Raises:
-            SettingsError: a bad rate, model, config or speaker.
+            SettingsError: a bad rate, model, config, speaker or device.
         """
         low, high = RATE_RANGE
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or not low <= rate <= high):
             raise SettingsError(f"--rate {rate}: Piper speaks {low} to {high} words per minute (175 is its own speed)")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64):
             raise SettingsError(f"threads {threads}: give 1 to 64 onnxruntime threads per worker")
+        if device not in DEVICES:
+            raise SettingsError(f"--device {device}: give one of {', '.join(DEVICES)}")
+        self.device = device
         self.rate = rate or DEFAULT_RATE
         self.threads = threads or DEFAULT_THREADS
         self.threads_given = threads is not None
@@ -403,12 +437,17 @@ class PiperEngine(Engine):
 
     def sound_options(self) -> dict[str, Any]:
         """Length and noise scales change the sound (the voice file itself is in ``voice_fingerprint``)."""
-        return {"length_scale": self.length_scale, "noise_scale": NOISE_SCALE, "noise_w_scale": NOISE_W_SCALE}
+        options: dict[str, Any] = {"length_scale": self.length_scale, "noise_scale": NOISE_SCALE,
+                                   "noise_w_scale": NOISE_W_SCALE}
+        if self.device != "cpu":
+            # GPU kernels need not round like the CPU's, so their clips are kept apart; CPU keys stay as they were.
+            options["device"] = self.device
+        return options
 
     def synthesize(self, text: str, *, voice: str) -> Speech:
         """Speak one sentence with one Piper call; ``[[ ... ]]`` in ``text`` is read as IPA phonemes."""
         model = self.model(voice)
-        loaded = LoadedVoices.get(model, self.threads)
+        loaded = LoadedVoices.get(model, self.threads, self.device == "cuda")
         from piper import SynthesisConfig
 
         config = SynthesisConfig(speaker_id=self.speaker_id(model), length_scale=self.length_scale,
