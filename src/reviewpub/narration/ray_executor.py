@@ -19,12 +19,19 @@ Ray is an optional extra (``pip install 'reviewpub[ray]'``) and imported only he
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing
 import os
+import signal
 import socket
+import sys
+import tempfile
+import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +65,8 @@ an unreachable address for minutes, so the address is probed first."""
 STALL_TIMEOUT_S = 300.0
 """No batch finished for this long: the cluster is taken as gone (a batch of 8 Piper sentences
 takes seconds; a restarted actor reloads its voice in about one)."""
+POLL_SECONDS = 0.5
+"""How often the reviewpub process checks that the Ray driver process is still alive while it waits."""
 
 
 def import_ray() -> ModuleType:
@@ -182,37 +191,21 @@ def connect(address: str | None, *, device: str = "cpu") -> RayExecutor:
     """Join the running cluster at ``address`` (``auto``: the one started on this machine).
 
     Nothing starts a private local cluster: without an address this is one line saying how to
-    start one.
+    start one. The Ray driver runs in a child process (see ``RayExecutor``).
 
     Raises:
         EngineUnavailable: Ray is not installed, no address was given, the cluster cannot be
             reached, or (``device`` cuda) it has no GPU.
+        SettingsError: the address is not HOST:PORT or auto.
     """
     ray = import_ray()
     if not address:
         raise EngineUnavailable(NO_ADDRESS_HINT)
-    if (address, device) in JOINED:
+    if (address, device) in JOINED and JOINED[address, device].process.is_alive():
         return JOINED[address, device]
     probe(address, bootstrap_address(ray, address))
-    if not ray.is_initialized():
-        send_token_if_any()
-        try:
-            # The driver's own logs stay quiet; actor errors come back as values or exceptions.
-            ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
-                     configure_logging=False)
-        except (ConnectionError, RuntimeError, ray.exceptions.RayError) as error:
-            raise EngineUnavailable(f"--ray-address {address}: cannot join the Ray cluster there "
-                                    f"({first_line(error)})") from None
-    resources = ray.cluster_resources()
-    cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
-    if device == "cuda" and gpus < 1:
-        raise EngineUnavailable(f"--device cuda: the Ray cluster at {address} has no GPU; use --device cpu "
-                                "or add a node with an NVIDIA GPU")
-    actors = gpus if device == "cuda" else cpus
-    if actors < 1:
-        raise EngineUnavailable(f"--ray-address {address}: the Ray cluster has no CPU to run on")
-    logger.debug("ray: joined %s: %d CPUs, %d GPUs; %d synthesizer actors", address, cpus, gpus, actors)
-    executor = JOINED[address, device] = RayExecutor(ray, address, device, actors)
+    executor = RayExecutor.start(address, device)
+    JOINED[address, device] = executor
     return executor
 
 
@@ -231,11 +224,190 @@ class Traffic:
     """PCM received."""
     audio_s: float = 0.0
     clips: int = 0
+    driver_cpu_s: float = 0.0
+    """CPU seconds of the Ray driver process (the reviewpub process's own are logged by narrate)."""
 
 
 @dataclass
 class RayExecutor:
-    """A pool of synthesizer actors on a cluster, made on first use and kept for every review."""
+    """The reviewpub side of a Ray driver that runs in a child process.
+
+    Ray ends its driver's process at once (no Python exception) when the cluster it joined
+    disappears; in a child, that is an end of file here, reported in one line with the clips
+    made so far kept, instead of a silent exit. The child also keeps Ray's own logging out of
+    the terminal (it goes to ``log_path``). It stores each clip in the cache as it arrives and
+    tells this process, which shows progress.
+    """
+
+    address: str
+    device: str
+    process: Any
+    connection: Any
+    log_path: Path
+    cpus: int = 0
+    gpus: int = 0
+    traffic: Traffic = field(default_factory=Traffic)
+    keeps_log: bool = False
+    """True once an error message pointed the user at ``log_path``."""
+
+    @classmethod
+    def start(cls, address: str, device: str) -> RayExecutor:
+        """Start the driver process and join the cluster.
+
+        Raises:
+            EngineUnavailable: the cluster refused or has no CPU (or no GPU for cuda).
+        """
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        log_path = Path(tempfile.gettempdir()) / f"reviewpub-ray-{os.getpid()}.log"
+        ours, theirs = context.Pipe()
+        process = context.Process(target=run_driver, args=(theirs, address, device, log_path), daemon=True,
+                                  name="reviewpub-ray-driver")
+        process.start()
+        theirs.close()
+        executor = cls(address, device, process, ours, log_path)
+        atexit.register(executor.remove_log)
+        kind, *details = executor.receive()
+        if kind == "failed":
+            executor.close()
+            raise EngineUnavailable(str(details[0]))
+        executor.cpus, executor.gpus = details
+        logger.debug("ray: joined %s: %d CPUs, %d GPUs (driver log: %s)", address, executor.cpus, executor.gpus,
+                     log_path)
+        return executor
+
+    def receive(self, made: int = 0) -> tuple[Any, ...]:
+        """The driver process's next message.
+
+        Raises:
+            EngineError: the driver process ended (Ray ends it when the cluster disappears).
+        """
+        while not self.connection.poll(POLL_SECONDS):
+            if not self.process.is_alive() and not self.connection.poll(0):
+                break
+        try:
+            message: tuple[Any, ...] = self.connection.recv()
+            return message
+        except (EOFError, OSError):
+            pass
+        self.process.join(timeout=5)
+        self.keeps_log = True
+        raise EngineError(f"--ray-address {self.address}: the Ray cluster disappeared (its driver process ended with "
+                          f"status {self.process.exitcode}; details in {self.log_path}); the sentences synthesised "
+                          f"so far ({made}) are kept in the cache: run again to resume")
+
+    def fill_cache(self, jobs: Sequence[ChapterJob], progress: Progress) -> int:
+        """Synthesise on the cluster every clip of ``jobs`` the cache lacks, stored in the cache as each arrives.
+
+        Chapters whose assembled audio is already cached are skipped. Returns how many clips were made.
+
+        Raises:
+            EngineError: the engine failed on a sentence (named), or the cluster stopped answering
+                (the clips made so far stay in the cache).
+            EngineUnavailable: the synthesizer actors could not start.
+        """
+        if not jobs:
+            return 0
+        cache = NarrationCache(jobs[0].cache_dir)
+        wanted = missing_clips(jobs, cache)
+        if not wanted:
+            return 0
+        first = jobs[0]
+        # Each actor holds one core: one onnxruntime thread per actor, as with a worker per core here.
+        engine = first.engine if self.device == "cuda" else first.engine.for_workers(os.cpu_count() or 1)
+        where = {key: (job, index) for key, (job, index, _) in wanted.items()}
+        progress.start(len(wanted), "Synthesising on Ray")
+        made = 0
+        try:
+            self.connection.send(("fill", engine, first.voice, make_batches(wanted), str(first.cache_dir)))
+            while True:
+                kind, *details = self.receive(made)
+                if kind == "clip":
+                    key, audio_s = details
+                    made += 1
+                    progress.advance(1, where[key][0].title, audio_s=audio_s)
+                elif kind == "engine-error":
+                    from reviewpub.narration import engine_failure
+
+                    key, error = details
+                    job, index = where[key]
+                    raise engine_failure(job, index, error)
+                elif kind == "failed":
+                    raise EngineUnavailable(str(details[0]))
+                elif kind == "cluster-error":
+                    raise EngineError(f"--ray-address {self.address}: the Ray cluster stopped answering ({details[0]}); "
+                                      f"the sentences synthesised so far ({made}) are kept in the cache: run again "
+                                      "to resume")
+                else:
+                    self.traffic = details[0]
+                    break
+        except BaseException:
+            self.close()  # a driver left mid-batch would keep sending; the next run starts afresh
+            raise
+        finally:
+            progress.finish()
+        # The bench reads this line (totals for the whole process, every review so far).
+        traffic = self.traffic
+        logger.debug("ray: %d clips, %d bytes sent, %d bytes received, %.2f min of audio, %.3f CPU s in the Ray "
+                     "driver process", traffic.clips, traffic.sent_bytes, traffic.received_bytes, traffic.audio_s / 60,
+                     traffic.driver_cpu_s)
+        return made
+
+    def remove_log(self) -> None:
+        """Remove Ray's log at exit, unless an error message named it."""
+        if not self.keeps_log:
+            self.log_path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the driver process; its actors end with it (the cluster itself keeps running)."""
+        JOINED.pop((self.address, self.device), None)
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=10)
+        self.connection.close()
+
+
+def run_driver(connection: Any, address: str, device: str, log_path: Path) -> None:
+    """The Ray driver process: join, then synthesise what each ``fill`` asks and store it in the cache."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the reviewpub process's to handle
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with a killed reviewpub
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)  # Ray's C++ core logs to stderr; the user gets one line from the reviewpub process
+    import ray
+
+    send_token_if_any()
+    try:
+        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
+                 configure_logging=False)
+        resources = ray.cluster_resources()
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as error:
+        connection.send(("failed", f"--ray-address {address}: cannot join the Ray cluster there ({first_line(error)})"))
+        return
+    cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
+    if device == "cuda" and gpus < 1:
+        connection.send(("failed", f"--device cuda: the Ray cluster at {address} has no GPU; use --device cpu or "
+                                   "add a node with an NVIDIA GPU"))
+        return
+    if cpus < 1:
+        connection.send(("failed", f"--ray-address {address}: the Ray cluster has no CPU to run on"))
+        return
+    connection.send(("joined", cpus, gpus))
+    pool = SynthesizerPool(ray, address, device, gpus if device == "cuda" else cpus)
+    while True:
+        try:
+            command = connection.recv()
+        except EOFError:
+            return
+        _, engine, voice, batches, cache_dir = command
+        pool.fill(connection, engine, voice, batches, NarrationCache(Path(cache_dir)))
+
+
+@dataclass
+class SynthesizerPool:
+    """The actors, in the driver process: started on first use, kept for every review."""
 
     ray: Any
     address: str
@@ -245,19 +417,15 @@ class RayExecutor:
     actors: list[Any] = field(default_factory=list)
     traffic: Traffic = field(default_factory=Traffic)
 
-    def start_actors(self) -> list[Any]:
-        """Start the actors (named, so operators can find them) and wait until each says it can work.
-
-        Raises:
-            EngineUnavailable: an actor could not start (reviewpub missing on a node, no CUDA there).
-        """
+    def start_actors(self) -> str | None:
+        """Start the actors (named, so operators can find them); None once each says it can work, else why not."""
         if self.actors:
-            return self.actors
+            return None
         ray = self.ray
         # "control" answers pid() and ready() while a batch is being spoken (one thread speaks).
         remote = ray.remote(concurrency_groups={"control": 1})(ClipSynthesizer)
         resources = {"num_cpus": 1, "num_gpus": 1} if self.device == "cuda" else {"num_cpus": 1}
-        run = f"{ACTOR_NAME_PREFIX}-{socket.gethostname()}-{os.getpid()}"
+        run = f"{ACTOR_NAME_PREFIX}-{socket.gethostname()}-{os.getppid()}"
         self.actors = [
             remote.options(name=f"{run}-{index}", namespace=NAMESPACE, max_restarts=MAX_RESTARTS,
                            max_task_retries=MAX_RESTARTS, **resources).remote()
@@ -267,91 +435,61 @@ class RayExecutor:
             problems = ray.get([actor.ready.options(concurrency_group="control").remote(self.device)
                                 for actor in self.actors], timeout=STALL_TIMEOUT_S)
         except ray.exceptions.RayError as error:
-            raise EngineUnavailable(f"--ray-address {self.address}: the cluster could not start reviewpub's "
-                                    f"synthesizer ({first_line(error)}); is reviewpub installed on every node?") from None
-        for problem in problems:
-            if problem:
-                raise EngineUnavailable(problem)
-        return self.actors
+            self.actors = []
+            return (f"--ray-address {self.address}: the cluster could not start reviewpub's synthesizer "
+                    f"({first_line(error)}); is reviewpub installed on every node?")
+        return next((problem for problem in problems if problem), None)
 
-    def fill_cache(self, jobs: Sequence[ChapterJob], progress: Progress) -> int:
-        """Synthesise on the cluster every clip of ``jobs`` the cache lacks, storing each as it arrives.
-
-        Chapters whose assembled audio is already cached are skipped. Returns how many clips were made.
-
-        Raises:
-            EngineError: the engine failed on a sentence (named), or the cluster stopped answering
-                (the clips made so far stay in the cache).
-        """
-        if not jobs:
-            return 0
-        cache = NarrationCache(jobs[0].cache_dir)
-        wanted = missing_clips(jobs, cache)
-        if not wanted:
-            return 0
+    def fill(self, connection: Any, engine: Engine, voice: str, batches: list[list[tuple[str, str]]],
+             cache: NarrationCache) -> None:
+        """Send ``batches`` to the actors, a few in flight each; store and announce every clip as it comes."""
         ray = self.ray
-        actors = self.start_actors()
-        first = jobs[0]
-        # The engine travels once per run, to the object store; each actor then loads its voice once.
-        engine = ray.put(first.engine.for_workers(os.cpu_count() or 1) if self.device != "cuda" else first.engine)
-        batches = deque(make_batches(wanted))
-        where = {key: (job, index) for key, (job, index, _) in wanted.items()}
-        progress.start(len(wanted), "Synthesising on Ray")
-        in_flight: dict[Any, tuple[Any, list[tuple[str, str]]]] = {}
+        problem = self.start_actors()
+        if problem:
+            connection.send(("failed", problem))
+            return
+        engine_ref = ray.put(engine)  # travels once per review; each actor loads its voice once
+        queue = deque(batches)
+        in_flight: dict[Any, Any] = {}
 
         def submit(actor: Any) -> None:
-            batch = batches.popleft()
+            batch = queue.popleft()
             self.traffic.sent_bytes += sum(len(key) + len(spoken.encode("utf-8")) for key, spoken in batch)
-            in_flight[actor.synthesize.remote(engine, first.voice, batch)] = (actor, batch)
+            in_flight[actor.synthesize.remote(engine_ref, voice, batch)] = actor
 
-        made = 0
         try:
             for _ in range(CALLS_IN_FLIGHT_PER_ACTOR):
-                for actor in actors:
-                    if batches:
+                for actor in self.actors:
+                    if queue:
                         submit(actor)
             while in_flight:
                 done, _ = ray.wait(list(in_flight), num_returns=1, timeout=STALL_TIMEOUT_S)
                 if not done:
                     raise ray.exceptions.GetTimeoutError(f"no batch finished in {STALL_TIMEOUT_S:.0f} s")
-                actor, _batch = in_flight.pop(done[0])
+                actor = in_flight.pop(done[0])
                 for key, outcome, rate in ray.get(done[0]):
-                    job, index = where[key]
                     if isinstance(outcome, ReviewpubError):
-                        from reviewpub.narration import engine_failure
-
-                        raise engine_failure(job, index, outcome)
+                        connection.send(("engine-error", key, outcome))
+                        return
                     cache.put_clip(key, CachedClip(outcome, rate))
-                    made += 1
                     audio_s = len(outcome) / 2 / rate
                     self.traffic.received_bytes += len(outcome)
                     self.traffic.audio_s += audio_s
                     self.traffic.clips += 1
-                    progress.advance(1, job.title, audio_s=audio_s)
-                if batches:
+                    connection.send(("clip", key, audio_s))
+                if queue:
                     submit(actor)
         except ray.exceptions.RayError as error:
-            raise EngineError(f"--ray-address {self.address}: the Ray cluster stopped answering "
-                              f"({type(error).__name__}: {first_line(error)}); the {made} sentences synthesised "
-                              "so far are kept in the cache: run again to resume") from None
+            connection.send(("cluster-error", f"{type(error).__name__}: {first_line(error)}"))
+            return
+        except ReviewpubError as error:  # the cache could not be written
+            connection.send(("failed", str(error)))
+            return
         finally:
-            progress.finish()
             for pending in in_flight:
-                ray.cancel(pending, force=False)
-        # The bench reads this line (totals for the whole process, every review so far).
-        logger.debug("ray: %d clips, %d bytes sent, %d bytes received, %.2f min of audio", self.traffic.clips,
-                     self.traffic.sent_bytes, self.traffic.received_bytes, self.traffic.audio_s / 60)
-        return made
-
-    def close(self) -> None:
-        """Stop the actors and leave the cluster (the cluster itself keeps running)."""
-        for actor in self.actors:
-            try:
-                self.ray.kill(actor)
-            except Exception:  # already gone with its cluster: nothing left to stop
-                logger.debug("ray: actor already gone")
-        self.actors = []
-        self.ray.shutdown()
+                ray.cancel(pending)
+        self.traffic.driver_cpu_s = time.process_time()
+        connection.send(("done", self.traffic))
 
 
 def missing_clips(jobs: Sequence[ChapterJob], cache: NarrationCache) -> dict[str, tuple[ChapterJob, int, str]]:
