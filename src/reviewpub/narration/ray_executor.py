@@ -105,15 +105,17 @@ class ClipSynthesizer:
                 return f"{socket.gethostname()}: {error}"
         return None
 
-    def synthesize(self, engine: Engine, voice: str,
-                   batch: Sequence[tuple[str, str]]) -> list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]]:
+    def synthesize(self, engine: Engine, voice: str, batch: Sequence[tuple[str, str]]
+                   ) -> tuple[list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]], float]:
         """Speak each ``(clip key, spoken text)`` and trim its silence, as a local worker would.
 
-        An engine error is returned in place of its clip (the driver names the chapter and
-        sentence); anything else is a bug and raises.
+        Returns the clips and the CPU seconds this process spent on them (the cost model's
+        worker side). An engine error is returned in place of its clip (the driver names the
+        chapter and sentence); anything else is a bug and raises.
         """
         from reviewpub.narration import audio as chapter_audio
 
+        started_cpu_s = time.process_time()
         results: list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]] = []
         for key, spoken in batch:
             try:
@@ -122,7 +124,7 @@ class ClipSynthesizer:
                 results.append((key, error, 0))
                 break
             results.append((key, chapter_audio.trim_silence(speech.samples, speech.sample_rate), speech.sample_rate))
-        return results
+        return results, time.process_time() - started_cpu_s
 
 
 def bootstrap_address(ray: ModuleType, address: str) -> str:
@@ -226,6 +228,8 @@ class Traffic:
     clips: int = 0
     driver_cpu_s: float = 0.0
     """CPU seconds of the Ray driver process (the reviewpub process's own are logged by narrate)."""
+    worker_cpu_s: float = 0.0
+    """CPU seconds the actors spent synthesising."""
 
 
 @dataclass
@@ -348,8 +352,8 @@ class RayExecutor:
         # The bench reads this line (totals for the whole process, every review so far).
         traffic = self.traffic
         logger.debug("ray: %d clips, %d bytes sent, %d bytes received, %.2f min of audio, %.3f CPU s in the Ray "
-                     "driver process", traffic.clips, traffic.sent_bytes, traffic.received_bytes, traffic.audio_s / 60,
-                     traffic.driver_cpu_s)
+                     "driver process, %.3f CPU s in the actors", traffic.clips, traffic.sent_bytes,
+                     traffic.received_bytes, traffic.audio_s / 60, traffic.driver_cpu_s, traffic.worker_cpu_s)
         return made
 
     def remove_log(self) -> None:
@@ -467,7 +471,9 @@ class SynthesizerPool:
                 if not done:
                     raise ray.exceptions.GetTimeoutError(f"no batch finished in {STALL_TIMEOUT_S:.0f} s")
                 actor = in_flight.pop(done[0])
-                for key, outcome, rate in ray.get(done[0]):
+                clips, worker_cpu_s = ray.get(done[0])
+                self.traffic.worker_cpu_s += worker_cpu_s
+                for key, outcome, rate in clips:
                     if isinstance(outcome, ReviewpubError):
                         connection.send(("engine-error", key, outcome))
                         return
