@@ -208,7 +208,9 @@ def test_a_cluster_that_disappears_mid_run_is_one_line_and_keeps_the_finished_cl
                 process.kill()
     assert build.returncode == ExitStatus.ERROR
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and "the Ray cluster disappeared" in lines[0] and "kept in the cache" in lines[0], stderr
+    # Ray ends its driver process when the cluster goes, or first fails the pending batch: either is one line.
+    assert len(lines) == 1 and "kept in the cache" in lines[0], stderr
+    assert "the Ray cluster disappeared" in lines[0] or "the Ray cluster stopped answering" in lines[0], stderr
     kept = list(clips.rglob("*.pcm"))
     assert kept and len(kept) < PIPER_REVIEW.count("neural voice")
     assert not [path for path in output.rglob("*") if path.is_file() and not path.name.endswith(".lock")]
