@@ -35,6 +35,8 @@ class Sample:
     """Peak summed PSS of the process and all its descendants (sampled), when tracked."""
     last_message: str
     """The last line the process wrote to stderr (reviewpub's summary)."""
+    messages: str = ""
+    """Everything it wrote to stderr (the ray group reads reviewpub's -v lines)."""
 
 
 def process_tree(root: int) -> list[int]:
@@ -114,7 +116,7 @@ def run_once(command: list[str], *, env: dict[str, str], track_memory: bool = Fa
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     rss_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
     last = messages.splitlines()[-1] if messages else ""
-    return Sample(wall_s, usage.ru_utime + usage.ru_stime, rss_mb, tree_peak_mb, last)
+    return Sample(wall_s, usage.ru_utime + usage.ru_stime, rss_mb, tree_peak_mb, last, messages)
 
 
 Command = Callable[[int], list[str]]

@@ -40,13 +40,31 @@ from figures import Figure, at_least, at_most, below, make_figure, notes, qualit
 from measuring import Bench, Command, Measured, run_once  # noqa: E402
 
 SEED_REVIEW = ROOT / "source" / "iss-review.txt"
-GROUPS = ("startup", "epub", "audio-review", "audio-book", "audio-piper", "quality")
+GROUPS = ("startup", "epub", "audio-review", "audio-book", "audio-piper", "quality", "ray")
 """What ``--only`` selects; audio-book holds eSpeak's cold, warm, edited, speed-up and memory figures,
-audio-piper the same for the Piper voice on the review and a 5,000-word piece, quality the DNSMOS scores."""
+audio-piper the same for the Piper voice on the review and a 5,000-word piece, quality the DNSMOS scores,
+ray a folder of reviews built with Piper on a local Ray runtime against the local process pool."""
 PIPER_THREADS = 1
 """onnxruntime intra-op threads per worker, when reviewpub's engine cannot say (``piper_threads``)."""
 PIPER_TARGET = 1.10
 """Issue #10: reviewpub's Piper narration within 10% of the bare synthesize loop."""
+RAY_TARGET = 1.15
+"""Issue #13: a build on Ray within 15% of the local process pool on the same CPUs."""
+RAY_WORKERS_TO_FEED = 16
+"""Issue #13: the driver's CPU per minute of audio must let this many workers run flat out."""
+RAY_FOLDER_REVIEWS = 3
+RAY_REVIEW_CHAPTERS = 3
+RAY_REVIEW_WORDS_PER_CHAPTER = 150
+"""The ray group's folder: three reviews of about 450 words (about 3 minutes of audio each)."""
+RAY_CLUSTER_SCRIPT = """
+import sys, ray
+context = ray.init(num_cpus=int(sys.argv[1]), include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+print(context.address_info["gcs_address"], flush=True)
+sys.stdin.read()
+ray.shutdown()
+"""
+"""A local Ray runtime owned by the bench: it stops when its stdin closes (no `ray stop`, which
+would stop every Ray runtime on the machine)."""
 EDITED_CHAPTER = 20
 """The chapter (1-based, of the 40) whose first sentence the edited-book runs change."""
 
@@ -142,6 +160,8 @@ class Plan:
     piper_threads: dict[int, int] = field(default_factory=dict)
     """Intra-op threads per worker reviewpub's Piper engine uses, by number of workers (filled as measured)."""
     figures: list[Figure] = field(default_factory=list)
+    ray: dict[str, Any] = field(default_factory=dict)
+    """The ray group's cost model: CPU per minute of audio on each side, bytes per minute."""
 
 
 def startup_figures(bench: Bench, plan: Plan) -> None:
@@ -382,6 +402,87 @@ def audio_piper_figures(bench: Bench, plan: Plan) -> None:
                                     unit="MB", note="summed PSS of the process tree; reference: the raw loop's"))
 
 
+def write_ray_folder(folder: Path, smoke: bool) -> Path:
+    """A folder of short generated reviews (a show), the same on every run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(1, RAY_FOLDER_REVIEWS + 1):
+        if smoke:
+            text = corpus.plain_text(f"Review {number}", [corpus.Chapter("Verdict", (f"Review {number} is short.",))])
+        else:
+            chapters = corpus.generate_book(RAY_REVIEW_CHAPTERS, RAY_REVIEW_WORDS_PER_CHAPTER, seed=corpus.SEED + 10 + number)
+            text = corpus.plain_text(f"Review {number}", chapters)
+        (folder / f"review-{number}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+def ray_costs(messages: str) -> dict[str, float]:
+    """What reviewpub -v said about a Ray build: CPU of each side, bytes and audio (every review summed)."""
+    import re
+
+    costs = {"driver_cpu_s": 0.0, "audio_min": 0.0}
+    for cpu_s, minutes in re.findall(r"narration \(ray\): ([\d.]+) CPU s in this process for ([\d.]+) min", messages):
+        costs["driver_cpu_s"] += float(cpu_s)
+        costs["audio_min"] += float(minutes)
+    totals = re.findall(r"ray: (\d+) clips, (\d+) bytes sent, (\d+) bytes received, ([\d.]+) min of audio, "
+                        r"([\d.]+) CPU s in the Ray driver process, ([\d.]+) CPU s in the actors", messages)
+    if not totals:
+        raise SystemExit("bench: the ray build did not report its traffic (reviewpub -v); did it use Ray?")
+    clips, sent, received, clip_min, ray_driver_cpu_s, worker_cpu_s = (float(value) for value in totals[-1])
+    costs.update(clips=clips, sent_bytes=sent, received_bytes=received, clip_audio_min=clip_min,
+                 ray_driver_cpu_s=ray_driver_cpu_s, worker_cpu_s=worker_cpu_s)
+    # The driver is the reviewpub process (assembly, levelling, cache) plus its Ray driver process.
+    costs["driver_cpu_s"] += ray_driver_cpu_s
+    return costs
+
+
+def ray_figures(bench: Bench, plan: Plan) -> None:
+    """A folder of reviews built with Piper on a local Ray runtime against the local process pool, same CPUs.
+
+    The runtime is started once, before the timed runs (as a cluster is, once, before builds),
+    with one CPU per core here; both builds run on the same cores.
+    """
+    folder = write_ray_folder(bench.work / "inputs" / "ray-folder", plan.smoke)
+    bench.say(f"ray: starting a local Ray runtime with {plan.cpus} CPUs")
+    cluster = subprocess.Popen([sys.executable, "-c", RAY_CLUSTER_SCRIPT, str(plan.cpus)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=bench.env)
+    try:
+        assert cluster.stdout is not None
+        address = cluster.stdout.readline().strip()
+        if not address:
+            raise SystemExit("bench: the local Ray runtime did not start")
+
+        def build(executor: str) -> Command:
+            extra = ["-v", "--executor", "ray", "--ray-address", address] if executor == "ray" else []
+            return lambda _: [*plan.reviewpub, "build", str(folder), "--engine", "piper", "--jobs", str(plan.cpus),
+                              "--cache-dir", str(bench.fresh("run-cache")), "-o", str(bench.fresh("run-out")), *extra]
+
+        local, on_ray = bench.alternate([
+            (f"piper build (folder of {RAY_FOLDER_REVIEWS}, local, jobs {plan.cpus})", build("local")),
+            (f"piper build (folder of {RAY_FOLDER_REVIEWS}, --executor ray)", build("ray")),
+        ], plan.long_runs, warmup=False, track_memory=True, cleanup=lambda: remove_folders(bench.work, "run-"))
+    finally:
+        if cluster.stdin is not None:
+            cluster.stdin.close()
+        cluster.wait(timeout=120)
+    costs = ray_costs(on_ray.samples[-1].messages)
+    minutes = costs["audio_min"] or 1.0
+    driver_per_min = costs["driver_cpu_s"] / minutes
+    worker_per_min = costs["worker_cpu_s"] / (costs["clip_audio_min"] or 1.0)
+    workers_fed = worker_per_min / driver_per_min if driver_per_min else float("inf")
+    plan.ray = {**costs, "driver_cpu_s_per_audio_min": round(driver_per_min, 4),
+                "worker_cpu_s_per_audio_min": round(worker_per_min, 3),
+                "bytes_sent_per_audio_min": round(costs["sent_bytes"] / minutes),
+                "bytes_received_per_audio_min": round(costs["received_bytes"] / minutes),
+                "workers_the_driver_can_feed": round(workers_fed, 1), "target_workers": RAY_WORKERS_TO_FEED,
+                "met": workers_fed >= RAY_WORKERS_TO_FEED}
+    summary = next((line for line in reversed(on_ray.samples[-1].messages.splitlines()) if "synthesised" in line), "")
+    plan.figures.append(make_figure(on_ray.label, on_ray, local, at_most(RAY_TARGET), note=summary))
+    bench.say(f"ray: driver {driver_per_min:.3f} CPU s per minute of audio, workers {worker_per_min:.2f}: it can "
+              f"feed {workers_fed:.0f} workers (target >= {RAY_WORKERS_TO_FEED}); "
+              f"{plan.ray['bytes_sent_per_audio_min']} bytes sent and {plan.ray['bytes_received_per_audio_min']} "
+              "received per minute of audio")
+
+
 QUALITY_MEAN, QUALITY_LOWEST = 4.1, 3.9
 """Issue #10: the Piper narration's mean DNSMOS P.808 over chapters, and its worst chapter."""
 
@@ -508,7 +609,7 @@ def main(arguments: list[str] | None = None) -> int:
     bench.say(f"{plan.cpus} CPUs; groups: {', '.join(groups)}; work folder {work}")
     builders = {"startup": startup_figures, "epub": epub_figures, "audio-review": audio_review_figures,
                 "audio-book": audio_book_figures, "audio-piper": audio_piper_figures,
-                "quality": quality_figures}
+                "quality": quality_figures, "ray": ray_figures}
     try:
         for group in GROUPS:
             if group in groups:
@@ -524,10 +625,13 @@ def main(arguments: list[str] | None = None) -> int:
                   "long_runs": plan.long_runs, "repeat_runs": plan.repeat_runs, "piper_threads_by_workers": plan.piper_threads,
                   "piece_words": options.piece_words,
                   "total_s": round(total_s, 1)},
+        "ray": plan.ray,
         "figures": [asdict(figure) for figure in plan.figures],
     }
     print(table(plan.figures))
     print(f"\n{notes(plan.figures)}")
+    if plan.ray:
+        print(f"\nray: {json.dumps(plan.ray)}")
     judged = [figure for figure in plan.figures if figure.met is not None]
     print(f"\ntargets met: {sum(bool(figure.met) for figure in judged)} of {len(judged)}; "
           f"{total_s / 60:.1f} minutes; results in {options.results}")
