@@ -87,7 +87,7 @@ def import_ray() -> ModuleType:
 class ClipSynthesizer:
     """A Ray actor's body: one process that speaks batches of sentences with the engine it is sent.
 
-    Plain class (made remote by ``connect``), so this module imports without Ray. Loaded voices
+    Plain class (made remote by ``SynthesizerPool``), so this module imports without Ray. Loaded voices
     stay in the process between calls (Piper keeps its sessions per process), so the first
     batch pays for loading the voice and the others do not.
     """
