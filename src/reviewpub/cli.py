@@ -141,6 +141,21 @@ def narration_options(function: F) -> F:
             "-j", "--jobs", type=click.IntRange(1, 256),
             help="Chapters synthesised and encoded in parallel, at most one per CPU [default: number of CPUs].",
         ),
+        click.option(
+            "--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+            help="Where sentences are synthesised: local worker processes, or a running Ray cluster "
+            "(needs pip install 'reviewpub[ray]'; files are the same bytes either way).",
+        ),
+        click.option(
+            "--ray-address", envvar="RAY_ADDRESS",
+            help="With --executor ray: the cluster's HOST:PORT, or auto for the one `ray start --head` started "
+            "here [default: $RAY_ADDRESS].",
+        ),
+        click.option(
+            "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+            help="Piper: cuda runs the voice on an NVIDIA GPU (needs onnxruntime-gpu; with --executor ray, "
+            "on the cluster's GPUs).",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -389,6 +404,7 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
     Example:
       reviewpub build source/iss-review.txt --base-url https://example.org/reviews/iss-review/
       reviewpub build source/ --base-url https://example.org/reviews/
+      reviewpub build source/ --executor ray --ray-address auto   # after `ray start --head`
     """
     from reviewpub import pipeline
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reviewpub.errors import SourceError, WriterError
+from reviewpub.errors import SettingsError, SourceError, WriterError
 from reviewpub.files import describe_os_error
 from reviewpub.progress import NullProgress, Progress
 from reviewpub.staging import stage
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from reviewpub.engines.base import Engine
     from reviewpub.narration.lexicon import Lexicon
     from reviewpub.narration.model import Narration
+    from reviewpub.narration.ray_executor import RayExecutor
     from reviewpub.narration.settings import AudioSettings
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ class BuildOptions:
     cache_dir: Path | None = None
     """None means the user cache directory."""
     jobs: int | None = None
+    executor: str = "local"
+    """``local`` (worker processes here) or ``ray`` (synthesis on the cluster at ``ray_address``)."""
+    ray_address: str | None = None
+    device: str = "cpu"
+    """``cuda``: Piper on onnxruntime's CUDA provider (here, or on the Ray cluster's GPUs)."""
     base_url: str | None = None
     category: tuple[str, ...] = DEFAULT_CATEGORY
     explicit: bool = False
@@ -79,6 +85,9 @@ class BuildOptions:
         loudness: str = "podcast",
         cache_dir: Path | None = None,
         jobs: int | None = None,
+        executor: str = "local",
+        ray_address: str | None = None,
+        device: str = "cpu",
         base_url: str | None = None,
         category: tuple[str, ...] = (),
         explicit: bool = False,
@@ -96,6 +105,10 @@ class BuildOptions:
 
         given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow, "voice_model": voice_model,
                  "speaker": speaker, "voices_dir": voices_dir}
+        if device != "cpu":
+            if engine != "piper":
+                raise SettingsError(f"--device {device}: only the piper engine runs on a GPU; use --device cpu")
+            given["device"] = device
         audio = AudioSettings.from_options(
             loudness=loudness,
             bitrate_kbps=bitrate,
@@ -111,6 +124,9 @@ class BuildOptions:
             audio=audio,
             cache_dir=cache_dir,
             jobs=jobs,
+            executor=executor,
+            ray_address=ray_address,
+            device=device,
             base_url=base_url,
             category=podcast_category(tuple(category)),
             explicit=explicit,
@@ -248,17 +264,34 @@ class Voicing:
     engine: Engine
     voice: str
     lexicon: Lexicon | None
+    executor: RayExecutor | None = None
+    """The Ray cluster that synthesises, joined once; None for local worker processes."""
 
 
 def prepare_voicing(document: Document, options: BuildOptions) -> Voicing:
-    """Choose the engine and voice and load the lexicon, checking each before any output exists.
+    """Choose the engine, voice, lexicon and executor, checking each before any output exists.
 
     Raises:
-        EngineUnavailable, SettingsError: a bad engine, voice, model or lexicon (one line each).
+        EngineUnavailable, SettingsError: a bad engine, voice, model or lexicon, no GPU for
+            ``--device cuda``, no Ray or no reachable cluster for ``--executor ray`` (one line each).
     """
     lexicon = load_lexicon(options)
     engine = choose_engine(options)
-    return Voicing(engine, engine.choose_voice(options.voice, document.metadata.language), lexicon)
+    voice = engine.choose_voice(options.voice, document.metadata.language)
+    return Voicing(engine, voice, lexicon, prepare_executor(options))
+
+
+def prepare_executor(options: BuildOptions) -> RayExecutor | None:
+    """Join the Ray cluster for ``--executor ray``; for a local ``--device cuda``, check the GPU here."""
+    if options.executor == "ray":
+        from reviewpub.narration.ray_executor import connect
+
+        return connect(options.ray_address, device=options.device)
+    if options.device == "cuda":
+        from reviewpub.engines.piper import check_cuda
+
+        check_cuda()
+    return None
 
 
 def narrate(document: Document, options: BuildOptions, voicing: Voicing, progress: Progress) -> Narration:
@@ -274,6 +307,7 @@ def narrate(document: Document, options: BuildOptions, voicing: Voicing, progres
         jobs=options.jobs,
         lexicon=voicing.lexicon,
         progress=progress,
+        executor=voicing.executor,
     )
 
 
