@@ -201,8 +201,12 @@ def load_voice(model: PiperModel, threads: int, use_cuda: bool) -> Any:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # GPU kernels may otherwise sum in a different order from run to run.
+    options.use_deterministic_compute = use_cuda
     # With CUDA, operators it lacks fall back to the CPU (as onnxruntime advises).
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
+    # cuDNN's exhaustive algorithm search would run again for every new sentence length.
+    cuda = ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})
+    providers: list[Any] = [cuda, "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
     try:
         config = PiperConfig.from_dict(json.loads(model.config_path.read_bytes()))
         session = onnxruntime.InferenceSession(str(model.model_path), sess_options=options, providers=providers)
