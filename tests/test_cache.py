@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from reviewpub.errors import WriterError
-from reviewpub.narration.cache import CHAPTER_MAGIC, CLIP_MAGIC, CachedClip, NarrationCache, digest, seal
+from reviewpub.narration.cache import (CHAPTER_MAGIC, CLIP_MAGIC, CachedClip, NarrationCache, copy_encoded, digest,
+                                      encoded_paths, seal)
 
 
 def write_wav(path: Path, samples: bytes, sample_rate: int = 44100) -> None:
@@ -92,6 +93,44 @@ def test_a_chapter_is_moved_into_the_cache_and_checked_when_read(tmp_path: Path)
     assert cache.get_chapter("cd" * 32, 2) is None, "one changed byte in the middle is noticed"
     assert not stored.wav_path.exists() and not cache.chapter_paths("cd" * 32)[1].exists(), "and removed"
     assert cache.get_chapter("cd" * 32, 2) is None
+
+
+def put_test_encoding(cache: NarrationCache, chapter_wav: Path, data: bytes, encoding: str = "e1" * 8) -> None:
+    scratch = cache.scratch_file(".mp3")
+    scratch.write_bytes(data)
+    cache.put_encoded(chapter_wav, encoding, scratch)
+
+
+def test_an_encoded_chapter_is_kept_beside_its_wav_and_checked_as_it_is_copied(tmp_path: Path) -> None:
+    cache = NarrationCache(tmp_path / "cache")
+    stored = put_test_chapter(cache)
+    put_test_encoding(cache, stored.wav_path, b"mp3 frames" * 1000)
+    assert not list((cache.root / "scratch").iterdir()), "renamed, not copied"
+    copied = tmp_path / "copy.mp3"
+    assert copy_encoded(stored.wav_path, "e1" * 8, copied) and copied.read_bytes() == b"mp3 frames" * 1000
+    assert not copy_encoded(stored.wav_path, "e2" * 8, tmp_path / "other.mp3"), "another encoding is a miss"
+    assert not copy_encoded(tmp_path / "elsewhere.wav", "e1" * 8, tmp_path / "other.mp3")
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "another-encoding-copied-over", "foreign-index"])
+def test_a_damaged_encoded_chapter_is_a_miss_and_is_removed(tmp_path: Path, damage: str) -> None:
+    cache = NarrationCache(tmp_path / "cache")
+    stored = put_test_chapter(cache)
+    put_test_encoding(cache, stored.wav_path, b"A" * 5000)
+    put_test_encoding(cache, stored.wav_path, b"B" * 4000, encoding="e2" * 8)
+    mp3, index = encoded_paths(stored.wav_path, "e1" * 8)
+    other_mp3, other_index = encoded_paths(stored.wav_path, "e2" * 8)
+    if damage == "flip":
+        mp3.write_bytes(b"A" * 2500 + b"a" + b"A" * 2499)
+    elif damage == "truncate":
+        mp3.write_bytes(b"A" * 4999)
+    elif damage == "another-encoding-copied-over":
+        shutil.copyfile(other_mp3, mp3)  # a whole encoding, of another kind
+    else:
+        shutil.copyfile(other_index, index)
+    assert not copy_encoded(stored.wav_path, "e1" * 8, tmp_path / "copy.mp3")
+    assert not mp3.exists() and not index.exists(), "removed, so the next run encodes it again"
+    assert copy_encoded(stored.wav_path, "e2" * 8, tmp_path / "copy.mp3"), "the other encoding is untouched"
 
 
 def test_a_plan_of_another_length_is_a_miss(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 Issue 15, defect 3: a clip copied over another, a foreign clip of the same length, an edited
 sample rate or a chapter index saying ``sample_rate: 0`` reached the published audio or raised
-a traceback. Each case below damages one file of a warm cache (a clip, a chapter WAV or a
-chapter index) in one way, builds again through the CLI into a fresh output folder, and
+a traceback. Each case below damages one file of a warm cache (a clip, a chapter WAV, a
+chapter index, or a chapter's cached MP3 encoding or its index) in one way, builds again through the CLI into a fresh output folder, and
 compares every output file with a build from an empty cache.
 
 Every damage here is to an entry the cache can drop and make again, so the only acceptable
@@ -44,8 +44,13 @@ Maybe, Mr. Asbæk.
 """
 """Three chapters (introduction, middle, FAQ) of short sentences: a build takes about a second."""
 
-FILE_KINDS = ("clip", "chapter-wav", "chapter-index")
-PATTERNS = {"clip": "clips/*/*.pcm", "chapter-wav": "chapters/*/*.wav", "chapter-index": "chapters/*/*.json"}
+FILE_KINDS = ("clip", "chapter-wav", "chapter-index", "encoded-mp3", "encoded-index")
+PATTERNS = {"clip": "clips/*/*.pcm", "chapter-wav": "chapters/*/*.wav",
+            "chapter-index": f"chapters/*/{'[0-9a-f]' * 64}.json",
+            "encoded-mp3": "chapters/*/*-*.mp3", "encoded-index": "chapters/*/*-*.json"}
+"""Encoded chapters (the MP3 narration makes beside each chapter WAV, and its index) are named
+``<chapter key>-<encoding>``; chapter indexes are the bare key."""
+ENCODED_KINDS = ("encoded-mp3", "encoded-index")
 
 
 def build(source: Path, output: Path, cache: Path) -> Result:
@@ -165,8 +170,10 @@ INDEX_ONLY_DAMAGES: dict[str, Callable[[Path, Path], None]] = {
     "zero-sample-rate": zero_sample_rate,
     "position-past-the-end": bad_positions,
 }
-CASES = [(kind, name) for kind in FILE_KINDS for name in DAMAGES] + [
+CASES = [(kind, name) for kind in FILE_KINDS for name in DAMAGES
+         if not (kind in ENCODED_KINDS and name == "edit-sample-rate")] + [
     ("chapter-index", name) for name in INDEX_ONLY_DAMAGES]
+"""An encoded MP3 and its index state no sample rate to edit: their header and checksum are flipped instead."""
 
 
 def assert_not_a_crash(result: Result) -> None:

@@ -20,7 +20,8 @@ from reviewpub.document import Chapter, ChapterRole, Document, ListBlock, Metada
 from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.errors import EngineError
 from reviewpub.narration import narrate, reading_plan, short_title
-from reviewpub.narration.audio import audioop, read_pcm
+from reviewpub.narration.audio import audioop, encode_mp3, mp3_encoding, read_pcm
+from reviewpub.narration.cache import copy_encoded
 from reviewpub.narration.model import ChapterNarration, Narration
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 
@@ -253,6 +254,22 @@ def test_one_edited_sentence_is_synthesised_alone_and_only_its_chapter_changes(t
     assert edited.synthesized == 1
     changed = [new.chapter_id for old, new in zip(first.chapters, edited.chapters) if old.wav_path != new.wav_path]
     assert changed == ["stellar-cast"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_each_narrated_chapter_is_encoded_into_the_cache_as_the_writer_would_encode_it(tmp_path: Path,
+                                                                                      jobs: int) -> None:
+    settings = AudioSettings()
+    narration = narrate(make_document(), ToneEngine(), audio=settings, cache_dir=tmp_path / "cache", jobs=jobs)
+    assert not list((tmp_path / "cache" / "narration-v2" / "scratch").iterdir())
+    for chapter in narration.chapters:
+        cached, own = tmp_path / f"{chapter.number}-cached.mp3", tmp_path / f"{chapter.number}-own.mp3"
+        assert copy_encoded(chapter.wav_path, mp3_encoding(settings), cached), "encoded while narrating"
+        encode_mp3(chapter.wav_path, own, settings)
+        assert cached.read_bytes() == own.read_bytes(), "the same bytes, whoever encodes"
+    # Other MP3 settings are another encoding: the writer encodes those itself.
+    assert not copy_encoded(narration.chapters[0].wav_path, mp3_encoding(AudioSettings(bitrate_kbps=128)),
+                            tmp_path / "other.mp3")
 
 
 def test_a_sentence_said_twice_is_synthesised_once(tmp_path: Path) -> None:

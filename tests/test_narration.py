@@ -12,6 +12,7 @@ import pytest
 from reviewpub.engines.base import Speech
 from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.errors import EngineError, ExitStatus
+from reviewpub.narration import encoding as chapter_encoding
 from reviewpub.narration import narrate
 from reviewpub.narration.audio import audioop, decode_pcm, measure_loudness
 from reviewpub.narration.settings import AudioSettings
@@ -70,15 +71,16 @@ def review(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def encodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Record every MP3 encoder call."""
+    """Record the chapter WAV of every MP3 encoder call: narration's (into the cache) and the writer's."""
     calls: list[Path] = []
     real = mp3_writer.encode_mp3
 
     def counting(wav: Path, mp3: Path, settings: AudioSettings) -> None:
-        calls.append(mp3)
+        calls.append(wav)
         real(wav, mp3, settings)
 
     monkeypatch.setattr(mp3_writer, "encode_mp3", counting)
+    monkeypatch.setattr(chapter_encoding, "encode_mp3", counting)
     return calls
 
 
@@ -150,7 +152,8 @@ def test_one_edited_sentence_is_synthesised_and_encoded_alone(review: Path, tmp_
     CountingEspeak.calls, encodes[:] = [], []
     result = run_audio(review, options, CountingEspeak())
     assert CountingEspeak.calls == ["Then it says much more, at length, so there is speech to measure."]
-    assert [path.name.split(".")[1] for path in encodes] == ["02-the-middle-where-things-happen"]
+    middle = next(chapter for chapter in result.narration.chapters if chapter.number == 2)
+    assert encodes == [middle.wav_path], "encoded once, while narrating; the writer copies it"
     assert result.narration.synthesized == 1
 
 

@@ -11,7 +11,9 @@ it; ``Clip`` positions are samples of that WAV. Encoders resample to the output 
 Chapters are independent jobs. Those not already in the cache run in worker processes
 (libespeak-ng is a per-process singleton), at most ``jobs`` and ``engine.max_parallel`` at
 once; workers send back clip positions and a WAV path, never audio, so memory stays flat
-whatever the length of the book. Ctrl-C stops the workers between two sentences.
+whatever the length of the book. Ctrl-C stops the workers between two sentences. Each
+chapter narrated is encoded to MP3 into the cache straight away (``encoding``), while the
+next chapters are spoken, so the MP3 writer only copies and tags.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from reviewpub.document import Chapter, ListBlock, Paragraph, Sentence
 from reviewpub.errors import EngineError, EngineUnavailable, ReviewpubError, SettingsError
 from reviewpub.narration import audio as chapter_audio
 from reviewpub.narration.cache import CachedChapter, CachedClip, NarrationCache, digest
+from reviewpub.narration.encoding import ChapterEncoder
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 from reviewpub.progress import NullProgress, Progress
@@ -313,11 +316,13 @@ def chapter_narration(job: ChapterJob, stored: CachedChapter) -> ChapterNarratio
                             wav_sha256=stored.wav_sha256)
 
 
-def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress) -> dict[int, ChapterResult]:
+def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
+                narrated: Callable[[ChapterResult], None] = lambda result: None) -> dict[int, ChapterResult]:
     """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
 
-    Workers stop between two sentences; every clip made so far is in the cache, so the next
-    run resumes where this one stopped. Of several failures, the earliest chapter's is raised.
+    ``narrated`` is called in this process with each chapter as soon as it is done. Workers
+    stop between two sentences; every clip made so far is in the cache, so the next run
+    resumes where this one stopped. Of several failures, the earliest chapter's is raised.
     """
     titles = {job.number: job.title for job in jobs}
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
@@ -344,6 +349,7 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress) -> dic
                     error = None if future.cancelled() else future.exception()
                     if error is None and not future.cancelled():
                         results[futures[future]] = future.result()
+                        narrated(results[futures[future]])
                     elif error is not None and not isinstance(error, NarrationCancelled):
                         failures[futures[future]] = error
                         stop.set()
@@ -425,12 +431,16 @@ def narrate(
         logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
         tuned = engine.for_workers(workers)
         to_narrate = [dataclasses.replace(job, engine=tuned) for job in to_narrate]
-        if workers <= 1:
-            for job in to_narrate:
-                results[job.number] = narrate_chapter(
-                    job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s))
-        else:
-            results.update(run_in_pool(to_narrate, workers, progress))
+        # Each chapter is encoded as soon as it is narrated, while the next ones are spoken.
+        with ChapterEncoder(cache, audio, workers) as encoder:
+            if workers <= 1:
+                for job in to_narrate:
+                    results[job.number] = narrate_chapter(
+                        job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s))
+                    encoder.submit(results[job.number].chapter.wav_path)
+            else:
+                results.update(run_in_pool(to_narrate, workers, progress,
+                                           lambda result: encoder.submit(result.chapter.wav_path)))
     finally:
         progress.finish()
     ordered = [results[job.number] for job in work]

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
+from reviewpub.narration.cache import digest
 from reviewpub.narration.levelling import FULL_SCALE, SILENT_BELOW_DB, GainPlan, WindowLevels, WindowMeter, apply_gains
 # Re-exported: the chapter cache key and the chapter worker name them through this module.
 from reviewpub.narration.levelling import LIMITER_STEP_DB as LIMITER_STEP_DB
@@ -72,6 +73,8 @@ MEASURE_BACKLOG = 4
 LEVELLING_VERSION = 2
 """Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
 rounded to nearest), so chapters levelled the old way are made again, not reused."""
+MP3_ENCODING_VERSION = 1
+"""Bumped when ``encode_mp3`` changes its arguments, so encodings cached the old way are not reused."""
 MP3_QUALITY = 7
 """LAME's algorithm quality (0 best, 9 fastest): 7 encodes about twice as fast as the default
 and is transparent for speech at 96 kbps (encoding dominates a build's time)."""
@@ -371,6 +374,16 @@ def encode_mp3(wav: Path, mp3: Path, settings: AudioSettings) -> None:
          "-write_xing", "1", "-id3v2_version", "0", "-f", "mp3", mp3],
         what=str(mp3),
     )
+
+
+def mp3_encoding(settings: AudioSettings) -> str:
+    """A short name for how ``encode_mp3`` encodes under ``settings``: cached encodings are keyed by it.
+
+    Everything ``encode_mp3`` reads from the settings is in it, with the encoder's quality, so
+    an encoding made under other settings (or by an older rule) is never taken for this one.
+    """
+    return digest("mp3", MP3_ENCODING_VERSION, settings.sample_rate, settings.channels, settings.bitrate_kbps,
+                  settings.loudness is LoudnessProfile.OFF, MP3_QUALITY)[:16]
 
 
 def measure_loudness(path: Path) -> Loudness:

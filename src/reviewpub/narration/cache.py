@@ -17,6 +17,8 @@ Layout under the cache folder::
     narration-v2/clips/ab/<key>.pcm       seal line, "<key> <rate>" line, mono 16-bit PCM at the engine's rate
     narration-v2/chapters/ab/<key>.wav    a chapter's final audio
     narration-v2/chapters/ab/<key>.json   seal line, then JSON: key, sample rate, length, WAV checksum, positions
+    narration-v2/chapters/ab/<key>-<encoding>.mp3    the chapter encoded (no tags), made while later
+    narration-v2/chapters/ab/<key>-<encoding>.json   chapters were narrated; sealed index: its size and checksum
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ FORMAT = "narration-v2"
 """Folder name of this cache layout (where entries live); bump it when the paths change."""
 CLIP_MAGIC = b"reviewpub-clip/3"
 CHAPTER_MAGIC = b"reviewpub-chapter/3"
+ENCODED_MAGIC = b"reviewpub-encoded/1"
 """First word of a sealed entry: its kind and format version. Bump the version when an entry's
 bytes change: older entries then fail their seal and are replaced in place, so an upgrade
 leaves no stale folder of audio behind (``FORMAT`` names the folder, not the bytes)."""
@@ -190,6 +193,46 @@ class CachedChapter:
     """The WAV's checksum, verified when the chapter was read from the cache."""
 
 
+def encoded_paths(chapter_wav: Path, encoding: str) -> tuple[Path, Path]:
+    """Where a chapter's encoded copy and its index live: beside the chapter's WAV, named by it."""
+    base = chapter_wav.parent / f"{chapter_wav.stem}-{encoding}"
+    return base.with_suffix(".mp3"), base.with_suffix(".json")
+
+
+def copy_encoded(chapter_wav: Path, encoding: str, destination: Path) -> bool:
+    """Copy a cached chapter's encoded copy to ``destination`` if the cache has a whole one; False on a miss.
+
+    The bytes are checked against the index as they are copied (read once); a damaged entry
+    is removed, and ``destination`` then holds nothing of use: the caller encodes instead.
+    """
+    path, index = encoded_paths(chapter_wav, encoding)
+    try:
+        try:
+            record = json.loads(unseal(ENCODED_MAGIC, read_entry(index)).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise DamagedEntry("unreadable index") from None
+        if not isinstance(record, dict) or record.get("key") != path.stem:
+            raise DamagedEntry("another encoding's index")
+        size, checksum = read_count(record, "bytes"), record.get("sha256")
+        hasher = hashlib.sha256()
+        with open_entry(path) as source, destination.open("wb") as target:
+            if os.fstat(source.fileno()).st_size != size:
+                raise DamagedEntry("not the indexed size")
+            while chunk := source.read(HASH_CHUNK_BYTES):
+                hasher.update(chunk)
+                target.write(chunk)
+        if hasher.hexdigest() != checksum:
+            raise DamagedEntry("the checksum does not match")
+        return True
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except DamagedEntry as damage:
+        logger.debug("encoded chapter %s is damaged (%s); it will be encoded again", path, damage)
+        discard(index)
+        discard(path)
+        return False
+
+
 ABANDONED_AFTER_SECONDS = 24 * 3600
 """A scratch file not named by a process id is abandoned once this old."""
 
@@ -308,6 +351,24 @@ class NarrationCache:
         with self.writing(index) as stream:
             stream.write(seal(CHAPTER_MAGIC, json.dumps(record, separators=(",", ":")).encode("utf-8")))
         return CachedChapter(wav, sample_rate, sample_count, tuple(positions), checksum)
+
+    def put_encoded(self, chapter_wav: Path, encoding: str, encoded: Path) -> None:
+        """Move an encoded chapter (``encoding`` names its format) into the cache beside its WAV, and index it.
+
+        As with chapters, the file goes first and its sealed index (key, size, checksum) last.
+        """
+        path, index = encoded_paths(chapter_wav, encoding)
+        checksum = file_sha256(encoded)
+        size = encoded.stat().st_size
+        try:
+            clear_folder_in_place(path)
+            os.replace(encoded, path)
+        except OSError as error:
+            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                              "choose another --cache-dir") from error
+        record = {"key": path.stem, "bytes": size, "sha256": checksum}
+        with self.writing(index) as stream:
+            stream.write(seal(ENCODED_MAGIC, json.dumps(record, separators=(",", ":")).encode("utf-8")))
 
     def scratch_file(self, suffix: str) -> Path:
         """A new empty temporary file inside the cache (same file system: renames are atomic).

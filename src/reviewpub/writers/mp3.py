@@ -1,7 +1,8 @@
 """Chapter MP3s: one per top-level chapter, encoded once from its final PCM and tagged (ID3v2.4).
 
-Each file is encoded and tagged under a temporary name and renamed into place, so a failed
-or interrupted build never leaves a partial MP3. Two digests are stored in ``TXXX`` frames:
+Each file is encoded (or copied from the encoding narration left in its cache) and tagged
+under a temporary name and renamed into place, so a failed or interrupted build never leaves
+a partial MP3. Two digests are stored in ``TXXX`` frames:
 one of the audio's inputs (the chapter WAV's cache key, format, encoder) and one of the tags.
 A chapter whose audio digest matches is not encoded again; if only its tags changed (a new
 author, a new cover), the tags alone are rewritten.
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import ListBlock, block_sentences
 from reviewpub.files import atomic_path
-from reviewpub.narration.audio import MP3_QUALITY, encode_mp3
-from reviewpub.narration.cache import digest
+from reviewpub.narration.audio import MP3_QUALITY, encode_mp3, mp3_encoding
+from reviewpub.narration.cache import copy_encoded, digest
 from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -170,9 +171,14 @@ class PlannedFile:
 
 
 def encode_chapter(planned: PlannedFile, audio: AudioSettings) -> None:
-    """Encode and tag into a temporary file, then rename it into place."""
+    """Encode and tag into a temporary file, then rename it into place.
+
+    Narration encodes each chapter into the cache as soon as it is spoken; that encoding is
+    copied when the cache has a whole one, and made here otherwise (the same bytes).
+    """
     with atomic_path(planned.path) as temporary:
-        encode_mp3(planned.chapter.wav_path, temporary, audio)
+        if not copy_encoded(planned.chapter.wav_path, mp3_encoding(audio), temporary):
+            encode_mp3(planned.chapter.wav_path, temporary, audio)
         write_tags(temporary, planned.frames, planned.audio_digest, planned.tags_digest)
 
 
