@@ -320,7 +320,9 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
                 narrated: Callable[[ChapterResult], None] = lambda result: None) -> dict[int, ChapterResult]:
     """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
 
-    ``narrated`` is called in this process with each chapter as soon as it is done. Workers
+    ``narrated`` is called with each chapter as soon as it is done, on the pool's own thread
+    (so without waiting for the next poll), and again from this loop: it must be thread-safe
+    and take a chapter twice. Workers
     stop between two sentences; every clip made so far is in the cache, so the next run
     resumes where this one stopped. Of several failures, the earliest chapter's is raised.
     """
@@ -339,6 +341,9 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=Worker.start,
                                                 initargs=(queue, stop)) as pool:
         futures = {pool.submit(narrate_chapter, job): job.number for job in jobs}
+        for future in futures:
+            future.add_done_callback(
+                lambda done: narrated(done.result()) if not done.cancelled() and done.exception() is None else None)
         try:
             pending = set(futures)
             while pending:
@@ -349,6 +354,7 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
                     error = None if future.cancelled() else future.exception()
                     if error is None and not future.cancelled():
                         results[futures[future]] = future.result()
+                        # Usually a no-op: the callback got there first, without waiting for this poll.
                         narrated(results[futures[future]])
                     elif error is not None and not isinstance(error, NarrationCancelled):
                         failures[futures[future]] = error

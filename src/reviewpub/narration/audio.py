@@ -65,11 +65,11 @@ ROOM_TONE_RMS_DBFS = -72.0
 but rejects dead digital silence between sentences."""
 ROOM_TONE_SEED = 1770
 CHUNK_WINDOWS = 1000
+"""Windows processed at a time: ten seconds of audio, whatever the rate."""
 FLUSH_SECONDS = 4
 """Seconds of a chapter gathered before they are written and measured."""
 MEASURE_BACKLOG = 4
 """Pieces that may wait for the measuring thread before writing waits for it."""
-"""Windows processed at a time: ten seconds of audio, whatever the rate."""
 LEVELLING_VERSION = 2
 """Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
 rounded to nearest), so chapters levelled the old way are made again, not reused."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -40,10 +41,20 @@ class ChapterEncoder:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers),
                                                           thread_name_prefix="chapter-encoder")
         self.pending: list[concurrent.futures.Future[None]] = []
+        self.lock = threading.Lock()
+        self.is_closed = False
+        self.submitted: set[Path] = set()
 
     def submit(self, chapter_wav: Path) -> None:
-        """Start encoding the cached chapter WAV (or queue it behind the running encodings)."""
-        self.pending.append(self.pool.submit(self.encode, chapter_wav))
+        """Start encoding the cached chapter WAV (or queue it behind the running encodings).
+
+        Safe from any thread (a process pool's callbacks); a chapter submitted again is
+        encoded once; once the encoder is closed, a chapter is left to the MP3 writer.
+        """
+        with self.lock:
+            if not self.is_closed and chapter_wav not in self.submitted:
+                self.submitted.add(chapter_wav)
+                self.pending.append(self.pool.submit(self.encode, chapter_wav))
 
     def encode(self, chapter_wav: Path) -> None:
         """Encode one chapter into a scratch file, then move it into the cache beside its WAV.
@@ -64,10 +75,18 @@ class ChapterEncoder:
     def finish(self) -> None:
         """Wait for every encoding submitted (a bug in one is raised, not hidden)."""
         try:
+            with self.lock:
+                self.is_closed = True
             for future in self.pending:
                 future.result()
         finally:
             self.pool.shutdown(wait=True)
+
+    def cancel(self) -> None:
+        """Drop the encodings not started and wait for the running ones."""
+        with self.lock:
+            self.is_closed = True
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> ChapterEncoder:
         """The encoder, ready for chapters."""
@@ -79,4 +98,4 @@ class ChapterEncoder:
         if kind is None:
             self.finish()
         else:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.cancel()
