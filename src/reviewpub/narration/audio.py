@@ -398,7 +398,7 @@ def measure_loudness(path: Path) -> Loudness:
     rms = re.findall(r"RMS level dB:\s+(-?[\d.]+|-inf)", report)
 
     def number(text: str | None) -> float:
-        return float(text) if text not in (None, "-inf") else -120.0  # type: ignore[arg-type]
+        return float(text) if text not in (None, "-inf") else -120.0
 
     integrated = summary_value(report, "I", "LUFS")
     loudness_range = summary_value(report, "LRA", "LU")

@@ -263,7 +263,11 @@ class RayExecutor:
         Raises:
             EngineUnavailable: the cluster refused or has no CPU (or no GPU for cuda).
         """
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        context: multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+        else:
+            context = multiprocessing.get_context("spawn")
         log_path = Path(tempfile.gettempdir()) / f"reviewpub-ray-{os.getpid()}.log"
         ours, theirs = context.Pipe()
         process = context.Process(target=run_driver, args=(theirs, address, device, log_path), daemon=True,

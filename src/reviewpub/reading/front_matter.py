@@ -205,7 +205,7 @@ class NodeReader:
         if tag not in SCALAR_TAGS:
             raise self.fail(key, f"the YAML tag {shown_tag(tag)} cannot be used here; remove it")
         if tag in RESOLVED_TAGS:
-            implied = self.loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
+            implied = self.loader.resolve(yaml.ScalarNode, node.value, (True, False))
             fits = implied == tag or (tag == YAML_TAG + "float" and implied == YAML_TAG + "int")
             if not fits:
                 kind = tag[len(YAML_TAG):]

@@ -114,10 +114,14 @@ def read_chapter_audio(path: Path, chapter: ChapterNarration) -> bytes:
 
     try:
         content = Path(path).read_bytes()
-        length_s = MP3(path).info.length
+        info = MP3(path).info
     except (OSError, MutagenError) as error:
         raise WriterError(f"{path}: cannot embed the audio of chapter {chapter.number} ({error}); write the chapter "
                           "MP3s again") from None
+    if info is None:
+        raise WriterError(f"{path}: cannot embed the audio of chapter {chapter.number} (not an MP3); write the "
+                          "chapter MP3s again")
+    length_s = info.length
     if abs(length_s - chapter.duration_s) > AUDIO_LENGTH_TOLERANCE_S:
         raise WriterError(f"{path}: the MP3 lasts {length_s:.2f} s but chapter {chapter.number}'s narration "
                           f"{chapter.duration_s:.2f} s; write the chapter MP3s again")
