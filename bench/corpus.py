@@ -17,35 +17,161 @@ SEED = 20240119
 BOOK_TITLE = "The Long Orbit"
 
 NOUNS = [
-    "station", "crew", "signal", "window", "engineer", "captain", "doctor", "pilot", "radio", "hatch", "garden",
-    "corridor", "river", "village", "harbour", "archive", "letter", "machine", "storm", "bridge", "lantern",
-    "mountain", "notebook", "orchard", "satellite", "telescope", "workshop", "market", "library", "kitchen",
-    "railway", "festival", "compass", "violin", "lighthouse", "glacier", "desert", "forest", "canal", "tower",
+    "station",
+    "crew",
+    "signal",
+    "window",
+    "engineer",
+    "captain",
+    "doctor",
+    "pilot",
+    "radio",
+    "hatch",
+    "garden",
+    "corridor",
+    "river",
+    "village",
+    "harbour",
+    "archive",
+    "letter",
+    "machine",
+    "storm",
+    "bridge",
+    "lantern",
+    "mountain",
+    "notebook",
+    "orchard",
+    "satellite",
+    "telescope",
+    "workshop",
+    "market",
+    "library",
+    "kitchen",
+    "railway",
+    "festival",
+    "compass",
+    "violin",
+    "lighthouse",
+    "glacier",
+    "desert",
+    "forest",
+    "canal",
+    "tower",
 ]
 ADJECTIVES = [
-    "quiet", "distant", "broken", "patient", "restless", "narrow", "ancient", "bright", "hollow", "careful",
-    "stubborn", "gentle", "frozen", "crowded", "forgotten", "familiar", "uneasy", "silver", "heavy", "fragile",
-    "enormous", "modest", "curious", "weary", "brilliant", "crooked", "faint", "generous", "reckless", "steady",
+    "quiet",
+    "distant",
+    "broken",
+    "patient",
+    "restless",
+    "narrow",
+    "ancient",
+    "bright",
+    "hollow",
+    "careful",
+    "stubborn",
+    "gentle",
+    "frozen",
+    "crowded",
+    "forgotten",
+    "familiar",
+    "uneasy",
+    "silver",
+    "heavy",
+    "fragile",
+    "enormous",
+    "modest",
+    "curious",
+    "weary",
+    "brilliant",
+    "crooked",
+    "faint",
+    "generous",
+    "reckless",
+    "steady",
 ]
 VERBS = [
-    ("repairs", "repair"), ("watches", "watch"), ("remembers", "remember"), ("carries", "carry"),
-    ("questions", "question"), ("follows", "follow"), ("describes", "describe"), ("measures", "measure"),
-    ("abandons", "abandon"), ("protects", "protect"), ("ignores", "ignore"), ("studies", "study"),
-    ("builds", "build"), ("hides", "hide"), ("explains", "explain"), ("answers", "answer"),
-    ("collects", "collect"), ("opens", "open"), ("forgives", "forgive"), ("imagines", "imagine"),
+    ("repairs", "repair"),
+    ("watches", "watch"),
+    ("remembers", "remember"),
+    ("carries", "carry"),
+    ("questions", "question"),
+    ("follows", "follow"),
+    ("describes", "describe"),
+    ("measures", "measure"),
+    ("abandons", "abandon"),
+    ("protects", "protect"),
+    ("ignores", "ignore"),
+    ("studies", "study"),
+    ("builds", "build"),
+    ("hides", "hide"),
+    ("explains", "explain"),
+    ("answers", "answer"),
+    ("collects", "collect"),
+    ("opens", "open"),
+    ("forgives", "forgive"),
+    ("imagines", "imagine"),
 ]
-ADVERBS = ["slowly", "again", "at last", "without a word", "with great care", "before dawn", "every morning",
-           "in secret", "for the first time", "once more", "by the window", "after the storm"]
-OPENERS = ["Later that evening,", "In the end,", "For a long time,", "Meanwhile,", "Even so,", "Years afterwards,",
-           "Without warning,", "On the third day,", "According to the logbook,", "Strangely enough,"]
+ADVERBS = [
+    "slowly",
+    "again",
+    "at last",
+    "without a word",
+    "with great care",
+    "before dawn",
+    "every morning",
+    "in secret",
+    "for the first time",
+    "once more",
+    "by the window",
+    "after the storm",
+]
+OPENERS = [
+    "Later that evening,",
+    "In the end,",
+    "For a long time,",
+    "Meanwhile,",
+    "Even so,",
+    "Years afterwards,",
+    "Without warning,",
+    "On the third day,",
+    "According to the logbook,",
+    "Strangely enough,",
+]
 NAMES = ["Mara", "Tobias", "Ines", "Oskar", "Lena", "Dmitri", "Amara", "Felix", "Noor", "Hugo", "Yara", "Emil"]
 SPEECH_VERBS = ["said", "whispered", "replied", "admitted", "insisted", "asked"]
 CONNECTIVES = ["and", "but", "while", "because", "although", "so", "until"]
-SHORT_SENTENCES = ["Nobody moved.", "The lights flickered.", "It was late.", "Nothing happened.",
-                   "The silence held.", "She laughed.", "He waited.", "The door stayed shut."]
+SHORT_SENTENCES = [
+    "Nobody moved.",
+    "The lights flickered.",
+    "It was late.",
+    "Nothing happened.",
+    "The silence held.",
+    "She laughed.",
+    "He waited.",
+    "The door stayed shut.",
+]
 NUMBERS = ["two", "three", "seven", "twelve", "forty", "a hundred", "nineteen", "several"]
-HEADING_WORDS = ["Orbit", "Signal", "Harbour", "Lantern", "Silence", "Winter", "Archive", "Garden", "Compass",
-                 "Horizon", "Storm", "Letter", "Bridge", "Workshop", "Glacier", "Tower", "River", "Festival"]
+HEADING_WORDS = [
+    "Orbit",
+    "Signal",
+    "Harbour",
+    "Lantern",
+    "Silence",
+    "Winter",
+    "Archive",
+    "Garden",
+    "Compass",
+    "Horizon",
+    "Storm",
+    "Letter",
+    "Bridge",
+    "Workshop",
+    "Glacier",
+    "Tower",
+    "River",
+    "Festival",
+]
 HEADING_ADJECTIVES = ["Quiet", "Distant", "Broken", "Silver", "Last", "First", "Hollow", "Long", "Frozen", "Crooked"]
 BOOK_CHAPTERS, BOOK_WORDS_PER_CHAPTER = 40, 2550
 """About 100,000 words in all; the half book is the first 20 chapters."""
@@ -129,19 +255,23 @@ def sentence(rng: random.Random) -> str:
 def heading(rng: random.Random, used: set[str]) -> str:
     """A short Title Case heading without final punctuation, unique in the book."""
     while True:
-        candidate = rng.choice([
-            f"The {rng.choice(HEADING_ADJECTIVES)} {rng.choice(HEADING_WORDS)}",
-            f"{rng.choice(HEADING_WORDS)} and {rng.choice(HEADING_WORDS)}",
-            f"A Letter from the {rng.choice(HEADING_WORDS)}",
-            f"Under the {rng.choice(HEADING_ADJECTIVES)} {rng.choice(HEADING_WORDS)}",
-            f"Before the {rng.choice(HEADING_WORDS)}",
-        ])
+        candidate = rng.choice(
+            [
+                f"The {rng.choice(HEADING_ADJECTIVES)} {rng.choice(HEADING_WORDS)}",
+                f"{rng.choice(HEADING_WORDS)} and {rng.choice(HEADING_WORDS)}",
+                f"A Letter from the {rng.choice(HEADING_WORDS)}",
+                f"Under the {rng.choice(HEADING_ADJECTIVES)} {rng.choice(HEADING_WORDS)}",
+                f"Before the {rng.choice(HEADING_WORDS)}",
+            ]
+        )
         if candidate not in used and len(set(candidate.split())) == len(candidate.split()):
             used.add(candidate)
             return candidate
 
 
-def generate_book(chapters: int = BOOK_CHAPTERS, words_per_chapter: int = BOOK_WORDS_PER_CHAPTER, seed: int = SEED) -> list[Chapter]:
+def generate_book(
+    chapters: int = BOOK_CHAPTERS, words_per_chapter: int = BOOK_WORDS_PER_CHAPTER, seed: int = SEED
+) -> list[Chapter]:
     """The chapters of the book; each has about ``words_per_chapter`` words (±20%), fixed by ``seed``."""
     rng = random.Random(seed)
     used: set[str] = set()
@@ -197,8 +327,10 @@ def write_piece(folder: Path, *, smoke: bool = False, words: int = PIECE_CHAPTER
     if smoke:
         rng = random.Random(PIECE_SEED)
         used: set[str] = set()
-        chapters = [Chapter(heading(rng, used), (" ".join(rng.sample(SHORT_SENTENCES, SMOKE_PIECE_SENTENCES)),))
-                    for _ in range(SMOKE_PIECE_CHAPTERS)]
+        chapters = [
+            Chapter(heading(rng, used), (" ".join(rng.sample(SHORT_SENTENCES, SMOKE_PIECE_SENTENCES)),))
+            for _ in range(SMOKE_PIECE_CHAPTERS)
+        ]
     else:
         chapters = generate_book(PIECE_CHAPTERS, max(1, words // PIECE_CHAPTERS), seed=PIECE_SEED)
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,7 +349,7 @@ def edit_one_sentence(text: str, chapter_heading: str, revision: int) -> str:
 def markdown_from_plain_text(text: str) -> str:
     """A Markdown copy of a plain-text review for pandoc: short unpunctuated lines between blank lines become headings."""
     blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
-    parts = [f"---\ntitle: \"{blocks[0]}\"\n---"]
+    parts = [f'---\ntitle: "{blocks[0]}"\n---']
     for block in blocks[1:]:
         is_heading = "\n" not in block and len(block.split()) <= 12 and not block.endswith((".", "!", "?", ":"))
         parts.append(f"# {block}" if is_heading else block)

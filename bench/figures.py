@@ -75,8 +75,16 @@ def peak_memory_mb(samples: list[Sample]) -> float:
     return max(sample.tree_peak_mb or sample.peak_rss_mb for sample in samples)
 
 
-def make_figure(name: str, subject: Measured, reference: Measured | None, target: Target | None, *,
-                unit: str = "s", reference_label: str | None = None, note: str = "") -> Figure:
+def make_figure(
+    name: str,
+    subject: Measured,
+    reference: Measured | None,
+    target: Target | None,
+    *,
+    unit: str = "s",
+    reference_label: str | None = None,
+    note: str = "",
+) -> Figure:
     """Summarise a subject and its reference into a row; the ratio is subject / reference."""
     walls = [sample.wall_s for sample in subject.samples]
     trees = [sample.tree_peak_mb for sample in subject.samples if sample.tree_peak_mb is not None]
@@ -85,22 +93,33 @@ def make_figure(name: str, subject: Measured, reference: Measured | None, target
     reference_samples = reference.samples if reference else []
     reference_value = 0.0
     if reference_samples:
-        reference_value = (statistics.median(sample.wall_s for sample in reference_samples) if unit == "s"
-                           else peak_memory_mb(reference_samples))
+        reference_value = (
+            statistics.median(sample.wall_s for sample in reference_samples)
+            if unit == "s"
+            else peak_memory_mb(reference_samples)
+        )
     ratio = value / reference_value if reference_value else 0.0
     return Figure(
-        name=name, unit=unit, runs=len(walls),
-        median_s=round(statistics.median(walls), 3), min_s=round(min(walls), 3), max_s=round(max(walls), 3),
+        name=name,
+        unit=unit,
+        runs=len(walls),
+        median_s=round(statistics.median(walls), 3),
+        min_s=round(min(walls), 3),
+        max_s=round(max(walls), 3),
         cpu_s=round(statistics.median(sample.cpu_s for sample in subject.samples), 3),
         peak_rss_mb=round(max(sample.peak_rss_mb for sample in subject.samples), 1),
         tree_peak_mb=round(max(trees), 1) if trees else None,
-        value=round(value, 4), min_value=round(min(values), 3), max_value=round(max(values), 3),
+        value=round(value, 4),
+        min_value=round(min(values), 3),
+        max_value=round(max(values), 3),
         reference=reference_label or (reference.label if reference else "-"),
         reference_runs=len(reference_samples),
         reference_median_s=round(statistics.median(sample.wall_s for sample in reference_samples), 3)
-        if reference_samples else 0.0,
+        if reference_samples
+        else 0.0,
         reference_cpu_s=round(statistics.median(sample.cpu_s for sample in reference_samples), 3)
-        if reference_samples else 0.0,
+        if reference_samples
+        else 0.0,
         reference_value=round(reference_value, 4),
         ratio=round(ratio, 3),
         target=target.text if target else "-",
@@ -109,9 +128,16 @@ def make_figure(name: str, subject: Measured, reference: Measured | None, target
     )
 
 
-def quality_figure(name: str, scores: list[float], reference: str, reference_scores: list[float], *,
-                   mean_at_least: float | None = None, lowest_at_least: float | None = None,
-                   note: str = "") -> Figure:
+def quality_figure(
+    name: str,
+    scores: list[float],
+    reference: str,
+    reference_scores: list[float],
+    *,
+    mean_at_least: float | None = None,
+    lowest_at_least: float | None = None,
+    note: str = "",
+) -> Figure:
     """A quality row: the mean score over chapters, its worst and best chapter, beside the reference's mean.
 
     Without ``scores`` (the scorer is not installed) the row says so in the reference column,
@@ -126,16 +152,31 @@ def quality_figure(name: str, scores: list[float], reference: str, reference_sco
     mean = statistics.fmean(scores) if scores else 0.0
     met = None
     if scores and target != "-":
-        met = ((mean_at_least is None or mean >= mean_at_least)
-               and (lowest_at_least is None or min(scores) >= lowest_at_least))
+        met = (mean_at_least is None or mean >= mean_at_least) and (
+            lowest_at_least is None or min(scores) >= lowest_at_least
+        )
     return Figure(
-        name=name, unit="MOS", runs=len(scores), median_s=None, min_s=None, max_s=None, cpu_s=None,
-        peak_rss_mb=None, tree_peak_mb=None,
-        value=round(mean, 3), min_value=round(min(scores), 3) if scores else 0.0,
+        name=name,
+        unit="MOS",
+        runs=len(scores),
+        median_s=None,
+        min_s=None,
+        max_s=None,
+        cpu_s=None,
+        peak_rss_mb=None,
+        tree_peak_mb=None,
+        value=round(mean, 3),
+        min_value=round(min(scores), 3) if scores else 0.0,
         max_value=round(max(scores), 3) if scores else 0.0,
-        reference=reference, reference_runs=len(reference_scores), reference_median_s=None, reference_cpu_s=None,
+        reference=reference,
+        reference_runs=len(reference_scores),
+        reference_median_s=None,
+        reference_cpu_s=None,
         reference_value=round(statistics.fmean(reference_scores), 3) if reference_scores else 0.0,
-        ratio=None, target=target, met=met, note=note,
+        ratio=None,
+        target=target,
+        met=met,
+        note=note,
     )
 
 
@@ -158,25 +199,33 @@ def value_range(row: Figure) -> str:
 def table(figures: list[Figure]) -> str:
     """The table printed by the bench and quoted in the README."""
     # "value" is a median time, a peak memory or a mean score, as its unit says.
-    header = ("figure", "n", "value", "min-max", "CPU s", "peak MB", "reference", "ref value", "ratio", "target",
-              "met")
+    header = ("figure", "n", "value", "min-max", "CPU s", "peak MB", "reference", "ref value", "ratio", "target", "met")
     rows = [header]
     for row in figures:
         peak_mb = row.tree_peak_mb or row.peak_rss_mb
-        rows.append((
-            row.name, str(row.runs), format_value(row.value, row.unit) if row.runs else "-", value_range(row),
-            "-" if row.cpu_s is None else f"{row.cpu_s:.2f}", "-" if peak_mb is None else f"{peak_mb:.0f}",
-            f"{row.reference} (n={row.reference_runs})" if row.reference_runs else row.reference,
-            format_value(row.reference_value, row.unit) if row.reference_runs else "-",
-            f"{row.ratio:.2f}x" if row.reference_runs and row.ratio is not None else "-", row.target,
-            {True: "yes", False: "NO", None: "-"}[row.met],
-        ))
+        rows.append(
+            (
+                row.name,
+                str(row.runs),
+                format_value(row.value, row.unit) if row.runs else "-",
+                value_range(row),
+                "-" if row.cpu_s is None else f"{row.cpu_s:.2f}",
+                "-" if peak_mb is None else f"{peak_mb:.0f}",
+                f"{row.reference} (n={row.reference_runs})" if row.reference_runs else row.reference,
+                format_value(row.reference_value, row.unit) if row.reference_runs else "-",
+                f"{row.ratio:.2f}x" if row.reference_runs and row.ratio is not None else "-",
+                row.target,
+                {True: "yes", False: "NO", None: "-"}[row.met],
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     right = {1, 2, 3, 4, 5, 7, 8}
     lines = []
     for number, row in enumerate(rows):
-        cells = [cell.rjust(width) if column in right else cell.ljust(width)
-                 for column, (cell, width) in enumerate(zip(row, widths))]
+        cells = [
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths))
+        ]
         lines.append("  ".join(cells).rstrip())
         if number == 0:
             lines.append("-" * len(lines[0]))

@@ -16,8 +16,9 @@ from typing import Any
 
 def outline(reviewpub: list[str], source: Path, env: dict[str, str]) -> dict[str, Any]:
     """How reviewpub reads ``source`` (``reviewpub outline --format json``)."""
-    completed = subprocess.run([*reviewpub, "outline", str(source), "--format", "json"], capture_output=True,
-                               text=True, env=env, check=False)
+    completed = subprocess.run(
+        [*reviewpub, "outline", str(source), "--format", "json"], capture_output=True, text=True, env=env, check=False
+    )
     if completed.returncode != 0:
         raise SystemExit(f"bench: reviewpub outline {source} failed:\n{completed.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(completed.stdout)
@@ -47,8 +48,10 @@ def chapter_texts(source: Path, structure: dict[str, Any]) -> list[str]:
         if found is None and number == 0:
             found = 0
         if found is None:
-            raise SystemExit(f"bench: cannot find chapter {chapter['title']!r} in {source}; the raw pipeline "
-                             "needs the same chapters as reviewpub")
+            raise SystemExit(
+                f"bench: cannot find chapter {chapter['title']!r} in {source}; the raw pipeline "
+                "needs the same chapters as reviewpub"
+            )
         starts.append(found)
         position = found + 1
     texts = []
@@ -62,13 +65,16 @@ def chapter_texts(source: Path, structure: dict[str, Any]) -> list[str]:
     return texts
 
 
-def write_chapters(source: Path, reviewpub: list[str], env: dict[str, str], folder: Path,
-                   expected_chapters: int | None = None) -> tuple[Path, dict[str, Any]]:
+def write_chapters(
+    source: Path, reviewpub: list[str], env: dict[str, str], folder: Path, expected_chapters: int | None = None
+) -> tuple[Path, dict[str, Any]]:
     """Write the raw pipeline's chapter list for ``source``; (its path, reviewpub's outline of it)."""
     structure = outline(reviewpub, source, env)
     if expected_chapters is not None and len(structure["chapters"]) != expected_chapters:
-        raise SystemExit(f"bench: reviewpub read {source} as {len(structure['chapters'])} chapters, not "
-                         f"{expected_chapters}: bench/corpus.py no longer matches the plain-text reader")
+        raise SystemExit(
+            f"bench: reviewpub read {source} as {len(structure['chapters'])} chapters, not "
+            f"{expected_chapters}: bench/corpus.py no longer matches the plain-text reader"
+        )
     path = folder / f"{source.stem}.chapters.json"
     # The language picks the voice, as reviewpub's default voice is the one named by it.
     chapters = {"language": structure["language"] or "en", "chapters": chapter_texts(source, structure)}

@@ -50,7 +50,7 @@ def process_tree(root: int) -> list[int]:
         except OSError:
             continue
         # Fields after the parenthesised command name: state, ppid, ...
-        parent = int(stat[stat.rfind(b")") + 2:].split()[1])
+        parent = int(stat[stat.rfind(b")") + 2 :].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
     tree, pending = [], [root]
     while pending:
@@ -111,8 +111,9 @@ def run_once(command: list[str], *, env: dict[str, str], track_memory: bool = Fa
         stderr.seek(0)
         messages = stderr.read().decode("utf-8", "replace").strip()
     if process.returncode != 0:
-        raise SystemExit(f"bench: this command failed (exit {process.returncode}):\n  {' '.join(command)}\n"
-                         f"{messages[-3000:]}")
+        raise SystemExit(
+            f"bench: this command failed (exit {process.returncode}):\n  {' '.join(command)}\n{messages[-3000:]}"
+        )
     # ru_maxrss is in KiB on Linux, bytes on macOS.
     rss_mb = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
     last = messages.splitlines()[-1] if messages else ""
@@ -151,13 +152,28 @@ class Bench:
         elapsed = time.perf_counter() - self.started
         print(f"bench [{elapsed // 60:02.0f}:{elapsed % 60:04.1f}] {message}", file=sys.stderr, flush=True)
 
-    def measure(self, label: str, command: Command, runs: int, *, warmup: bool | None = None,
-                track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> Measured:
+    def measure(
+        self,
+        label: str,
+        command: Command,
+        runs: int,
+        *,
+        warmup: bool | None = None,
+        track_memory: bool = False,
+        cleanup: Callable[[], None] | None = None,
+    ) -> Measured:
         """``runs`` samples of one command after an optional warm-up."""
         return self.alternate([(label, command)], runs, warmup=warmup, track_memory=track_memory, cleanup=cleanup)[0]
 
-    def alternate(self, commands: list[tuple[str, Command]], runs: int, *, warmup: bool | None = None,
-                  track_memory: bool = False, cleanup: Callable[[], None] | None = None) -> list[Measured]:
+    def alternate(
+        self,
+        commands: list[tuple[str, Command]],
+        runs: int,
+        *,
+        warmup: bool | None = None,
+        track_memory: bool = False,
+        cleanup: Callable[[], None] | None = None,
+    ) -> list[Measured]:
         """Samples of several commands taken in turns (A B A B ...), so drift hits them alike."""
         warm = self.warmup if warmup is None else warmup
         results = [Measured(label, []) for label, _ in commands]

@@ -34,9 +34,26 @@ def decode(mp3: Path) -> Any:
     import imageio_ffmpeg
     import numpy
 
-    completed = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin",
-                                "-i", str(mp3), "-ac", "1", "-ar", str(DNSMOS_RATE), "-f", "f32le", "-"],
-                               capture_output=True, check=True)
+    completed = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-nostdin",
+            "-i",
+            str(mp3),
+            "-ac",
+            "1",
+            "-ar",
+            str(DNSMOS_RATE),
+            "-f",
+            "f32le",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    )
     # A decoder's overshoot past full scale would make speechmos refuse the array.
     return numpy.clip(numpy.frombuffer(completed.stdout, dtype=numpy.float32), -1.0, 1.0)
 

@@ -29,8 +29,26 @@ PARAMETER_RATE = 1
 DEFAULT_VOICE = "en-us"
 RATE_WPM = 175
 """reviewpub's eSpeak NG rate (engines/espeak.py); its voice follows the document's language (``--voice``)."""
-MP3_ARGUMENTS = ["-map_metadata", "-1", "-ar", "44100", "-ac", "1", "-c:a", "libmp3lame", "-b:a", "96k",
-                 "-compression_level", "7", "-write_xing", "1", "-id3v2_version", "0", "-f", "mp3"]
+MP3_ARGUMENTS = [
+    "-map_metadata",
+    "-1",
+    "-ar",
+    "44100",
+    "-ac",
+    "1",
+    "-c:a",
+    "libmp3lame",
+    "-b:a",
+    "96k",
+    "-compression_level",
+    "7",
+    "-write_xing",
+    "1",
+    "-id3v2_version",
+    "0",
+    "-f",
+    "mp3",
+]
 """reviewpub's default MP3: mono, 44.1 kHz, 96 kbps CBR, LAME quality 7 (narration/audio.py encode_mp3).
 tests/test_bench.py checks these against reviewpub's settings, so the floor follows them."""
 
@@ -48,12 +66,22 @@ class Speaker:
         self.library = ctypes.CDLL(str(espeakng_loader.get_library_path()))
         self.library.espeak_Initialize.restype = ctypes.c_int
         self.library.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        self.library.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                              ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self.library.espeak_Synth.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
         self.library.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         # espeak_Initialize wants the folder that CONTAINS espeak-ng-data.
         data_parent = Path(espeakng_loader.get_data_path()).parent
-        self.sample_rate = int(self.library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_parent).encode(), 0))
+        self.sample_rate = int(
+            self.library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_parent).encode(), 0)
+        )
         if self.sample_rate <= 0:
             raise RuntimeError(f"eSpeak NG failed to initialise with data in {data_parent}")
         self.chunks: list[bytes] = []
@@ -100,8 +128,21 @@ def narrate_chapter(number: int, text: str, folder: Path, voice: str) -> Path:
         wav.setframerate(speaker.sample_rate)
         wav.writeframes(speaker.speak(text))
     mp3_path = wav_path.with_suffix(".mp3")
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-nostdin",
-                    "-i", str(wav_path), *MP3_ARGUMENTS, str(mp3_path)], check=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-nostdin",
+            "-i",
+            str(wav_path),
+            *MP3_ARGUMENTS,
+            str(mp3_path),
+        ],
+        check=True,
+    )
     wav_path.unlink()
     return mp3_path
 
@@ -113,8 +154,9 @@ def narrate_all(chapters: list[str], folder: Path, jobs: int, voice: str = DEFAU
         return [narrate_chapter(number, text, folder, voice) for number, text in enumerate(chapters, start=1)]
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(chapters)), mp_context=context) as pool:
-        futures = [pool.submit(narrate_chapter, number, text, folder, voice)
-                   for number, text in enumerate(chapters, start=1)]
+        futures = [
+            pool.submit(narrate_chapter, number, text, folder, voice) for number, text in enumerate(chapters, start=1)
+        ]
         return [future.result() for future in futures]
 
 
@@ -129,7 +171,7 @@ def main() -> None:
     data = json.loads(options.chapters.read_text(encoding="utf-8"))
     chapters = data.get("chapters") if isinstance(data, dict) else None
     if not isinstance(chapters, list) or not all(isinstance(text, str) for text in chapters):
-        parser.error(f"{options.chapters}: expected {{\"chapters\": [\"text\", ...]}}")
+        parser.error(f'{options.chapters}: expected {{"chapters": ["text", ...]}}')
     voice = options.voice or str(data.get("language") or DEFAULT_VOICE).lower()
     narrate_all(chapters, options.output, options.jobs, voice)
 

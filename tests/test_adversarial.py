@@ -39,15 +39,19 @@ def one_line_error(*arguments: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("voice", "expected"), [
-    ("en+" + "x" * 40, "no variant"),
-    ("en+" + "x" * 5000, "no variant"),
-    ("en+../../../../etc/hostname", "no variant"),
-    ("en+bogus", "no variant 'bogus'"),
-    ("en\x00us", "unknown voice"),
-])
-def test_a_hostile_espeak_voice_never_reaches_the_library(review: Path, tmp_path: Path, voice: str,
-                                                         expected: str) -> None:
+@pytest.mark.parametrize(
+    ("voice", "expected"),
+    [
+        ("en+" + "x" * 40, "no variant"),
+        ("en+" + "x" * 5000, "no variant"),
+        ("en+../../../../etc/hostname", "no variant"),
+        ("en+bogus", "no variant 'bogus'"),
+        ("en\x00us", "unknown voice"),
+    ],
+)
+def test_a_hostile_espeak_voice_never_reaches_the_library(
+    review: Path, tmp_path: Path, voice: str, expected: str
+) -> None:
     output = tmp_path / "output"
     for command in ("audio", "build"):
         message = one_line_error(command, str(review), "-o", str(output), "--engine", "espeak", "--voice", voice)
@@ -58,9 +62,24 @@ def test_a_hostile_espeak_voice_never_reaches_the_library(review: Path, tmp_path
 def test_a_long_voice_name_does_not_abort_the_process(review: Path, tmp_path: Path) -> None:
     """In a real process: the library used to abort ("buffer overflow detected", exit 134)."""
     completed = subprocess.run(
-        [sys.executable, "-m", "reviewpub", "audio", str(review), "-o", str(tmp_path / "o"), "--engine", "espeak",
-         "--voice", "en+" + "y" * 60],
-        capture_output=True, text=True, timeout=120, check=False)
+        [
+            sys.executable,
+            "-m",
+            "reviewpub",
+            "audio",
+            str(review),
+            "-o",
+            str(tmp_path / "o"),
+            "--engine",
+            "espeak",
+            "--voice",
+            "en+" + "y" * 60,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert completed.returncode == ExitStatus.ERROR, completed.stderr
     assert len(completed.stderr.strip().splitlines()) == 1
 
@@ -116,14 +135,18 @@ def built(tmp_path: Path) -> Path:
 
 def digests(output: Path) -> dict[str, str]:
     """Every published file (hidden ones aside) → its SHA-256."""
-    return {str(path.relative_to(output)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(output.rglob("*")) if path.is_file() and not path.name.startswith(".")}
+    return {
+        str(path.relative_to(output)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(output.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
 
 
 def rebuild(output: Path, expect: ExitStatus = ExitStatus.SUCCESS) -> str:
     """Build the seed again into ``output`` with the same cache; stderr."""
-    return run_cli("build", str(SEED), "-o", str(output), "--cache-dir", str(output.parent / "cache"),
-                   expect=expect).stderr
+    return run_cli(
+        "build", str(SEED), "-o", str(output), "--cache-dir", str(output.parent / "cache"), expect=expect
+    ).stderr
 
 
 def test_damaged_outputs_are_made_again_not_kept(built: Path) -> None:
@@ -178,7 +201,8 @@ def test_a_failed_rebuild_leaves_the_published_set_as_it_was(built: Path, seed: 
     after = digests(built)
     del before["iss-review/captions/01-introduction.vtt"]
     assert {name: digest for name, digest in after.items() if name != "iss-review/captions"} == {
-        name: digest for name, digest in before.items() if not name.startswith("iss-review/captions/")}
+        name: digest for name, digest in before.items() if not name.startswith("iss-review/captions/")
+    }
     assert not [path for path in built.iterdir() if ".staging." in path.name]
 
 
@@ -197,9 +221,11 @@ def test_litter_of_killed_runs_is_removed_by_the_next(built: Path) -> None:
 
 
 def test_ffmpeg_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
-    script = ("from reviewpub.ffmpeg import run_ffmpeg\n"
-              "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '120', '-f', 'null', '-'],"
-              " what='test')\n")
+    script = (
+        "from reviewpub.ffmpeg import run_ffmpeg\n"
+        "run_ffmpeg(['-re', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '120', '-f', 'null', '-'],"
+        " what='test')\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
         children: list[int] = []
@@ -228,8 +254,9 @@ def process_state(pid: int) -> str:
         return "X"
 
 
-def test_jobs_beyond_the_cores_start_no_more_processes(review: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jobs_beyond_the_cores_start_no_more_processes(
+    review: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import concurrent.futures
 
     started: list[int] = []

@@ -32,8 +32,9 @@ def two_pass_limiter(peaks: array.array[int], gain: float, ceiling: float) -> li
 def test_the_limiter_gives_the_two_pass_gains(seed: int) -> None:
     generator = random.Random(seed)
     count = generator.randint(1, 300)
-    peaks = array.array("l", (generator.choice([0, generator.randint(0, 32767), generator.randint(20000, 32767)])
-                              for _ in range(count)))
+    peaks = array.array(
+        "l", (generator.choice([0, generator.randint(0, 32767), generator.randint(20000, 32767)]) for _ in range(count))
+    )
     gain, ceiling = 10 ** (generator.uniform(-5, 25) / 20), 10 ** (-3 / 20)
     gains = levelling.limiter_gains(peaks, gain, ceiling)
     # The same gains to rounding; never above a window's own limit, not even by rounding.
@@ -56,13 +57,13 @@ def test_window_levels_are_the_same_however_the_pcm_is_cut() -> None:
     whole, pieces = WindowMeter(220), WindowMeter(220)
     whole.feed(samples)
     for offset in range(0, len(samples), 331):
-        pieces.feed(samples[offset:offset + 331])
+        pieces.feed(samples[offset : offset + 331])
     expected, got = whole.levels(), pieces.levels()
     assert got.sample_count == expected.sample_count == len(samples)
     assert len(got.peaks) == math.ceil(len(samples) / 220)
     assert got.peaks.tolist() == expected.peaks.tolist()
     assert got.energies.tolist() == expected.energies.tolist()
-    last = samples[-(len(samples) % 220):].astype(np.int64)
+    last = samples[-(len(samples) % 220) :].astype(np.int64)
     assert got.peaks[-1] == np.abs(last).max()
     assert got.energies[-1] == pytest.approx(float((last * last).sum()), rel=1e-6)
     assert got.peak == max(abs(int(value)) for value in samples)
@@ -92,7 +93,7 @@ def test_the_pcm_file_measures_what_is_written(tmp_path: Path) -> None:
     meter = LoudnessMeter(22050)
     written = PcmFile(raw, 22050, meter)
     for offset in range(0, len(pcm), 3001 * 2):  # uneven pieces, as clips and pauses are
-        written.append(pcm[offset:offset + 3001 * 2])
+        written.append(pcm[offset : offset + 3001 * 2])
     written.close()
     assert raw.read_bytes() == pcm
     assert written.sample_count == len(pcm) // 2

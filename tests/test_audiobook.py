@@ -82,8 +82,10 @@ def chapter_windows(built: Built) -> Iterator[tuple[int, int, Path]]:
 
 def test_m4b_has_the_chapters_with_their_titles_and_starts(built: Built) -> None:
     narration = built.book.narration
-    expected = [(start / 1000, end / 1000, chapter.title)
-                for (start, end), chapter in zip(chapter_spans_ms(narration), narration.chapters)]
+    expected = [
+        (start / 1000, end / 1000, chapter.title)
+        for (start, end), chapter in zip(chapter_spans_ms(narration), narration.chapters)
+    ]
     found = ffmetadata_chapters(built.m4b)
     assert [title for *_, title in found] == [title for *_, title in expected]
     for (start, end, _), (expected_start, expected_end, _) in zip(found, expected):
@@ -91,7 +93,9 @@ def test_m4b_has_the_chapters_with_their_titles_and_starts(built: Built) -> None
     # mutagen reads the same marks, as an audiobook app would.
     chapters = MP4(built.m4b).chapters
     assert chapters is not None
-    assert [(round(chapter.start, 3), chapter.title) for chapter in chapters] == [(start, title) for start, _, title in expected]
+    assert [(round(chapter.start, 3), chapter.title) for chapter in chapters] == [
+        (start, title) for start, _, title in expected
+    ]
 
 
 def test_m4b_is_aac_with_title_author_and_cover(built: Built) -> None:
@@ -124,8 +128,9 @@ def test_mp3_has_chap_frames_under_an_ordered_top_level_ctoc(built: Built) -> No
     (toc,) = tags.getall("CTOC")
     assert toc.flags & CTOCFlags.TOP_LEVEL and toc.flags & CTOCFlags.ORDERED
     assert len(toc.child_element_ids) == len(narration.chapters)
-    for element_id, (start_ms, end_ms), chapter in zip(toc.child_element_ids, chapter_spans_ms(narration),
-                                                       narration.chapters):
+    for element_id, (start_ms, end_ms), chapter in zip(
+        toc.child_element_ids, chapter_spans_ms(narration), narration.chapters
+    ):
         frame = by_id[element_id]
         assert (frame.start_time, frame.end_time) == (start_ms, end_ms)
         assert frame.sub_frames["TIT2"].text == [chapter.title]
@@ -143,8 +148,12 @@ def test_mp3_carries_the_chapter_mp3_tags(built: Built) -> None:
 
 
 def test_mp3_decodes_cleanly_at_the_right_length_and_loudness(built: Built) -> None:
-    completed = subprocess.run([ffmpeg_executable(), "-nostdin", "-v", "error", "-xerror", "-i", str(built.mp3),
-                                "-f", "null", "-"], capture_output=True, timeout=60, check=False)
+    completed = subprocess.run(
+        [ffmpeg_executable(), "-nostdin", "-v", "error", "-xerror", "-i", str(built.mp3), "-f", "null", "-"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert completed.returncode == 0 and completed.stderr == b""
     samples = decode(built.mp3)
     assert len(samples) / RATE == pytest.approx(built.book.narration.duration_s, abs=0.05)
@@ -161,8 +170,10 @@ def test_unchanged_inputs_keep_the_files_and_a_changed_title_rewrites_them(built
     write_m4b(book.document, book.narration, m4b, cover_jpeg=book.cover_jpeg)
     write_book_mp3(book.document, book.narration, mp3, cover_jpeg=book.cover_jpeg)
     assert {path: os.stat(path).st_ino for path in (m4b, mp3)} == before
-    renamed = dataclasses.replace(book.narration, chapters=(
-        dataclasses.replace(book.narration.chapters[0], title="Opening"), *book.narration.chapters[1:]))
+    renamed = dataclasses.replace(
+        book.narration,
+        chapters=(dataclasses.replace(book.narration.chapters[0], title="Opening"), *book.narration.chapters[1:]),
+    )
     write_m4b(book.document, renamed, m4b, cover_jpeg=book.cover_jpeg)
     write_book_mp3(book.document, renamed, mp3, cover_jpeg=book.cover_jpeg)
     assert ffmetadata_chapters(m4b)[0][2] == "Opening"
@@ -171,8 +182,10 @@ def test_unchanged_inputs_keep_the_files_and_a_changed_title_rewrites_them(built
 
 def test_missing_chapter_audio_is_a_one_line_error(built: Built, tmp_path: Path) -> None:
     narration = built.book.narration
-    gone = dataclasses.replace(narration, chapters=(
-        dataclasses.replace(narration.chapters[0], wav_path=tmp_path / "gone.wav"), *narration.chapters[1:]))
+    gone = dataclasses.replace(
+        narration,
+        chapters=(dataclasses.replace(narration.chapters[0], wav_path=tmp_path / "gone.wav"), *narration.chapters[1:]),
+    )
     for write in (write_m4b, write_book_mp3):
         with pytest.raises(WriterError, match=r"gone\.wav: chapter audio is missing") as raised:
             write(built.book.document, gone, tmp_path / "book.out", cover_jpeg=None)

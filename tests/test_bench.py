@@ -20,14 +20,35 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-FIGURE_KEYS = {"name", "median_s", "min_s", "max_s", "peak_rss_mb", "reference", "reference_median_s", "ratio",
-               "target", "met"}
+FIGURE_KEYS = {
+    "name",
+    "median_s",
+    "min_s",
+    "max_s",
+    "peak_rss_mb",
+    "reference",
+    "reference_median_s",
+    "ratio",
+    "target",
+    "met",
+}
 EXPECTED_FIGURES = {
-    "reviewpub --help", "reviewpub outline (review)", "epub (review)", "epub (book)", "audio cold (book, jobs 1)",
-    "audio cold (book, jobs 2)", "speed-up jobs 1 -> 2 (book)", "audio warm, nothing changed (book)",
-    "audio, one sentence edited (book)", "memory growth, book / half book",
-    "piper cold (piece, jobs 1)", "piper cold (piece, jobs 2)", "piper speed-up jobs 1 -> 2 (piece)",
-    "piper warm, nothing changed (piece)", "piper, one sentence edited (piece)", "peak memory, piper cold (piece, jobs 2)",
+    "reviewpub --help",
+    "reviewpub outline (review)",
+    "epub (review)",
+    "epub (book)",
+    "audio cold (book, jobs 1)",
+    "audio cold (book, jobs 2)",
+    "speed-up jobs 1 -> 2 (book)",
+    "audio warm, nothing changed (book)",
+    "audio, one sentence edited (book)",
+    "memory growth, book / half book",
+    "piper cold (piece, jobs 1)",
+    "piper cold (piece, jobs 2)",
+    "piper speed-up jobs 1 -> 2 (piece)",
+    "piper warm, nothing changed (piece)",
+    "piper, one sentence edited (piece)",
+    "peak memory, piper cold (piece, jobs 2)",
     "narration quality P.808 (piper, review)",
 }
 """Each of the issue's figures; the CPU-count ones are named with this machine's count below."""
@@ -36,8 +57,13 @@ EXPECTED_FIGURES = {
 def run_bench(tmp_path: Path, *arguments: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """Run bench/run.py with ``arguments``; (the process, the results it wrote)."""
     results = tmp_path / "results.json"
-    completed = subprocess.run([sys.executable, str(BENCH / "run.py"), *arguments, "--results", str(results)],
-                               capture_output=True, text=True, timeout=600, check=False)
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), *arguments, "--results", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     data: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
     return completed, data
@@ -50,12 +76,16 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
 
 
 def test_smoke_run_measures_every_figure_beside_its_reference(
-        smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
+    smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
     _, data = smoke
     cpus = data["machine"]["cpus"]
     names = [row["name"] for row in data["figures"]]
-    wanted = EXPECTED_FIGURES | {f"audio cold (review, jobs {cpus})", f"peak memory, audio cold (book, jobs {cpus})",
-                                 f"piper cold (review, jobs {cpus})"}
+    wanted = EXPECTED_FIGURES | {
+        f"audio cold (review, jobs {cpus})",
+        f"peak memory, audio cold (book, jobs {cpus})",
+        f"piper cold (review, jobs {cpus})",
+    }
     assert wanted <= set(names), wanted - set(names)
     assert len(names) == len(set(names))
     for row in data["figures"]:
@@ -141,7 +171,8 @@ def test_smoke_run_reruns_only_what_changed(smoke: tuple[subprocess.CompletedPro
 
 
 def test_smoke_run_prints_the_table_and_describes_the_machine(
-        smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]]) -> None:
+    smoke: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
     completed, data = smoke
     header = completed.stdout.splitlines()[0].split()
     assert header[:4] == ["figure", "n", "value", "min-max"] and "ratio" in header and header[-2:] == ["target", "met"]
@@ -169,10 +200,19 @@ def test_bench_runs_without_speechmos_and_says_so(tmp_path: Path) -> None:
 
 
 def test_bench_help_lists_its_options() -> None:
-    completed = subprocess.run([sys.executable, str(BENCH / "run.py"), "--help"], capture_output=True, text=True,
-                               check=True)
-    for option in ("--smoke", "--runs", "--only", "--results", "--without-speechmos", "--piece-words", "audio-piper",
-                   "quality"):
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--help"], capture_output=True, text=True, check=True
+    )
+    for option in (
+        "--smoke",
+        "--runs",
+        "--only",
+        "--results",
+        "--without-speechmos",
+        "--piece-words",
+        "audio-piper",
+        "quality",
+    ):
         assert option in completed.stdout
 
 
@@ -224,12 +264,27 @@ def test_raw_piper_keeps_reviewpubs_settings_and_does_not_import_it() -> None:
 
 def test_raw_piper_writes_one_mp3_per_chapter_the_same_every_run(tmp_path: Path) -> None:
     sentences = tmp_path / "sentences.json"
-    chapters = [{"sentences": ["First chapter.", "It is short."], "pauses_ms": [0, 300]},
-                {"sentences": ["Second one."]}]
+    chapters = [
+        {"sentences": ["First chapter.", "It is short."], "pauses_ms": [0, 300]},
+        {"sentences": ["Second one."]},
+    ]
     sentences.write_text(json.dumps({"language": "en", "chapters": chapters}), encoding="utf-8")
     for run, jobs in (("a", 2), ("b", 1)):
-        subprocess.run([sys.executable, str(BENCH / "raw_piper.py"), str(sentences), "--jobs", str(jobs), "--threads",
-                        "1", "--output", str(tmp_path / run)], check=True, timeout=120)
+        subprocess.run(
+            [
+                sys.executable,
+                str(BENCH / "raw_piper.py"),
+                str(sentences),
+                "--jobs",
+                str(jobs),
+                "--threads",
+                "1",
+                "--output",
+                str(tmp_path / run),
+            ],
+            check=True,
+            timeout=120,
+        )
     written = sorted(path.name for path in (tmp_path / "a").iterdir())
     assert written == ["001.mp3", "002.mp3"]
     # No noise: the same sentences give the same samples, whatever the process layout.
@@ -249,24 +304,43 @@ def test_raw_piper_speaks_the_sentences_reviewpub_speaks(tmp_path: Path) -> None
     engine = load_engine("piper")
     jobs = plan_jobs(read_document(seed), engine, engine.default_voice, AudioSettings(), tmp_path / "cache", None)
     assert [chapter["sentences"] for chapter in chapters] == [
-        [line.spoken for line in job.lines if line.clip_key is not None] for job in jobs]
+        [line.spoken for line in job.lines if line.clip_key is not None] for job in jobs
+    ]
     assert count == sum(len(chapter["sentences"]) for chapter in chapters) == 40
     assert all(len(chapter["pauses_ms"]) == len(chapter["sentences"]) for chapter in chapters)
 
 
 def test_quality_scores_a_published_mp3(tmp_path: Path) -> None:
     quality = bench_module("quality")
-    subprocess.run([*bench_module("run").reviewpub_command(), "-q", "audio", str(ROOT / "source" / "iss-review.txt"),
-                    "--engine", "espeak", "--cache-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "out")],
-                   check=True, timeout=120)
+    subprocess.run(
+        [
+            *bench_module("run").reviewpub_command(),
+            "-q",
+            "audio",
+            str(ROOT / "source" / "iss-review.txt"),
+            "--engine",
+            "espeak",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "-o",
+            str(tmp_path / "out"),
+        ],
+        check=True,
+        timeout=120,
+    )
     mp3s = quality.chapter_mp3s(tmp_path / "out")
     assert len(mp3s) == 8
     samples = quality.decode(mp3s[0])
     assert samples.dtype.name == "float32" and abs(len(samples) / quality.DNSMOS_RATE - 24) < 2
     if not quality.is_available():
         # make test installs the test extra only; speechmos comes with the bench extra.
-        completed = subprocess.run([sys.executable, str(BENCH / "quality.py"), str(mp3s[0])], capture_output=True,
-                                   text=True, timeout=60, check=False)
+        completed = subprocess.run(
+            [sys.executable, str(BENCH / "quality.py"), str(mp3s[0])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert completed.returncode == 1 and "speechmos: not installed" in completed.stderr
         return
     scores = quality.score(mp3s[:1])
@@ -275,13 +349,27 @@ def test_quality_scores_a_published_mp3(tmp_path: Path) -> None:
 
 def test_raw_pipeline_writes_one_mp3_per_chapter(tmp_path: Path) -> None:
     chapters = tmp_path / "chapters.json"
-    chapters.write_text(json.dumps({"language": "en", "chapters": ["First chapter. It is short.", "Second one."]}),
-                        encoding="utf-8")
-    subprocess.run([sys.executable, str(BENCH / "raw_pipeline.py"), str(chapters), "--jobs", "2", "--output",
-                    str(tmp_path / "out")], check=True, timeout=120)
+    chapters.write_text(
+        json.dumps({"language": "en", "chapters": ["First chapter. It is short.", "Second one."]}), encoding="utf-8"
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "raw_pipeline.py"),
+            str(chapters),
+            "--jobs",
+            "2",
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        check=True,
+        timeout=120,
+    )
     written = sorted(path.name for path in (tmp_path / "out").iterdir())
     assert written == ["001.mp3", "002.mp3"]
-    assert all((tmp_path / "out" / name).read_bytes().startswith((b"ID3", b"\xff\xfb", b"\xff\xf3")) for name in written)
+    assert all(
+        (tmp_path / "out" / name).read_bytes().startswith((b"ID3", b"\xff\xfb", b"\xff\xf3")) for name in written
+    )
 
 
 def bench_module(name: str) -> Any:

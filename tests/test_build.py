@@ -71,8 +71,11 @@ def test_read_aloud_overlays_match_the_embedded_audio(built: Path) -> None:
         assert len(overlays) == 8
         chapters = [item for item in opf.findall(".//opf:item", NS) if item.get("media-overlay")]
         assert len(chapters) == 8
-        properties = {meta.get("property"): meta.text for meta in opf.findall(".//opf:meta[@property]", NS)
-                      if not meta.get("refines")}
+        properties = {
+            meta.get("property"): meta.text
+            for meta in opf.findall(".//opf:meta[@property]", NS)
+            if not meta.get("refines")
+        }
         assert properties["media:active-class"] == "-epub-media-overlay-active"
         assert properties["media:narrator"] == "espeak (en-us)"
         total = 0.0
@@ -159,7 +162,9 @@ def test_captions_parse_and_follow_the_clips(built: Path) -> None:
         srt = vtt.with_suffix(".srt").read_text(encoding="utf-8")
         assert srt.count(" --> ") == len(captions)
     first = webvtt.read(str(built / "iss-review" / "captions" / "02-the-plot-peril-and-intrigue-in-space.vtt"))
-    assert first[1].text == "“I.S.S.” unfolds within the confined and isolated setting of the International Space Station."
+    assert (
+        first[1].text == "“I.S.S.” unfolds within the confined and isolated setting of the International Space Station."
+    )
 
 
 def test_feed_is_read_by_feedparser_and_podcastparser(built: Path) -> None:
@@ -187,8 +192,20 @@ def test_feed_is_read_by_feedparser_and_podcastparser(built: Path) -> None:
 
 def test_base_url_makes_absolute_enclosures(built: Path, tmp_path: Path) -> None:
     output = tmp_path / "out"
-    run_cli("build", str(SEED), "-o", str(output), "--cache-dir", str(built.parent / "cache"),
-            "--base-url", "https://example.org/reviews/iss-review/", "--category", "Arts", "--category", "Books")
+    run_cli(
+        "build",
+        str(SEED),
+        "-o",
+        str(output),
+        "--cache-dir",
+        str(built.parent / "cache"),
+        "--base-url",
+        "https://example.org/reviews/iss-review/",
+        "--category",
+        "Arts",
+        "--category",
+        "Books",
+    )
     text = (output / "iss-review" / "feed.xml").read_text()
     assert 'url="https://example.org/reviews/iss-review/audio/01-introduction.mp3"' in text
     assert '<itunes:category text="Arts">' in text and '<itunes:category text="Books"' in text
@@ -212,7 +229,9 @@ def server(built: Path) -> Iterator[tuple[str, int]]:
     link.unlink()
 
 
-def fetch(address: tuple[str, int], path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def fetch(
+    address: tuple[str, int], path: str, headers: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     connection = http.client.HTTPConnection(*address, timeout=10)
     connection.request("GET", path, headers=headers or {})
     response = connection.getresponse()
@@ -237,8 +256,15 @@ def test_serve_rewrites_the_feed_and_every_enclosure_downloads_intact(built: Pat
 
 
 def test_serve_refuses_everything_outside_its_folder(server: tuple[str, int]) -> None:
-    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/audio/%2E%2E/%2e%2e/secret.txt", "/escape.txt",
-                 "/..%2fsecret.txt", "/nope.mp3", "/%00"):
+    for path in (
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/audio/%2E%2E/%2e%2e/secret.txt",
+        "/escape.txt",
+        "/..%2fsecret.txt",
+        "/nope.mp3",
+        "/%00",
+    ):
         assert fetch(server, path)[0] == 404, path
     connection = http.client.HTTPConnection(*server, timeout=10)
     connection.request("POST", "/feed.xml", body=b"x")

@@ -12,8 +12,16 @@ from typing import Any
 import pytest
 
 from reviewpub.errors import WriterError
-from reviewpub.narration.cache import (CHAPTER_MAGIC, CLIP_MAGIC, CachedClip, NarrationCache, copy_encoded, digest,
-                                      encoded_paths, seal)
+from reviewpub.narration.cache import (
+    CHAPTER_MAGIC,
+    CLIP_MAGIC,
+    CachedClip,
+    NarrationCache,
+    copy_encoded,
+    digest,
+    encoded_paths,
+    seal,
+)
 
 
 def write_wav(path: Path, samples: bytes, sample_rate: int = 44100) -> None:
@@ -171,7 +179,9 @@ def test_a_cache_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
     cache = NarrationCache(blocker)
     assert cache.get_clip("ab" * 32) is None
     assert cache.get_chapter("ab" * 32, 1) is None
-    with pytest.raises(WriterError, match=r"cache: cannot write the narration cache \(.*\); choose another --cache-dir"):
+    with pytest.raises(
+        WriterError, match=r"cache: cannot write the narration cache \(.*\); choose another --cache-dir"
+    ):
         cache.put_clip("ab" * 32, CachedClip(b"", 22050))
     with pytest.raises(WriterError, match="cannot write the narration cache"):
         cache.scratch_file(".wav")
@@ -185,8 +195,9 @@ def test_scratch_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path
     cache = NarrationCache(tmp_path / "cache")
     mine = cache.scratch_file(".raw")
     assert mine.name.startswith(f"{os.getpid()}-")
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True, check=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     dead = mine.parent / f"{finished.stdout.strip()}-abandoned.raw"  # that process has exited
     dead.write_bytes(b"\0" * 1000)
     old_style = mine.parent / "tmpold.wav"
@@ -201,6 +212,7 @@ def test_scratch_files_of_dead_processes_are_removed_and_live_ones_kept(tmp_path
 
 
 # Issue 15, defect 3: an entry is used only if it proves it is the one asked for.
+
 
 def test_a_clip_copied_over_another_is_a_miss(tmp_path: Path) -> None:
     cache = NarrationCache(tmp_path)
@@ -240,8 +252,13 @@ def test_a_clip_sealed_with_bad_values_is_a_miss(tmp_path: Path) -> None:
     """Even a whole seal (a bug, another tool) does not make a zero rate or half a sample usable."""
     cache = NarrationCache(tmp_path)
     key = digest("clip", "values")
-    for body in (key.encode() + b" 0\n" + b"\x01\x00", key.encode() + b" 22050\n" + b"\x01",
-                 key.encode() + b" -22050\n", key.encode() + b"\n", b""):
+    for body in (
+        key.encode() + b" 0\n" + b"\x01\x00",
+        key.encode() + b" 22050\n" + b"\x01",
+        key.encode() + b" -22050\n",
+        key.encode() + b"\n",
+        b"",
+    ):
         cache.clip_path(key).parent.mkdir(parents=True, exist_ok=True)
         cache.clip_path(key).write_bytes(seal(CLIP_MAGIC, body))
         assert cache.get_clip(key) is None, body
@@ -259,8 +276,17 @@ def test_an_entry_of_the_previous_format_is_a_miss_and_is_replaced(tmp_path: Pat
     assert cache.get_clip(key) is None and not path.exists()
     stored = put_test_chapter(cache)
     _, index = cache.chapter_paths("cd" * 32)
-    index.write_text(json.dumps({"sample_rate": 44100, "sample_count": 44100, "positions": [[10, 20], [30, 40]],
-                                 "wav_bytes": stored.wav_path.stat().st_size, "wav_sha256": stored.wav_sha256}))
+    index.write_text(
+        json.dumps(
+            {
+                "sample_rate": 44100,
+                "sample_count": 44100,
+                "positions": [[10, 20], [30, 40]],
+                "wav_bytes": stored.wav_path.stat().st_size,
+                "wav_sha256": stored.wav_sha256,
+            }
+        )
+    )
     assert cache.get_chapter("cd" * 32, 2) is None
 
 
@@ -272,14 +298,34 @@ def rewrite_index(cache: NarrationCache, chapter_key: str, changes: dict[str, An
     index.write_bytes(seal(CHAPTER_MAGIC, json.dumps(record).encode()))
 
 
-@pytest.mark.parametrize("changes", [
-    {"sample_rate": 0}, {"sample_rate": -44100}, {"sample_rate": True}, {"sample_rate": 44100.5},
-    {"sample_rate": "44100"}, {"sample_rate": 10**30}, {"sample_count": -1}, {"sample_count": None},
-    {"positions": [[10, 20], [30, 44101]]}, {"positions": [[30, 40], [10, 20]]}, {"positions": [[20, 10], [30, 40]]},
-    {"positions": [[-10, 20], [30, 40]]}, {"positions": [[10, 20]]}, {"positions": [[10, 20, 30], [30, 40]]},
-    {"positions": "10-20"}, {"positions": [[10, 20], [30, 10**40]]}, {"wav_bytes": 3}, {"wav_sha256": "0" * 64},
-    {"wav_sha256": "not hex"}, {"wav_sha256": 5}, {"key": "ef" * 32}, {"key": None},
-], ids=lambda changes: json.dumps(changes)[:40])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sample_rate": 0},
+        {"sample_rate": -44100},
+        {"sample_rate": True},
+        {"sample_rate": 44100.5},
+        {"sample_rate": "44100"},
+        {"sample_rate": 10**30},
+        {"sample_count": -1},
+        {"sample_count": None},
+        {"positions": [[10, 20], [30, 44101]]},
+        {"positions": [[30, 40], [10, 20]]},
+        {"positions": [[20, 10], [30, 40]]},
+        {"positions": [[-10, 20], [30, 40]]},
+        {"positions": [[10, 20]]},
+        {"positions": [[10, 20, 30], [30, 40]]},
+        {"positions": "10-20"},
+        {"positions": [[10, 20], [30, 10**40]]},
+        {"wav_bytes": 3},
+        {"wav_sha256": "0" * 64},
+        {"wav_sha256": "not hex"},
+        {"wav_sha256": 5},
+        {"key": "ef" * 32},
+        {"key": None},
+    ],
+    ids=lambda changes: json.dumps(changes)[:40],
+)
 def test_an_index_with_bad_values_is_a_miss_and_the_next_put_clears_it(tmp_path: Path, changes: dict[str, Any]) -> None:
     cache = NarrationCache(tmp_path)
     put_test_chapter(cache)
@@ -325,8 +371,7 @@ def test_swapped_chapters_are_misses(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("which", ["clip", "wav", "index"])
 @pytest.mark.parametrize("target", ["right-bytes", "dangling"])
-def test_a_symlink_in_an_entrys_place_is_a_miss_and_its_target_is_kept(tmp_path: Path, which: str,
-                                                                      target: str) -> None:
+def test_a_symlink_in_an_entrys_place_is_a_miss_and_its_target_is_kept(tmp_path: Path, which: str, target: str) -> None:
     """Even a link to the right bytes: the cache never follows links, and never deletes through one."""
     cache = NarrationCache(tmp_path / "cache")
     key = "cd" * 32

@@ -45,9 +45,13 @@ Maybe, Mr. Asbæk.
 """Three chapters (introduction, middle, FAQ) of short sentences: a build takes about a second."""
 
 FILE_KINDS = ("clip", "chapter-wav", "chapter-index", "encoded-mp3", "encoded-index")
-PATTERNS = {"clip": "clips/*/*.pcm", "chapter-wav": "chapters/*/*.wav",
-            "chapter-index": f"chapters/*/{'[0-9a-f]' * 64}.json",
-            "encoded-mp3": "chapters/*/*-*.mp3", "encoded-index": "chapters/*/*-*.json"}
+PATTERNS = {
+    "clip": "clips/*/*.pcm",
+    "chapter-wav": "chapters/*/*.wav",
+    "chapter-index": f"chapters/*/{'[0-9a-f]' * 64}.json",
+    "encoded-mp3": "chapters/*/*-*.mp3",
+    "encoded-index": "chapters/*/*-*.json",
+}
 """Encoded chapters (the MP3 narration makes beside each chapter WAV, and its index) are named
 ``<chapter key>-<encoding>``; chapter indexes are the bare key."""
 ENCODED_KINDS = ("encoded-mp3", "encoded-index")
@@ -56,14 +60,20 @@ ENCODED_KINDS = ("encoded-mp3", "encoded-index")
 def build(source: Path, output: Path, cache: Path) -> Result:
     """``reviewpub build`` in-process, eSpeak NG, one worker: exceptions are kept, not raised."""
     runner = CliRunner(mix_stderr=False)
-    return runner.invoke(cli, ["build", str(source), "-o", str(output), "--cache-dir", str(cache),
-                               "--engine", "espeak", "--jobs", "1", "-q"], catch_exceptions=True)
+    return runner.invoke(
+        cli,
+        ["build", str(source), "-o", str(output), "--cache-dir", str(cache), "--engine", "espeak", "--jobs", "1", "-q"],
+        catch_exceptions=True,
+    )
 
 
 def output_bytes(output: Path) -> dict[str, bytes]:
     """Every file a build left in ``output`` (the lock file is not an output), by relative path."""
-    return {str(path.relative_to(output)): path.read_bytes() for path in sorted(output.rglob("*"))
-            if path.is_file() and not path.name.endswith(".lock")}
+    return {
+        str(path.relative_to(output)): path.read_bytes()
+        for path in sorted(output.rglob("*"))
+        if path.is_file() and not path.name.endswith(".lock")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -86,17 +96,21 @@ def entries(cache: Path, kind: str) -> list[Path]:
 
 def flip(offset: Callable[[int], int]) -> Callable[[Path, Path], None]:
     """Invert every bit of one byte, at ``offset(size)``."""
+
     def damage(path: Path, other: Path) -> None:
         data = bytearray(path.read_bytes())
         data[offset(len(data))] ^= 0xFF
         path.write_bytes(bytes(data))
+
     return damage
 
 
 def truncate(keep: Callable[[int], int]) -> Callable[[Path, Path], None]:
     """Keep the first ``keep(size)`` bytes."""
+
     def damage(path: Path, other: Path) -> None:
-        path.write_bytes(path.read_bytes()[:keep(path.stat().st_size)])
+        path.write_bytes(path.read_bytes()[: keep(path.stat().st_size)])
+
     return damage
 
 
@@ -170,9 +184,12 @@ INDEX_ONLY_DAMAGES: dict[str, Callable[[Path, Path], None]] = {
     "zero-sample-rate": zero_sample_rate,
     "position-past-the-end": bad_positions,
 }
-CASES = [(kind, name) for kind in FILE_KINDS for name in DAMAGES
-         if not (kind in ENCODED_KINDS and name == "edit-sample-rate")] + [
-    ("chapter-index", name) for name in INDEX_ONLY_DAMAGES]
+CASES = [
+    (kind, name)
+    for kind in FILE_KINDS
+    for name in DAMAGES
+    if not (kind in ENCODED_KINDS and name == "edit-sample-rate")
+] + [("chapter-index", name) for name in INDEX_ONLY_DAMAGES]
 """An encoded MP3 and its index state no sample rate to edit: their header and checksum are flipped instead."""
 
 
@@ -187,7 +204,8 @@ def assert_not_a_crash(result: Result) -> None:
 
 @pytest.mark.parametrize(("kind", "damage_name"), CASES, ids=[f"{kind}-{name}" for kind, name in CASES])
 def test_one_damaged_cache_file_never_changes_the_outputs(
-        clean: tuple[Path, Path, dict[str, bytes]], tmp_path: Path, kind: str, damage_name: str) -> None:
+    clean: tuple[Path, Path, dict[str, bytes]], tmp_path: Path, kind: str, damage_name: str
+) -> None:
     source, warm_cache, expected = clean
     cache = tmp_path / "cache"
     shutil.copytree(warm_cache, cache, symlinks=True)

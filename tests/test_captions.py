@@ -53,8 +53,12 @@ def test_writes_a_vtt_and_an_srt_per_chapter_into_the_folder(narration: Narratio
     folder = tmp_path / "captions"
     written = write_captions(narration, folder)
     assert [path.name for path in written] == [
-        "01-introduction.vtt", "01-introduction.srt", "02-the-verdict.vtt", "02-the-verdict.srt",
-        "03-frequently-asked-questions.vtt", "03-frequently-asked-questions.srt",
+        "01-introduction.vtt",
+        "01-introduction.srt",
+        "02-the-verdict.vtt",
+        "02-the-verdict.srt",
+        "03-frequently-asked-questions.vtt",
+        "03-frequently-asked-questions.srt",
     ]
     assert sorted(path.name for path in folder.iterdir()) == sorted(path.name for path in written)
 
@@ -104,8 +108,15 @@ def test_srt_is_well_formed_and_matches_the_vtt(narration: Narration, tmp_path: 
 
 def chapter_of(clips: list[Clip], sample_rate: int = 22050) -> ChapterNarration:
     end = max((clip.end_sample for clip in clips), default=0)
-    return ChapterNarration(chapter_id="c", number=1, title="C", clips=tuple(clips), sample_rate=sample_rate,
-                            sample_count=end, wav_path=Path("unused.wav"))
+    return ChapterNarration(
+        chapter_id="c",
+        number=1,
+        title="C",
+        clips=tuple(clips),
+        sample_rate=sample_rate,
+        sample_count=end,
+        wav_path=Path("unused.wav"),
+    )
 
 
 def test_overlapping_and_empty_clips_still_give_ordered_valid_cues() -> None:
@@ -130,8 +141,13 @@ def test_timestamps_past_an_hour() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.text(min_size=1, max_size=40), st.integers(0, 10**6), st.integers(0, 30000)),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(st.text(min_size=1, max_size=40), st.integers(0, 10**6), st.integers(0, 30000)),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_any_text_and_timing_gives_a_valid_vtt_that_quotes_the_text(pieces: list[tuple[str, int, int]]) -> None:
     clips = [Clip(f"s{index}", text, text, start, start + length) for index, (text, start, length) in enumerate(pieces)]
     chapter = chapter_of(clips)
@@ -150,8 +166,10 @@ def test_any_text_and_timing_gives_a_valid_vtt_that_quotes_the_text(pieces: list
         assert len(srt.rstrip("\n").split("\n\n")) == len(cues)
 
 
-HOSTILE = ('The film is <i>good</i>, <b>bold</b> and <font color="red">red</font>; {\\an8}up top, {\\pos(0,0)}there, '
-           '{a comment} and C:\\New\\nline\\hspace. 4 < 5 --> 6 & <u>under</u>.')
+HOSTILE = (
+    'The film is <i>good</i>, <b>bold</b> and <font color="red">red</font>; {\\an8}up top, {\\pos(0,0)}there, '
+    "{a comment} and C:\\New\\nline\\hspace. 4 < 5 --> 6 & <u>under</u>."
+)
 
 
 def test_srt_shows_html_tags_and_ass_overrides_literally() -> None:
@@ -188,7 +206,7 @@ def test_vtt_still_escapes_markup_and_keeps_braces() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("<>{}\\/Nnhib =\"a&-\u2039\u2060")), min_size=1, max_size=40))
+@given(st.text(alphabet=st.sampled_from(list('<>{}\\/Nnhib ="a&-\u2039\u2060')), min_size=1, max_size=40))
 def test_any_srt_cue_holds_no_markup_and_reads_as_the_sentence(text: str) -> None:
     escaped = escape_srt_text(text)
     assert not re.search(r"[<>{}]|\\[Nnh]", escaped)
@@ -201,11 +219,14 @@ def test_a_built_review_shows_its_markup_characters_literally_in_srt(tmp_path: P
     from tests.conftest import run_cli
 
     review = tmp_path / "markup.txt"
-    review.write_text("A Review Of Markup\n\nIntroduction\n\nThe film is <i>good</i> and {\\an8}tall.\n", encoding="utf-8")
+    review.write_text(
+        "A Review Of Markup\n\nIntroduction\n\nThe film is <i>good</i> and {\\an8}tall.\n", encoding="utf-8"
+    )
     run_cli("build", str(review), "-o", str(tmp_path / "output"))
     captions = tmp_path / "output" / "markup" / "captions"
     srt = (captions / "01-introduction.srt").read_text(encoding="utf-8")
     assert "The film is \u2039i\u203agood\u2039/i\u203a and \uff5b\\an8\uff5dtall." in srt
     assert not any(re.search(r"[<>{}]", text) for *_, text in parse_srt(srt))
     assert "The film is &lt;i&gt;good&lt;/i&gt; and {\\an8}tall." in (captions / "01-introduction.vtt").read_text(
-        encoding="utf-8")
+        encoding="utf-8"
+    )

@@ -39,12 +39,18 @@ def test_chapters_start_where_the_previous_one_ended(narration: Narration, tmp_p
     assert chapters[0]["startTime"] == 0
     assert chapters[-1]["endTime"] == pytest.approx(narration.duration_s, abs=0.001)
     # The factory's chapters are 4.25 s, 3.35 s and 4.25 s long.
-    assert [(chapter["startTime"], chapter["endTime"]) for chapter in chapters] == [(0, 4.25), (4.25, 7.6), (7.6, 11.85)]
+    assert [(chapter["startTime"], chapter["endTime"]) for chapter in chapters] == [
+        (0, 4.25),
+        (4.25, 7.6),
+        (7.6, 11.85),
+    ]
 
 
 def test_spans_are_exact_sums_of_samples_even_for_many_chapters(narration: Narration) -> None:
     one = narration.chapters[1]
-    many = dataclasses.replace(narration, chapters=tuple(dataclasses.replace(one, number=index) for index in range(1, 301)))
+    many = dataclasses.replace(
+        narration, chapters=tuple(dataclasses.replace(one, number=index) for index in range(1, 301))
+    )
     spans = chapter_spans(many)
     assert spans[-1][1] == one.sample_count * 300 / one.sample_rate
     assert all(end == next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))

@@ -24,8 +24,11 @@ from reviewpub.cover import (
 from reviewpub.document import Metadata
 from reviewpub.errors import ExitStatus, SettingsError
 
-SEED_METADATA = Metadata(title="I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space", author="Zoë Asbæk",
-                         subtitle="Six astronauts & one war below")
+SEED_METADATA = Metadata(
+    title="I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space",
+    author="Zoë Asbæk",
+    subtitle="Six astronauts & one war below",
+)
 
 
 def image(data: bytes) -> Image.Image:
@@ -62,7 +65,9 @@ def test_generated_cover_is_a_1600_by_2400_jpeg_with_large_text() -> None:
     box = title_band.getbbox()
     assert box is not None and box[3] - box[1] > 400, "the title fills a large band"
     rows = [y for y in range(title_band.height) if title_band.crop((0, y, title_band.width, y + 1)).getbbox()]
-    tallest_run = max(len(run) for run in "".join("x" if y in set(rows) else " " for y in range(title_band.height)).split())
+    tallest_run = max(
+        len(run) for run in "".join("x" if y in set(rows) else " " for y in range(title_band.height)).split()
+    )
     assert tallest_run >= 80, "title letters are at least 80 px tall: readable as a thumbnail"
 
 
@@ -73,12 +78,15 @@ def test_palettes_pass_wcag_aaa_contrast() -> None:
         assert contrast(background, AUTHOR_COLOUR) >= 7
 
 
-@pytest.mark.parametrize("title", [
-    "A" * 600,
-    "Supercalifragilisticexpialidocious " * 12,
-    "I.S.S.",
-    "Tom & Jerry <script>alert(1)</script> 🎬🍿 שלום עולם",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "A" * 600,
+        "Supercalifragilisticexpialidocious " * 12,
+        "I.S.S.",
+        "Tom & Jerry <script>alert(1)</script> 🎬🍿 שלום עולם",
+    ],
+)
 def test_text_stays_inside_the_margins(title: str) -> None:
     picture = image(make_cover(Metadata(title=title, subtitle="Sub " * 40, author="Zoë Asbæk " * 10)))
     columns = bright_columns(picture)
@@ -201,7 +209,8 @@ def test_square_artwork_shows_the_whole_user_cover_over_a_dimmed_backdrop(tmp_pa
 
 def test_alt_text_names_title_subtitle_and_author() -> None:
     assert cover_alt_text(SEED_METADATA) == (
-        "Cover of I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space: Six astronauts & one war below, by Zoë Asbæk")
+        "Cover of I.S.S. Movie Review: A Tense and Gripping Thriller Set in Space: Six astronauts & one war below, by Zoë Asbæk"
+    )
     assert cover_alt_text(Metadata(title="Only")) == "Cover of Only"
 
 
@@ -246,23 +255,31 @@ def run_measured(arguments: list[str], folder: Path) -> tuple[int, str, str, flo
     stdout, stderr, peak = folder / "stdout.txt", folder / "stderr.txt", folder / "peak-kb.txt"
     # A small launcher starts reviewpub and reports its peak: a process forked straight from
     # pytest would count pytest's own pages (hundreds of MB late in a run) as its peak.
-    launcher = ("import os, subprocess, sys\n"
-                "child = subprocess.Popen(sys.argv[2:])\n"
-                "_, status, usage = os.wait4(child.pid, 0)\n"
-                "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
-                "sys.exit(os.waitstatus_to_exitcode(status))\n")
+    launcher = (
+        "import os, subprocess, sys\n"
+        "child = subprocess.Popen(sys.argv[2:])\n"
+        "_, status, usage = os.wait4(child.pid, 0)\n"
+        "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+        "sys.exit(os.waitstatus_to_exitcode(status))\n"
+    )
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        completed = subprocess.run([sys.executable, "-c", launcher, str(peak), sys.executable, "-m", "reviewpub",
-                                    *arguments], stdout=out, stderr=err, check=False)
+        completed = subprocess.run(
+            [sys.executable, "-c", launcher, str(peak), sys.executable, "-m", "reviewpub", *arguments],
+            stdout=out,
+            stderr=err,
+            check=False,
+        )
     return completed.returncode, stdout.read_text(), stderr.read_text(), int(peak.read_text()) / 1024  # KB
 
 
-def test_an_oversized_cover_is_one_line_and_exit_1_within_bounded_memory(bomb_png: Path, seed: Path,
-                                                                      tmp_path: Path) -> None:
+def test_an_oversized_cover_is_one_line_and_exit_1_within_bounded_memory(
+    bomb_png: Path, seed: Path, tmp_path: Path
+) -> None:
     assert bomb_png.stat().st_size < 1_000_000, "the point: a small file declaring a huge image"
     output = tmp_path / "output"
     status, stdout, stderr, peak_mb = run_measured(
-        ["epub", str(seed), "--cover", str(bomb_png), "-o", str(output)], tmp_path)
+        ["epub", str(seed), "--cover", str(bomb_png), "-o", str(output)], tmp_path
+    )
     assert status == ExitStatus.ERROR, stderr
     assert stdout == ""
     lines = stderr.splitlines()
@@ -279,7 +296,8 @@ def test_a_cover_at_the_pixel_limit_is_used_within_bounded_memory(seed: Path, tm
     source = write_blank_png(tmp_path / "limit.png", side, side)
     output = tmp_path / "output"
     status, stdout, stderr, peak_mb = run_measured(
-        ["epub", str(seed), "--cover", str(source), "-o", str(output)], tmp_path)
+        ["epub", str(seed), "--cover", str(source), "-o", str(output)], tmp_path
+    )
     assert status == ExitStatus.SUCCESS, stderr
     assert stderr == "", "no warning of Pillow's reaches the user"
     assert peak_mb < PEAK_MEMORY_LIMIT_MB, f"peak {peak_mb:.0f} MB"
@@ -297,8 +315,9 @@ def test_webp_covers_have_a_lower_pixel_limit(tmp_path: Path) -> None:
         make_cover(Metadata(title="T", cover=source))
 
 
-def test_pillow_warnings_never_reach_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              recwarn: pytest.WarningsRecorder) -> None:
+def test_pillow_warnings_never_reach_the_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recwarn: pytest.WarningsRecorder
+) -> None:
     source = tmp_path / "cover.png"
     Image.new("RGB", (400, 400), (10, 120, 200)).save(source)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # 160,000 pixels: Pillow warns, and goes on
@@ -320,8 +339,13 @@ def asymmetric_picture(size: tuple[int, int], mode: str) -> Image.Image:
     """A picture whose every transposition looks different: gradients, a corner mark, some transparency."""
     width, height = size
     picture = Image.new("RGBA", size)
-    picture.putdata([(x * 255 // width, y * 255 // height, (x * y) % 256, 255 if (x + y) % 7 else 90)
-                     for y in range(height) for x in range(width)])
+    picture.putdata(
+        [
+            (x * 255 // width, y * 255 // height, (x * y) % 256, 255 if (x + y) % 7 else 90)
+            for y in range(height)
+            for x in range(width)
+        ]
+    )
     ImageDraw.Draw(picture).rectangle((0, 0, width // 5, height // 9), fill=(255, 255, 0, 255))
     return picture.convert(mode)
 
@@ -338,8 +362,9 @@ def flattened(picture: Image.Image) -> Image.Image:
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("mode", ["RGBA", "RGB", "LA"])
-def test_cover_made_tile_by_tile_equals_the_whole_image_turned_and_flattened(orientation: int, mode: str,
-                                                                            tmp_path: Path) -> None:
+def test_cover_made_tile_by_tile_equals_the_whole_image_turned_and_flattened(
+    orientation: int, mode: str, tmp_path: Path
+) -> None:
     source = tmp_path / "cover.png"
     picture = asymmetric_picture((157, 101), mode)
     exif = Image.Exif()

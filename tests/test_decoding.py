@@ -30,12 +30,28 @@ TEXT = "Café Review\n\nIt’s “great” — really. Zoë and Pilou Asbæk agr
         (TEXT.encode("utf-32"), TEXT),
         (TEXT.encode("cp1252"), TEXT),
         (TEXT.replace("\n", "\r\n").encode("cp1252"), TEXT),
-        ("Caf\xe9 Review\n\nIt was tr\xe8s bien, na\xefve.\n".encode("latin-1"), "Café Review\n\nIt was très bien, naïve.\n"),
+        (
+            "Caf\xe9 Review\n\nIt was tr\xe8s bien, na\xefve.\n".encode("latin-1"),
+            "Café Review\n\nIt was très bien, naïve.\n",
+        ),
         ("Обзор\n\nЭто хороший фильм о космосе.\n".encode("cp1251"), "Обзор\n\nЭто хороший фильм о космосе.\n"),
         ("Title\u2028Line\u2029Para".encode("utf-8"), "Title\nLine\n\nPara"),
     ],
-    ids=["utf-8", "utf-8 BOM", "utf-8 BOM CRLF", "CRLF", "old Mac CR", "utf-16 LE BOM", "utf-16 BE BOM", "utf-32",
-         "cp1252", "cp1252 CRLF", "latin-1", "cp1251", "unicode separators"],
+    ids=[
+        "utf-8",
+        "utf-8 BOM",
+        "utf-8 BOM CRLF",
+        "CRLF",
+        "old Mac CR",
+        "utf-16 LE BOM",
+        "utf-16 BE BOM",
+        "utf-32",
+        "cp1252",
+        "cp1252 CRLF",
+        "latin-1",
+        "cp1251",
+        "unicode separators",
+    ],
 )
 def test_decode_text(data: bytes, expected: str) -> None:
     assert decode_text(data, Path("x.txt")) == expected
@@ -83,7 +99,9 @@ def test_broken_utf16_is_reported() -> None:
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n \t\r\n", codecs.BOM_UTF8 + b"\n\n", b"\x0c\n  \n\x0c"])
 def test_empty_files_are_reported(data: bytes) -> None:
-    with pytest.raises(SourceError, match="^x.txt: the file is empty; write the review in it: a title line, then paragraphs$"):
+    with pytest.raises(
+        SourceError, match="^x.txt: the file is empty; write the review in it: a title line, then paragraphs$"
+    ):
         decode_text(data, Path("x.txt"))
 
 
@@ -104,8 +122,21 @@ def test_empty_files_are_reported(data: bytes) -> None:
         ("<b>&amp;</b> ]]>", "<b>&amp;</b> ]]>"),
         ("“quotes” — dashes – ‘too’…", "“quotes” — dashes – ‘too’…"),
     ],
-    ids=["NUL", "C0", "C1", "lone surrogates", "non-characters", "replacement", "tab", "newline", "composed accent",
-         "combining marks", "emoji and RTL", "markup as text", "typography"],
+    ids=[
+        "NUL",
+        "C0",
+        "C1",
+        "lone surrogates",
+        "non-characters",
+        "replacement",
+        "tab",
+        "newline",
+        "composed accent",
+        "combining marks",
+        "emoji and RTL",
+        "markup as text",
+        "typography",
+    ],
 )
 def test_clean_text(text: str, expected: str) -> None:
     assert clean_text(text) == expected
@@ -173,5 +204,7 @@ def test_cp1252_curly_quotes_and_names(tmp_path: Path) -> None:
     copy.write_bytes("Café Review\r\n\r\nIt’s “great” — really. Zoë agrees.\r\n".encode("cp1252"))
     document = read_document(copy)
     assert [sentence.text for sentence in document.sentences()] == [
-        "Café Review", "It’s “great” — really.", "Zoë agrees."
+        "Café Review",
+        "It’s “great” — really.",
+        "Zoë agrees.",
     ]

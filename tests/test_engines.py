@@ -76,7 +76,8 @@ def third_party_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     package = tmp_path / "site"
     (package / "acme_engines").mkdir(parents=True)
     (package / "acme_engines" / "__init__.py").write_text("")
-    (package / "acme_engines" / "good.py").write_text(textwrap.dedent("""
+    (package / "acme_engines" / "good.py").write_text(
+        textwrap.dedent("""
         from reviewpub.engines.base import Engine, Speech, Voice
 
         class GoodEngine(Engine):
@@ -88,7 +89,8 @@ def third_party_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
             def synthesize(self, text, *, voice):
                 return Speech(b"\\x01\\x00" * 100, 8000)
-    """))
+    """)
+    )
     (package / "acme_engines" / "broken.py").write_text("import a_module_that_does_not_exist\n")
     info = package / "acme_engines-1.0.dist-info"
     info.mkdir()
@@ -201,7 +203,10 @@ def test_a_broken_plugin_is_a_warning_in_listings(third_party_plugins: Path, cap
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("acme-broken", r"engine 'acme-broken' \(acme_engines.broken:BrokenEngine\) failed to load: ModuleNotFoundError"),
+        (
+            "acme-broken",
+            r"engine 'acme-broken' \(acme_engines.broken:BrokenEngine\) failed to load: ModuleNotFoundError",
+        ),
         ("acme-wrong", r"engine 'acme-wrong' \(json:dumps\) is not a reviewpub Engine; pick another"),
     ],
 )
@@ -230,8 +235,10 @@ def test_auto_falls_back_to_espeak_after_one_failed_probe(
         chosen = choose_engine("auto", rate=210, sleep=slept.append)
     assert isinstance(chosen, EspeakEngine) and chosen.rate == 210
     assert len(google.requests) == 1 and slept == []  # one probe, no retry, no waiting
-    assert any(line.startswith("engine auto: gTTS is not usable (gTTS: ") and line.endswith("using eSpeak NG, offline")
-               for line in caplog.messages)
+    assert any(
+        line.startswith("engine auto: gTTS is not usable (gTTS: ") and line.endswith("using eSpeak NG, offline")
+        for line in caplog.messages
+    )
     assert "engine auto: --sleep not options of espeak; ignored" in caplog.messages
 
 

@@ -71,73 +71,144 @@ class Sentences:
         self.counter = itertools.count(1)
 
     def __call__(self, *spans: str | Span) -> Sentence:
-        return Sentence(f"s{next(self.counter)}", tuple(Span(span) if isinstance(span, str) else span for span in spans))
+        return Sentence(
+            f"s{next(self.counter)}", tuple(Span(span) if isinstance(span, str) else span for span in spans)
+        )
 
 
 def sample_document(**metadata: object) -> Document:
     """A review with every block kind, inline styles, links of every sort, an FAQ and hostile text."""
     say = Sentences()
     introduction = Chapter(
-        id="introduction", title="Introduction", heading=say("Introduction"), role=ChapterRole.INTRODUCTION,
+        id="introduction",
+        title="Introduction",
+        heading=say("Introduction"),
+        role=ChapterRole.INTRODUCTION,
         blocks=(
-            Paragraph((say("A ", Span("tense", emphasis=True), " and ", Span("gripping", strong=True), " thriller."),
-                       say("Run ", Span("reviewpub build", code=True), " to make it."))),
-            Paragraph((say("Directed by ", Span("Gabriela Cowperthwaite", href="https://example.org/gabriela cowperthwaite"),
-                           "."),
-                       say("Not a link: ", Span("click me", href="javascript:alert(1)"), ", ",
-                           Span("a local file", href="notes/other review.md"), ", ",
-                           Span("see the verdict", href="#verdict"), ", ", Span("nowhere", href="#no-such-id"), "."),
-                       say("Mail ", Span("the critic", href="mailto:critic@example.org"), "."))),
-            ListBlock((
-                (say("Chris Messina as Gordon."),),
-                (say("Ariana DeBose as Kira."), say("She leads.")),
-                (say("Pilou Asbæk as Nicholai, with Zoë at the controls."),),
-            )),
+            Paragraph(
+                (
+                    say("A ", Span("tense", emphasis=True), " and ", Span("gripping", strong=True), " thriller."),
+                    say("Run ", Span("reviewpub build", code=True), " to make it."),
+                )
+            ),
+            Paragraph(
+                (
+                    say(
+                        "Directed by ",
+                        Span("Gabriela Cowperthwaite", href="https://example.org/gabriela cowperthwaite"),
+                        ".",
+                    ),
+                    say(
+                        "Not a link: ",
+                        Span("click me", href="javascript:alert(1)"),
+                        ", ",
+                        Span("a local file", href="notes/other review.md"),
+                        ", ",
+                        Span("see the verdict", href="#verdict"),
+                        ", ",
+                        Span("nowhere", href="#no-such-id"),
+                        ".",
+                    ),
+                    say("Mail ", Span("the critic", href="mailto:critic@example.org"), "."),
+                )
+            ),
+            ListBlock(
+                (
+                    (say("Chris Messina as Gordon."),),
+                    (say("Ariana DeBose as Kira."), say("She leads.")),
+                    (say("Pilou Asbæk as Nicholai, with Zoë at the controls."),),
+                )
+            ),
             Quote((Paragraph((say("“Space is hard.”"), say("So is trust."))),)),
             ListBlock(((say("First, the launch."),), (say("Then, the silence."),)), ordered=True),
         ),
     )
     hostile = Chapter(
-        id="the-script-tag", title=f"The {HOSTILE} chapter", heading=say(f"The {HOSTILE} chapter"),
+        id="the-script-tag",
+        title=f"The {HOSTILE} chapter",
+        heading=say(f"The {HOSTILE} chapter"),
         blocks=(Paragraph((say(HOSTILE), say("A very long word: " + "x" * 400 + "."))),),
     )
     verdict = Chapter(
-        id="verdict", title="Verdict", heading=say("Verdict"),
+        id="verdict",
+        title="Verdict",
+        heading=say("Verdict"),
         blocks=(Paragraph((say("Worth the trip."),)),),
         children=(
-            Chapter(id="pros", title="Pros", heading=say("Pros"), role=ChapterRole.SECTION,
-                    blocks=(ListBlock(((say("Tension."),), (say("Cast."),))),)),
-            Chapter(id="cons", title="Cons", heading=say("Cons"), role=ChapterRole.SECTION,
-                    blocks=(ListBlock(((say("Short."),),)),),
-                    children=(Chapter(id="nitpicks", title="Nitpicks", heading=say("Nitpicks"), role=ChapterRole.SECTION,
-                                      blocks=(Paragraph((say("The stars move."),)),)),)),
+            Chapter(
+                id="pros",
+                title="Pros",
+                heading=say("Pros"),
+                role=ChapterRole.SECTION,
+                blocks=(ListBlock(((say("Tension."),), (say("Cast."),))),),
+            ),
+            Chapter(
+                id="cons",
+                title="Cons",
+                heading=say("Cons"),
+                role=ChapterRole.SECTION,
+                blocks=(ListBlock(((say("Short."),),)),),
+                children=(
+                    Chapter(
+                        id="nitpicks",
+                        title="Nitpicks",
+                        heading=say("Nitpicks"),
+                        role=ChapterRole.SECTION,
+                        blocks=(Paragraph((say("The stars move."),)),),
+                    ),
+                ),
+            ),
         ),
     )
     faq = Chapter(
-        id="frequently-asked-questions", title="Frequently Asked Questions", heading=say("Frequently Asked Questions"),
+        id="frequently-asked-questions",
+        title="Frequently Asked Questions",
+        heading=say("Frequently Asked Questions"),
         role=ChapterRole.FAQ,
         children=tuple(
-            Chapter(id=f"question-{number}", title=question, heading=say(question), role=ChapterRole.QUESTION,
-                    blocks=(Paragraph((say(answer),)),))
+            Chapter(
+                id=f"question-{number}",
+                title=question,
+                heading=say(question),
+                role=ChapterRole.QUESTION,
+                blocks=(Paragraph((say(answer),)),),
+            )
             for number, (question, answer) in enumerate(
-                [("Is it suitable for all audiences?", "No, it is rated R."),
-                 ("Is it <really> set in space & orbit?", "Yes ]]> mostly.")], start=1)
+                [
+                    ("Is it suitable for all audiences?", "No, it is rated R."),
+                    ("Is it <really> set in space & orbit?", "Yes ]]> mostly."),
+                ],
+                start=1,
+            )
         ),
     )
     fields: dict[str, object] = dict(
-        title="I.S.S. <Review> & ]]> Thriller", subtitle="A <Sub> & Title", author="Zoë Asbæk", language="en",
-        date="2024-01-19", description="A review of I.S.S. & more <b>bold</b>.", publisher="The Small Screen",
-        rights="CC BY 4.0", identifier="urn:uuid:12345678-1234-5678-1234-567812345678", modified=MODIFIED,
+        title="I.S.S. <Review> & ]]> Thriller",
+        subtitle="A <Sub> & Title",
+        author="Zoë Asbæk",
+        language="en",
+        date="2024-01-19",
+        description="A review of I.S.S. & more <b>bold</b>.",
+        publisher="The Small Screen",
+        rights="CC BY 4.0",
+        identifier="urn:uuid:12345678-1234-5678-1234-567812345678",
+        modified=MODIFIED,
     )
     fields.update(metadata)
-    return Document(metadata=Metadata(**fields),  # type: ignore[arg-type]
-                    chapters=(introduction, hostile, verdict, faq), name="sample")
+    return Document(
+        metadata=Metadata(**fields),  # type: ignore[arg-type]
+        chapters=(introduction, hostile, verdict, faq),
+        name="sample",
+    )
 
 
 def minimal_document(title: str = "Minimal") -> Document:
     """One chapter, one sentence, only a title: everything else defaulted (empty identifier, 1970)."""
-    return Document(Metadata(title=title), (Chapter("only", "Only", Sentence.plain("h", "Only"),
-                                                    (Paragraph((Sentence.plain("b", "Body."),)),)),), name="minimal")
+    return Document(
+        Metadata(title=title),
+        (Chapter("only", "Only", Sentence.plain("h", "Only"), (Paragraph((Sentence.plain("b", "Body."),)),)),),
+        name="minimal",
+    )
 
 
 def rtl_document() -> Document:
@@ -162,8 +233,11 @@ def epubs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         document = read_document(source)
         built[source.name] = write_epub(document, folder / f"{document.name}.epub")
     hostile = folder / "hostile.txt"
-    hostile.write_text(f"{HOSTILE} Review\n\nIntro {HOSTILE}.\n\nThe <Plot> & Its \"Quotes\"\n\nSome text. More.\n\n"
-                       "???\n\nQuestion marks as a heading.\n", encoding="utf-8")
+    hostile.write_text(
+        f'{HOSTILE} Review\n\nIntro {HOSTILE}.\n\nThe <Plot> & Its "Quotes"\n\nSome text. More.\n\n'
+        "???\n\nQuestion marks as a heading.\n",
+        encoding="utf-8",
+    )
     built["hostile"] = write_epub(read_document(hostile), folder / "hostile.epub")
     cover = folder / "my cover.png"
     Image.new("RGB", (900, 1200), (200, 30, 30)).save(cover)
@@ -186,8 +260,11 @@ def xml(epub: Path, name: str) -> etree._Element:
 
 def chapter_pages(epub: Path) -> dict[str, etree._Element]:
     with zipfile.ZipFile(epub) as archive:
-        return {name.removeprefix("EPUB/"): etree.fromstring(archive.read(name))
-                for name in archive.namelist() if re.match(r"EPUB/\d\d-.*\.xhtml$", name)}
+        return {
+            name.removeprefix("EPUB/"): etree.fromstring(archive.read(name))
+            for name in archive.namelist()
+            if re.match(r"EPUB/\d\d-.*\.xhtml$", name)
+        }
 
 
 def opf_properties(epub: Path) -> dict[str, list[str]]:
@@ -222,10 +299,18 @@ def test_zip_layout_is_ocf(epubs: dict[str, Path]) -> None:
         assert {info.date_time for info in infos} == {(2024, 5, 6, 7, 30, 14)}  # UTC, DOS 2-second resolution
         container = etree.fromstring(archive.read("META-INF/container.xml"))
     assert container.find(".//{*}rootfile").get("full-path") == "EPUB/content.opf"
-    assert {"EPUB/nav.xhtml", "EPUB/toc.ncx", "EPUB/cover.jpg", "EPUB/cover.xhtml", "EPUB/titlepage.xhtml",
-            "EPUB/style.css"} <= set(names)
+    assert {
+        "EPUB/nav.xhtml",
+        "EPUB/toc.ncx",
+        "EPUB/cover.jpg",
+        "EPUB/cover.xhtml",
+        "EPUB/titlepage.xhtml",
+        "EPUB/style.css",
+    } <= set(names)
     assert [name for name in names if re.match(r"EPUB/\d\d-", name)] == [
-        "EPUB/01-introduction.xhtml", "EPUB/02-the-script-tag.xhtml", "EPUB/03-verdict.xhtml",
+        "EPUB/01-introduction.xhtml",
+        "EPUB/02-the-script-tag.xhtml",
+        "EPUB/03-verdict.xhtml",
         "EPUB/04-frequently-asked-questions.xhtml",
     ]
 
@@ -239,7 +324,9 @@ def test_package_metadata(epubs: dict[str, Path]) -> None:
     assert opf.get("unique-identifier") == identifier.get("id")
     titles = {title.get("id"): title.text for title in opf.findall(".//dc:title", NS)}
     assert titles == {"title": "I.S.S. <Review> & ]]> Thriller", "subtitle": "A <Sub> & Title"}
-    refinements = {(meta.get("refines"), meta.get("property")): meta.text for meta in opf.findall(".//opf:meta[@refines]", NS)}
+    refinements = {
+        (meta.get("refines"), meta.get("property")): meta.text for meta in opf.findall(".//opf:meta[@refines]", NS)
+    }
     assert refinements[("#title", "title-type")] == "main"
     assert refinements[("#subtitle", "title-type")] == "subtitle"
     creator = opf.find(".//dc:creator", NS)
@@ -257,7 +344,12 @@ def test_accessibility_metadata(epubs: dict[str, Path]) -> None:
     assert properties["schema:accessMode"] == ["textual", "visual"]
     assert properties["schema:accessModeSufficient"] == ["textual"]
     assert set(properties["schema:accessibilityFeature"]) == {
-        "structuralNavigation", "tableOfContents", "readingOrder", "alternativeText", "displayTransformability"}
+        "structuralNavigation",
+        "tableOfContents",
+        "readingOrder",
+        "alternativeText",
+        "displayTransformability",
+    }
     assert properties["schema:accessibilityHazard"] == ["none"]
     assert "table of contents" in properties["schema:accessibilitySummary"][0]
     assert "narrated" not in properties["schema:accessibilitySummary"][0]
@@ -277,15 +369,26 @@ def test_an_empty_identifier_becomes_a_stable_urn(tmp_path: Path, epubs: dict[st
 
 def toc_entries(parent: etree._Element) -> list[tuple[str, str, list]]:  # type: ignore[type-arg]
     """nav.xhtml's ``<ol>`` as (label, href, children) triples."""
-    return [(text_of(li.find("x:a", NS)), li.find("x:a", NS).get("href"),
-             toc_entries(li.find("x:ol", NS)) if li.find("x:ol", NS) is not None else [])
-            for li in parent.findall("x:li", NS)]
+    return [
+        (
+            text_of(li.find("x:a", NS)),
+            li.find("x:a", NS).get("href"),
+            toc_entries(li.find("x:ol", NS)) if li.find("x:ol", NS) is not None else [],
+        )
+        for li in parent.findall("x:li", NS)
+    ]
 
 
 def ncx_entries(parent: etree._Element) -> list[tuple[str, str, list]]:  # type: ignore[type-arg]
     """The NCX's navPoints in the same shape."""
-    return [(point.findtext("ncx:navLabel/ncx:text", namespaces=NS), point.find("ncx:content", NS).get("src"),
-             ncx_entries(point)) for point in parent.findall("ncx:navPoint", NS)]
+    return [
+        (
+            point.findtext("ncx:navLabel/ncx:text", namespaces=NS),
+            point.find("ncx:content", NS).get("src"),
+            ncx_entries(point),
+        )
+        for point in parent.findall("ncx:navPoint", NS)
+    ]
 
 
 def test_nav_and_ncx_nest_sections_under_their_chapter(epubs: dict[str, Path]) -> None:
@@ -296,14 +399,22 @@ def test_nav_and_ncx_nest_sections_under_their_chapter(epubs: dict[str, Path]) -
         ("I.S.S. <Review> & ]]> Thriller", "titlepage.xhtml", []),
         ("Introduction", "01-introduction.xhtml", []),
         (f"The {clean(HOSTILE)} chapter", "02-the-script-tag.xhtml", []),
-        ("Verdict", "03-verdict.xhtml", [
-            ("Pros", "03-verdict.xhtml#pros", []),
-            ("Cons", "03-verdict.xhtml#cons", [("Nitpicks", "03-verdict.xhtml#nitpicks", [])]),
-        ]),
-        ("Frequently Asked Questions", "04-frequently-asked-questions.xhtml", [
-            ("Is it suitable for all audiences?", "04-frequently-asked-questions.xhtml#question-1", []),
-            ("Is it <really> set in space & orbit?", "04-frequently-asked-questions.xhtml#question-2", []),
-        ]),
+        (
+            "Verdict",
+            "03-verdict.xhtml",
+            [
+                ("Pros", "03-verdict.xhtml#pros", []),
+                ("Cons", "03-verdict.xhtml#cons", [("Nitpicks", "03-verdict.xhtml#nitpicks", [])]),
+            ],
+        ),
+        (
+            "Frequently Asked Questions",
+            "04-frequently-asked-questions.xhtml",
+            [
+                ("Is it suitable for all audiences?", "04-frequently-asked-questions.xhtml#question-1", []),
+                ("Is it <really> set in space & orbit?", "04-frequently-asked-questions.xhtml#question-2", []),
+            ],
+        ),
     ]
     ncx = xml(epubs["sample"], "EPUB/toc.ncx")
     assert ncx_entries(ncx.find("ncx:navMap", NS)) == toc
@@ -328,16 +439,20 @@ def test_seed_faq_questions_nest_under_the_faq(epubs: dict[str, Path]) -> None:
     nav = xml(epubs["iss-review.txt"], "EPUB/nav.xhtml")
     top = toc_entries(nav.find(".//x:nav[@epub:type='toc']/x:ol", NS))
     assert len(top) == 1 + 8 and top[-1][0] == "Frequently Asked Questions"
-    assert [href for _, href, _ in top[-1][2]][0] == "08-frequently-asked-questions.xhtml#is-i-s-s-suitable-for-all-audiences"
+    assert [href for _, href, _ in top[-1][2]][
+        0
+    ] == "08-frequently-asked-questions.xhtml#is-i-s-s-suitable-for-all-audiences"
     assert len(top[-1][2]) == 3
 
 
 def test_chapters_are_semantic_sections(epubs: dict[str, Path]) -> None:
     pages = chapter_pages(epubs["sample"])
-    expected = {"01-introduction.xhtml": ("introduction", "doc-introduction"),
-                "02-the-script-tag.xhtml": ("chapter", "doc-chapter"),
-                "03-verdict.xhtml": ("chapter", "doc-chapter"),
-                "04-frequently-asked-questions.xhtml": ("chapter", "doc-chapter")}
+    expected = {
+        "01-introduction.xhtml": ("introduction", "doc-introduction"),
+        "02-the-script-tag.xhtml": ("chapter", "doc-chapter"),
+        "03-verdict.xhtml": ("chapter", "doc-chapter"),
+        "04-frequently-asked-questions.xhtml": ("chapter", "doc-chapter"),
+    }
     for name, root in pages.items():
         assert root.get("lang") == "en" and root.get(XML_LANG) == "en"
         assert root.find("x:body", NS).get(EPUB_TYPE) == "bodymatter"
@@ -352,9 +467,14 @@ def test_chapters_are_semantic_sections(epubs: dict[str, Path]) -> None:
     assert [text_of(h) for h in verdict.findall(".//x:h2", NS)] == ["Pros", "Cons"]
     assert [text_of(h) for h in verdict.findall(".//x:h3", NS)] == ["Nitpicks"]
     faq = pages["04-frequently-asked-questions.xhtml"]
-    assert [section.get("id") for section in faq.findall("x:body/x:section/x:section", NS)] == ["question-1", "question-2"]
+    assert [section.get("id") for section in faq.findall("x:body/x:section/x:section", NS)] == [
+        "question-1",
+        "question-2",
+    ]
     assert [text_of(h) for h in faq.findall(".//x:h2", NS)] == [
-        "Is it suitable for all audiences?", "Is it <really> set in space & orbit?"]
+        "Is it suitable for all audiences?",
+        "Is it <really> set in space & orbit?",
+    ]
 
 
 def test_every_sentence_and_heading_is_wrapped_in_its_own_id(epubs: dict[str, Path]) -> None:
@@ -411,7 +531,13 @@ def test_title_page_names_title_subtitle_author_publisher_and_date(epubs: dict[s
     section = page.find("x:body/x:section", NS)
     assert section.get(EPUB_TYPE) == "titlepage" and page.find("x:body", NS).get(EPUB_TYPE) == "frontmatter"
     assert [text_of(child) for child in section] == [
-        "I.S.S. <Review> & ]]> Thriller", "A <Sub> & Title", "Zoë Asbæk", "The Small Screen", "2024-01-19", "CC BY 4.0"]
+        "I.S.S. <Review> & ]]> Thriller",
+        "A <Sub> & Title",
+        "Zoë Asbæk",
+        "The Small Screen",
+        "2024-01-19",
+        "CC BY 4.0",
+    ]
     assert text_of(xml(epubs["minimal"], "EPUB/titlepage.xhtml").find("x:body/x:section", NS)).strip() == "Minimal"
 
 
@@ -500,7 +626,9 @@ def test_cli_writes_the_epub_into_output(tmp_path: Path) -> None:
     written = tmp_path / "output" / "iss-review.epub"
     assert result.stdout.strip() == str(written)
     assert zipfile.is_zipfile(written)
-    assert [path.name for path in (tmp_path / "output").iterdir() if not path.name.startswith(".")] == ["iss-review.epub"]
+    assert [path.name for path in (tmp_path / "output").iterdir() if not path.name.startswith(".")] == [
+        "iss-review.epub"
+    ]
 
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
@@ -514,10 +642,19 @@ def documents_from(texts: Iterator[str]) -> Document:
         return say(Span(next(texts), emphasis=True), Span(next(texts), href=next(texts)), next(texts))
 
     child = Chapter("child", next(texts), sentence(), (ListBlock(((sentence(),),)),), role=ChapterRole.QUESTION)
-    first = Chapter("first", next(texts), sentence(), (Paragraph((sentence(), sentence())), Quote((Paragraph((sentence(),)),))),
-                    (child,), role=ChapterRole.FAQ)
-    return Document(Metadata(title=next(texts), subtitle=next(texts), author=next(texts), publisher=next(texts)),
-                    (first,), name="generated")
+    first = Chapter(
+        "first",
+        next(texts),
+        sentence(),
+        (Paragraph((sentence(), sentence())), Quote((Paragraph((sentence(),)),))),
+        (child,),
+        role=ChapterRole.FAQ,
+    )
+    return Document(
+        Metadata(title=next(texts), subtitle=next(texts), author=next(texts), publisher=next(texts)),
+        (first,),
+        name="generated",
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -529,8 +666,12 @@ def test_any_text_gives_well_formed_xhtml_that_quotes_it(texts: list[str]) -> No
     for sentence in document.sentences():
         assert text_of(page.find(f".//*[@id='{sentence.id}']")) == clean(sentence.text)
     for link in page.iter("{http://www.w3.org/1999/xhtml}a"):
-        assert link.get("href").split(":")[0] in ("http", "https", "mailto") or link.get("href").startswith("01-first.xhtml#")
-    etree.fromstring(render_nav(document, files, cover_file="cover.xhtml", title_file="titlepage.xhtml").encode("utf-8"))
+        assert link.get("href").split(":")[0] in ("http", "https", "mailto") or link.get("href").startswith(
+            "01-first.xhtml#"
+        )
+    etree.fromstring(
+        render_nav(document, files, cover_file="cover.xhtml", title_file="titlepage.xhtml").encode("utf-8")
+    )
     title_page = etree.fromstring(render_title_page(document).encode("utf-8"))
     assert text_of(title_page.find(".//x:h1", NS)) == clean(document.metadata.title)
 

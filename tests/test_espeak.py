@@ -35,7 +35,7 @@ def longest_silence_s(speech: Speech, threshold: int = 200) -> float:
 
 def words_at_marks(text: str, speech: Speech) -> list[str]:
     """The word of ``text`` starting at each word mark."""
-    return [text[mark.text_offset:].split()[0] for mark in speech.words]
+    return [text[mark.text_offset :].split()[0] for mark in speech.words]
 
 
 # --- sound -----------------------------------------------------------------------------------------
@@ -52,8 +52,11 @@ def test_speech_is_non_silent_pcm_at_the_library_sample_rate() -> None:
 def test_word_marks_point_at_words_in_increasing_order() -> None:
     """eSpeak NG marks most words; it may fold a short word into the next ("of the")."""
     speech = EspeakEngine().synthesize(SENTENCE, voice="en-us")
-    starts = {index for index, character in enumerate(SENTENCE)
-              if character != " " and (index == 0 or SENTENCE[index - 1] == " ")}
+    starts = {
+        index
+        for index, character in enumerate(SENTENCE)
+        if character != " " and (index == 0 or SENTENCE[index - 1] == " ")
+    }
     assert {mark.text_offset for mark in speech.words} <= starts
     marked = words_at_marks(SENTENCE, speech)
     assert marked[0] == "The" and marked[-1] == "below." and len(marked) >= 0.75 * len(starts)
@@ -74,8 +77,13 @@ def test_the_same_sentence_gives_the_same_samples_whatever_came_before() -> None
     # runs through a table would show up after at least one of them.
     engine = EspeakEngine()
     first = engine.synthesize(SENTENCE, voice="en-us")
-    for between in ("Hello.", "Q?", "x", "Another one, with commas, and pauses; yes.",
-                    "Something entirely different, and rather longer, was said in between."):
+    for between in (
+        "Hello.",
+        "Q?",
+        "x",
+        "Another one, with commas, and pauses; yes.",
+        "Something entirely different, and rather longer, was said in between.",
+    ):
         engine.synthesize(between, voice="en-us")
         assert engine.synthesize(SENTENCE, voice="en-us") == first, between
     engine.synthesize("Now in another voice.", voice="en-gb")
@@ -118,7 +126,10 @@ def test_voices_are_listed_from_the_library_and_filtered_by_language() -> None:
 @pytest.mark.parametrize(
     ("voice", "expected"),
     [
-        ("xx", "unknown voice 'xx' for espeak; try: en, en-gb, en-us, de, es, fr, ... (reviewpub voices --engine espeak)"),
+        (
+            "xx",
+            "unknown voice 'xx' for espeak; try: en, en-gb, en-us, de, es, fr, ... (reviewpub voices --engine espeak)",
+        ),
         ("en-zz", "unknown voice 'en-zz' for espeak; try: en-029, en-gb, en-gb-scotland, en-gb-x-gbclan, "),
     ],
 )
@@ -131,11 +142,14 @@ def test_an_unknown_voice_is_one_line_naming_others(voice: str, expected: str) -
     assert str(spoken.value) == str(raised.value)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"rate": 20}, "--rate 20: eSpeak NG speaks 80 to 450 words per minute"),
-    ({"rate": True}, "--rate True: eSpeak NG speaks 80 to 450"),
-    ({"pitch": 120}, "--pitch 120: eSpeak NG's pitch goes from 0 to 99"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rate": 20}, "--rate 20: eSpeak NG speaks 80 to 450 words per minute"),
+        ({"rate": True}, "--rate True: eSpeak NG speaks 80 to 450"),
+        ({"pitch": 120}, "--pitch 120: eSpeak NG's pitch goes from 0 to 99"),
+    ],
+)
 def test_rate_and_pitch_are_checked(options: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         EspeakEngine(**options)

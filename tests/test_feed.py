@@ -18,8 +18,11 @@ from reviewpub.errors import SettingsError, WriterError
 from reviewpub.writers.feed import podcast_category, write_feed
 from tests.narration_factory import IDENTIFIER, Book, make_book, publish_folder
 
-NS = {"itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd", "podcast": "https://podcastindex.org/namespace/1.0",
-      "atom": "http://www.w3.org/2005/Atom"}
+NS = {
+    "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
+    "podcast": "https://podcastindex.org/namespace/1.0",
+    "atom": "http://www.w3.org/2005/Atom",
+}
 BASE = "https://example.org/reviews/iss-review/"
 
 
@@ -71,8 +74,11 @@ def test_podcastparser_finds_every_episode_with_its_enclosure(book: Book, folder
         assert episode["type"] == "full" and episode["total_time"] == round(chapter.duration_s)
         (enclosure,) = episode["enclosures"]
         name = f"audio/{chapter.file_stem}.mp3"
-        assert enclosure == {"url": f"http://127.0.0.1:8000/{name}", "file_size": (folder / name).stat().st_size,
-                             "mime_type": "audio/mpeg"}
+        assert enclosure == {
+            "url": f"http://127.0.0.1:8000/{name}",
+            "file_size": (folder / name).stat().st_size,
+            "mime_type": "audio/mpeg",
+        }
     introduction = episodes[f"{IDENTIFIER}#introduction"]
     # The description is HTML: the sentence's "<for now>" is text, not a tag to drop.
     assert introduction["description"] == 'The ISS is a laboratory & a home <for now>. Its crew says: "Look --> up!" 🚀'
@@ -86,9 +92,15 @@ def test_items_link_transcripts_and_chapters_in_the_current_podcast_namespace(bo
     items = root.findall("channel/item")
     for item, chapter in zip(items, book.narration.chapters):
         vtt, srt = item.findall("podcast:transcript", NS)
-        assert vtt.attrib == {"url": f"http://127.0.0.1:8000/captions/{chapter.file_stem}.vtt", "type": "text/vtt",
-                              "language": "en-GB", "rel": "captions"}
-        assert srt.get("type") == "application/x-subrip" and (folder / "captions" / f"{chapter.file_stem}.srt").is_file()
+        assert vtt.attrib == {
+            "url": f"http://127.0.0.1:8000/captions/{chapter.file_stem}.vtt",
+            "type": "text/vtt",
+            "language": "en-GB",
+            "rel": "captions",
+        }
+        assert (
+            srt.get("type") == "application/x-subrip" and (folder / "captions" / f"{chapter.file_stem}.srt").is_file()
+        )
         assert item.findtext("itunes:episode", namespaces=NS) == str(chapter.number)
         assert item.findtext("itunes:episodeType", namespaces=NS) == "full"
         assert item.find("guid").get("isPermaLink") == "false"
@@ -114,8 +126,11 @@ def test_same_inputs_give_the_same_bytes(book: Book, folder: Path, tmp_path: Pat
 
 
 def test_base_url_makes_absolute_urls_and_a_podcast_guid(book: Book, folder: Path, tmp_path: Path) -> None:
-    root = etree.fromstring(feed_with(book, folder, tmp_path / "feed.xml", base_url=BASE.rstrip("/"),
-                                      category=("Arts", "Books"), explicit=True))
+    root = etree.fromstring(
+        feed_with(
+            book, folder, tmp_path / "feed.xml", base_url=BASE.rstrip("/"), category=("Arts", "Books"), explicit=True
+        )
+    )
     urls = [item.find("enclosure").get("url") for item in root.findall("channel/item")]
     assert urls[0] == f"{BASE}audio/01-introduction.mp3" and urls[-1] == f"{BASE}iss-review.mp3"
     assert root.find("channel/atom:link", NS).get("href") == f"{BASE}feed.xml"
@@ -133,15 +148,17 @@ def test_without_base_url_no_podcast_guid_is_claimed(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("base_url", ["example.org/reviews", "ftp://example.org/x/", "https://", "https://e.org/?a=1"])
-def test_a_base_url_that_is_not_an_http_address_is_refused(book: Book, folder: Path, tmp_path: Path,
-                                                           base_url: str) -> None:
+def test_a_base_url_that_is_not_an_http_address_is_refused(
+    book: Book, folder: Path, tmp_path: Path, base_url: str
+) -> None:
     with pytest.raises(SettingsError, match="--base-url"):
         feed_with(book, folder, tmp_path / "feed.xml", base_url=base_url)
     assert not (tmp_path / "feed.xml").exists()
 
 
-def test_hostile_metadata_stays_well_formed_and_file_names_are_url_encoded(book: Book, folder: Path,
-                                                                           tmp_path: Path) -> None:
+def test_hostile_metadata_stays_well_formed_and_file_names_are_url_encoded(
+    book: Book, folder: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "my review"
     shutil.copytree(folder, copy)
     (copy / "iss-review.mp3").rename(copy / "my review ü.mp3")
@@ -166,8 +183,12 @@ def test_a_missing_chapter_mp3_is_a_one_line_error(book: Book, folder: Path, tmp
 
 @pytest.mark.parametrize(
     ("given", "spelled"),
-    [((), ("TV & Film", "Film Reviews")), (("tv & film",), ("TV & Film",)),
-     (("science", "ASTRONOMY"), ("Science", "Astronomy")), (("History",), ("History",))],
+    [
+        ((), ("TV & Film", "Film Reviews")),
+        (("tv & film",), ("TV & Film",)),
+        (("science", "ASTRONOMY"), ("Science", "Astronomy")),
+        (("History",), ("History",)),
+    ],
 )
 def test_categories_are_spelled_as_apple_lists_them(given: tuple[str, ...], spelled: tuple[str, ...]) -> None:
     assert podcast_category(given) == spelled
@@ -175,10 +196,12 @@ def test_categories_are_spelled_as_apple_lists_them(given: tuple[str, ...], spel
 
 @pytest.mark.parametrize(
     ("given", "message"),
-    [(("Movies",), "'Movies' is not an Apple Podcasts category; choose one of: Arts, "),
-     (("TV & Film", "Cooking"), "'Cooking' is not a subcategory of 'TV & Film'; it has: After Shows, "),
-     (("History", "Wars"), "it has none, give it alone"),
-     (("Arts", "Books", "Design"), "given 3 times")],
+    [
+        (("Movies",), "'Movies' is not an Apple Podcasts category; choose one of: Arts, "),
+        (("TV & Film", "Cooking"), "'Cooking' is not a subcategory of 'TV & Film'; it has: After Shows, "),
+        (("History", "Wars"), "it has none, give it alone"),
+        (("Arts", "Books", "Design"), "given 3 times"),
+    ],
 )
 def test_a_category_apple_would_refuse_is_one_line(given: tuple[str, ...], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(")) as raised:
@@ -195,23 +218,28 @@ def test_the_feed_names_its_synthetic_narrator(book: Book, folder: Path) -> None
     assert [(text.get("purpose"), text.text) for text in texts] == [("narrator", narrator)]
 
 
-@pytest.mark.parametrize(("base_url", "message"), [
-    ("https://user:s3cret@example.org/reviews/", "--base-url https://***@example.org/reviews/: holds a user name or "
-     "password, which the public feed would publish in every link; give the address without them "
-     "(https://example.org/reviews/)"),
-    ("https://token@example.org/x?a=1", "give the address without them (https://example.org/x)"),
-    ("https://example.org@evil.example/", "give the address without them (https://evil.example/)"),
-    ("https://e.org/x/?a=1", "has a query (?...), and every file's URL is this address plus the file's name"),
-    ("https://e.org/x/#top", "has a fragment (#...)"),
-    ("https://u:s3cret@[::1/", r"--base-url https://***@[::1/: not a valid address (Invalid IPv6 URL)"),
-    ("https://u:s3cret@exa\u2100mple.org/", "not a valid address (netloc '***@exa\u2100mple.org' contains invalid"),
-    ("https://e.org:99999/", "not a valid address (Port out of range 0-65535)"),
-    ("https://e.org:http/", "not a valid address (Port could not be cast"),
-    ("https://:80/", "give the absolute http(s) address"),
-    ("https://exa mple.org/", "'exa mple.org' is not a valid host name"),
-])
-def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_line(base_url: str,
-                                                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        (
+            "https://user:s3cret@example.org/reviews/",
+            "--base-url https://***@example.org/reviews/: holds a user name or "
+            "password, which the public feed would publish in every link; give the address without them "
+            "(https://example.org/reviews/)",
+        ),
+        ("https://token@example.org/x?a=1", "give the address without them (https://example.org/x)"),
+        ("https://example.org@evil.example/", "give the address without them (https://evil.example/)"),
+        ("https://e.org/x/?a=1", "has a query (?...), and every file's URL is this address plus the file's name"),
+        ("https://e.org/x/#top", "has a fragment (#...)"),
+        ("https://u:s3cret@[::1/", r"--base-url https://***@[::1/: not a valid address (Invalid IPv6 URL)"),
+        ("https://u:s3cret@exa\u2100mple.org/", "not a valid address (netloc '***@exa\u2100mple.org' contains invalid"),
+        ("https://e.org:99999/", "not a valid address (Port out of range 0-65535)"),
+        ("https://e.org:http/", "not a valid address (Port could not be cast"),
+        ("https://:80/", "give the absolute http(s) address"),
+        ("https://exa mple.org/", "'exa mple.org' is not a valid host name"),
+    ],
+)
+def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_line(base_url: str, message: str) -> None:
     from reviewpub.writers.feed import feed_base_url
 
     with pytest.raises(SettingsError) as raised:
@@ -220,16 +248,19 @@ def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_lin
     assert "s3cret" not in str(raised.value)
 
 
-@pytest.mark.parametrize(("base_url", "expected"), [
-    ("https://example.org/reviews/iss-review", "https://example.org/reviews/iss-review/"),
-    ("https://e.org/x?", "https://e.org/x/"),  # an empty query or fragment is no query or fragment
-    ("https://e.org/x#", "https://e.org/x/"),
-    ("https://e.org:/x", "https://e.org/x/"),
-    ("http://[::1]:8000", "http://[::1]:8000/"),
-    ("https://bücher.example/rezensionen/", "https://xn--bcher-kva.example/rezensionen/"),
-    ("https://e.org/ü x/50%/", "https://e.org/%C3%BC%20x/50%25/"),
-    ("https://e.org/a%2Fb/", "https://e.org/a%2Fb/"),
-])
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://example.org/reviews/iss-review", "https://example.org/reviews/iss-review/"),
+        ("https://e.org/x?", "https://e.org/x/"),  # an empty query or fragment is no query or fragment
+        ("https://e.org/x#", "https://e.org/x/"),
+        ("https://e.org:/x", "https://e.org/x/"),
+        ("http://[::1]:8000", "http://[::1]:8000/"),
+        ("https://bücher.example/rezensionen/", "https://xn--bcher-kva.example/rezensionen/"),
+        ("https://e.org/ü x/50%/", "https://e.org/%C3%BC%20x/50%25/"),
+        ("https://e.org/a%2Fb/", "https://e.org/a%2Fb/"),
+    ],
+)
 def test_a_base_url_gives_a_folder_address_file_names_can_follow(base_url: str, expected: str) -> None:
     from reviewpub.writers.feed import feed_base_url, file_url
 
@@ -237,8 +268,9 @@ def test_a_base_url_gives_a_folder_address_file_names_can_follow(base_url: str, 
     assert file_url(feed_base_url(base_url), "audio/01-intro.mp3") == expected + "audio/01-intro.mp3"
 
 
-@pytest.mark.parametrize("base_url", ["https://user:s3cret@example.org/reviews/", "https://e.org/x/?a=1",
-                                      "https://[::1/"])
+@pytest.mark.parametrize(
+    "base_url", ["https://user:s3cret@example.org/reviews/", "https://e.org/x/?a=1", "https://[::1/"]
+)
 def test_build_refuses_such_a_base_url_before_writing_anything(tmp_path: Path, base_url: str) -> None:
     from reviewpub.errors import ExitStatus
     from tests.conftest import run_cli

@@ -151,7 +151,9 @@ def test_giving_up_is_one_line_saying_what_to_do() -> None:
 def test_repeated_time_outs_give_up_the_same_way() -> None:
     recorder = Recorder()
     with fake_google(["timeout"] * 3):
-        with pytest.raises(EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"):
+        with pytest.raises(
+            EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"
+        ):
             engine(recorder, attempts=3).synthesize("Hello.", voice="en")
     assert len(recorder.slept) == 2
 
@@ -175,7 +177,7 @@ def test_unreachable_google_is_engine_unavailable() -> None:
 
 def test_a_reply_without_audio_is_an_engine_error() -> None:
     with pytest.raises(EngineError, match="held no audio"):
-        decode_reply(")]}'\n\n20\n[[\"wrb.fr\",\"jQ1olc\",null]]\n")
+        decode_reply(')]}\'\n\n20\n[["wrb.fr","jQ1olc",null]]\n')
 
 
 def test_a_reply_with_broken_audio_is_an_engine_error() -> None:

@@ -47,8 +47,10 @@ def test_the_fingerprint_is_the_same_whatever_the_format_and_changes_with_an_ent
 def test_phoneme_only_entries_are_spoken_by_piper_alone_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="reviewpub.narration.lexicon"):
         lexicon = load_lexicon(FIXTURES / "names.pls")
-    assert ("names.pls: 1 entry without an <alias> change only Piper's narration (other engines cannot say "
-            "phonemes; the EPUB keeps them): Ronin") in caplog.text
+    assert (
+        "names.pls: 1 entry without an <alias> change only Piper's narration (other engines cannot say "
+        "phonemes; the EPUB keeps them): Ronin"
+    ) in caplog.text
     assert ("Ronin", "ˈroʊnɪn") not in lexicon.entries
     assert ("Ronin", "ˈroʊnɪn") in lexicon.phoneme_entries
     assert spoken_text("Ronin waits.", lexicon=lexicon) == "Ronin waits."
@@ -71,10 +73,16 @@ def test_phoneme_only_entries_are_spoken_by_piper_alone_with_a_warning(caplog: p
     ],
 )
 def test_whole_words_match_exact_case_first_then_any_case(text: str, expected: str) -> None:
-    lexicon = Lexicon.from_aliases({
-        "Asbæk": "Ahs-beck", "Ronin": "Roh-neen", "RONIN": "R O N I N", "Gallagher": "Gal-a-ger",
-        "Gallagher Jr.": "Gallagher Junior", "I.S.S.": "eye ess ess",
-    })
+    lexicon = Lexicon.from_aliases(
+        {
+            "Asbæk": "Ahs-beck",
+            "Ronin": "Roh-neen",
+            "RONIN": "R O N I N",
+            "Gallagher": "Gal-a-ger",
+            "Gallagher Jr.": "Gallagher Junior",
+            "I.S.S.": "eye ess ess",
+        }
+    )
     assert lexicon.apply(text) == expected
 
 
@@ -83,24 +91,31 @@ def test_an_empty_lexicon_changes_nothing() -> None:
 
 
 def test_to_pls_is_valid_pls_that_reads_back_the_same(tmp_path: Path) -> None:
-    lexicon = Lexicon((
-        Lexeme(("Asbæk", "Asbaek"), "Ahs-beck"),
-        Lexeme(("A&B <Co>",), "A and B \"company\""),
-        Lexeme(("Ronin",), None, "ˈroʊnɪn"),
-        Lexeme(("Tomato",), None, "t@\"meItoU", "x-sampa"),
-    ))
+    lexicon = Lexicon(
+        (
+            Lexeme(("Asbæk", "Asbaek"), "Ahs-beck"),
+            Lexeme(("A&B <Co>",), 'A and B "company"'),
+            Lexeme(("Ronin",), None, "ˈroʊnɪn"),
+            Lexeme(("Tomato",), None, 't@"meItoU', "x-sampa"),
+        )
+    )
     pls = lexicon.to_pls("en-GB")
     root = etree.fromstring(pls)
     assert root.tag == f"{{{PLS_NAMESPACE}}}lexicon" and root.get("version") == "1.0" and root.get("alphabet") == "ipa"
     assert root.get("{http://www.w3.org/XML/1998/namespace}lang") == "en-GB"
-    assert [element.text for element in root.iterfind(".//pls:grapheme", NS)] == ["Asbæk", "Asbaek", "A&B <Co>", "Ronin",
-                                                                                 "Tomato"]
+    assert [element.text for element in root.iterfind(".//pls:grapheme", NS)] == [
+        "Asbæk",
+        "Asbaek",
+        "A&B <Co>",
+        "Ronin",
+        "Tomato",
+    ]
     assert root.find(".//pls:lexeme[4]/pls:phoneme", NS).get("alphabet") == "x-sampa"
     path = tmp_path / "out.pls"
     path.write_bytes(pls)
     again = load_lexicon(path)
     assert again == lexicon and again.fingerprint == lexicon.fingerprint
-    assert again.apply("Asbaek met A&B <Co>") == "Ahs-beck met A and B \"company\""
+    assert again.apply("Asbaek met A&B <Co>") == 'Ahs-beck met A and B "company"'
 
 
 def test_a_lexicon_pickles_for_worker_processes() -> None:
@@ -141,11 +156,16 @@ def test_the_alias_is_what_espeak_says() -> None:
         ("latin1.toml", b'"Asb\xe6k" = "x"', "latin1.toml: a lexicon must be UTF-8 text"),
         ("bad.pls", "<lexicon", r"bad.pls: not a valid PLS file \("),
         ("html.pls", "<html><body/></html>", "html.pls: a PLS file's root element is <lexicon"),
-        ("empty.pls", f'<lexicon xmlns="{PLS_NAMESPACE}" version="1.0" alphabet="ipa" xml:lang="en"/>',
-         "empty.pls: no <lexeme> with a <grapheme> and an <alias> or <phoneme>"),
+        (
+            "empty.pls",
+            f'<lexicon xmlns="{PLS_NAMESPACE}" version="1.0" alphabet="ipa" xml:lang="en"/>',
+            "empty.pls: no <lexeme> with a <grapheme> and an <alias> or <phoneme>",
+        ),
     ],
 )
-def test_bad_lexicons_are_one_line_settings_errors(tmp_path: Path, name: str, content: str | bytes, message: str) -> None:
+def test_bad_lexicons_are_one_line_settings_errors(
+    tmp_path: Path, name: str, content: str | bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     with pytest.raises(SettingsError, match=message) as raised:
@@ -154,8 +174,9 @@ def test_bad_lexicons_are_one_line_settings_errors(tmp_path: Path, name: str, co
 
 
 def test_a_missing_lexicon_names_the_option(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError,
-                       match=r"missing.toml: cannot read the lexicon \(No such file or directory\); check --lexicon"):
+    with pytest.raises(
+        SettingsError, match=r"missing.toml: cannot read the lexicon \(No such file or directory\); check --lexicon"
+    ):
         load_lexicon(tmp_path / "missing.toml")
 
 

@@ -46,16 +46,30 @@ def one_line_settings_error(path: Path) -> str:
         ("int-alias.toml", f'"Asbæk" = {{ alias = {HUGE} }}\n', "line 1, entry 'Asbæk': a number too long"),
         ("int-later.toml", f'a = "b"\n[Ronin]\nphoneme = -{HUGE}\n', "line 3, entry 'phoneme': a number too long"),
         ("int-array.toml", f"x = [1, {HUGE}]\n", "line 1, entry 'x': a number too long"),
-        ("hex.toml", "x = 0x" + "f" * 5000 + "\n", "entry 'x': its spoken form must be a non-empty text in quotes, "
-                                                   "not a number"),
-        ("float.toml", f"x = {HUGE}.5\n", "entry 'x': its spoken form must be a non-empty text in quotes, not a number"),
+        (
+            "hex.toml",
+            "x = 0x" + "f" * 5000 + "\n",
+            "entry 'x': its spoken form must be a non-empty text in quotes, not a number",
+        ),
+        (
+            "float.toml",
+            f"x = {HUGE}.5\n",
+            "entry 'x': its spoken form must be a non-empty text in quotes, not a number",
+        ),
         ("inf.toml", "x = 1e999\n", "not a number"),
         ("nan.toml", "x = nan\n", "not a number"),
         ("small-int.toml", "x = 42\n", "entry 'x': its spoken form must be a non-empty text in quotes, not a number"),
         ("date.toml", "x = 2024-01-01\n", "entry 'x': its spoken form must be a non-empty text in quotes, not a date"),
-        ("datetime.toml", "x = { alias = 2024-01-01T10:00:00Z }\n", "entry 'x': alias must be a non-empty text in quotes, "
-                                                                   "not a date or time"),
-        ("time.toml", "x = { phoneme = 10:00:00 }\n", "entry 'x': phoneme must be a non-empty text in quotes, not a date"),
+        (
+            "datetime.toml",
+            "x = { alias = 2024-01-01T10:00:00Z }\n",
+            "entry 'x': alias must be a non-empty text in quotes, not a date or time",
+        ),
+        (
+            "time.toml",
+            "x = { phoneme = 10:00:00 }\n",
+            "entry 'x': phoneme must be a non-empty text in quotes, not a date",
+        ),
         ("bad-date.toml", "x = 2024-02-30\n", r"not valid TOML \(Invalid date or datetime \(at line 1, column 5\)\)"),
         ("array.toml", "x = [[[1]]]\n", "entry 'x': its spoken form must be a non-empty text, not a list"),
         ("table.toml", '[x.alias]\nsound = "y"\n', "entry 'x': alias must be a non-empty text, not a table"),
@@ -68,21 +82,37 @@ def one_line_settings_error(path: Path) -> str:
         ("nul.toml", 'x = "a\\u0000b"\n', "entry 'x': its spoken form holds U\\+0000"),
         ("surrogate.yaml", 'x: "\\ud800"\n', "entry 'x': its spoken form holds U\\+D800"),
         ("nonchar.toml", '"Asb\\uFFFEk" = "y"\n', "the written form holds U\\+FFFE"),
-        ("long-word.toml", f'"{"w" * (MAX_WRITTEN_CHARACTERS + 1)}" = "y"\n',
-         f"the written form has {MAX_WRITTEN_CHARACTERS + 1} characters; the most a lexicon allows is 100"),
-        ("long-alias.yaml", f'the: "{"a " * MAX_SPOKEN_CHARACTERS}"\n',
-         f"entry 'the': its spoken form has {2 * MAX_SPOKEN_CHARACTERS - 1} characters; the most a lexicon allows is 200"),
+        (
+            "long-word.toml",
+            f'"{"w" * (MAX_WRITTEN_CHARACTERS + 1)}" = "y"\n',
+            f"the written form has {MAX_WRITTEN_CHARACTERS + 1} characters; the most a lexicon allows is 100",
+        ),
+        (
+            "long-alias.yaml",
+            f'the: "{"a " * MAX_SPOKEN_CHARACTERS}"\n',
+            f"entry 'the': its spoken form has {2 * MAX_SPOKEN_CHARACTERS - 1} characters; the most a lexicon allows is 200",
+        ),
         ("deep.pls", PLS_HEAD + "<a>" * 300 + "</a>" * 300 + "</lexicon>", r"elements nested more than 256 deep"),
-        ("nul.pls", PLS_HEAD + "<lexeme><grapheme>x</grapheme><alias>a&#1;b</alias></lexeme></lexicon>",
-         r"not a valid PLS file"),
-        ("c1.pls", PLS_HEAD + "<lexeme><grapheme>x</grapheme><alias>a\u0090b</alias></lexeme></lexicon>",
-         r"entry 'x': alias holds U\+0090"),
-        ("long.pls", PLS_HEAD + f"<lexeme><grapheme>x</grapheme><phoneme>{'ə' * 201}</phoneme></lexeme></lexicon>",
-         "entry 'x': phoneme has 201 characters"),
+        (
+            "nul.pls",
+            PLS_HEAD + "<lexeme><grapheme>x</grapheme><alias>a&#1;b</alias></lexeme></lexicon>",
+            r"not a valid PLS file",
+        ),
+        (
+            "c1.pls",
+            PLS_HEAD + "<lexeme><grapheme>x</grapheme><alias>a\u0090b</alias></lexeme></lexicon>",
+            r"entry 'x': alias holds U\+0090",
+        ),
+        (
+            "long.pls",
+            PLS_HEAD + f"<lexeme><grapheme>x</grapheme><phoneme>{'ə' * 201}</phoneme></lexeme></lexicon>",
+            "entry 'x': phoneme has 201 characters",
+        ),
     ],
 )
-def test_every_bad_value_is_one_line_naming_the_file_and_entry(tmp_path: Path, name: str, content: str,
-                                                                expected: str) -> None:
+def test_every_bad_value_is_one_line_naming_the_file_and_entry(
+    tmp_path: Path, name: str, content: str, expected: str
+) -> None:
     path = tmp_path / name
     path.write_text(content, encoding="utf-8", errors="surrogatepass")
     assert re.search(expected, one_line_settings_error(path))
@@ -91,8 +121,11 @@ def test_every_bad_value_is_one_line_naming_the_file_and_entry(tmp_path: Path, n
 def test_white_space_in_a_field_is_one_space(tmp_path: Path) -> None:
     """A pretty-printed PLS breaks lines inside an alias; the spoken form and the EPUB's PLS stay one line."""
     path = tmp_path / "pretty.pls"
-    path.write_text(PLS_HEAD + "<lexeme>\n  <grapheme>\n    Asbæk\n  </grapheme>\n  <alias>Ahs\n      beck</alias>\n"
-                    "</lexeme></lexicon>", encoding="utf-8")
+    path.write_text(
+        PLS_HEAD + "<lexeme>\n  <grapheme>\n    Asbæk\n  </grapheme>\n  <alias>Ahs\n      beck</alias>\n"
+        "</lexeme></lexicon>",
+        encoding="utf-8",
+    )
     assert load_lexicon(path).entries == (("Asbæk", "Ahs beck"),)
 
 
@@ -123,10 +156,16 @@ def test_a_lexicon_over_the_entry_limit_is_refused(tmp_path: Path, suffix: str) 
         elif suffix == ".yaml":
             path.write_text("".join(f"w{index}: a\n" for index in range(count)), encoding="utf-8")
         else:  # two graphemes per lexeme: the limit counts written forms, not lexemes
-            path.write_text(PLS_HEAD + "".join(f"<lexeme><grapheme>w{index}</grapheme><grapheme>v{index}</grapheme>"
-                                               f"<alias>a</alias></lexeme>" for index in range(count // 2))
-                            + ("<lexeme><grapheme>odd</grapheme><alias>a</alias></lexeme>" if count % 2 else "")
-                            + "</lexicon>", encoding="utf-8")
+            path.write_text(
+                PLS_HEAD
+                + "".join(
+                    f"<lexeme><grapheme>w{index}</grapheme><grapheme>v{index}</grapheme><alias>a</alias></lexeme>"
+                    for index in range(count // 2)
+                )
+                + ("<lexeme><grapheme>odd</grapheme><alias>a</alias></lexeme>" if count % 2 else "")
+                + "</lexicon>",
+                encoding="utf-8",
+            )
         return path
 
     lexicon = load_lexicon(write(MAX_WRITTEN_FORMS))
@@ -134,12 +173,15 @@ def test_a_lexicon_over_the_entry_limit_is_refused(tmp_path: Path, suffix: str) 
     last = lexicon.entries[-1][0]
     assert lexicon.apply(f"{last} and w0 and w10") == "a and a and a"
     assert "more than 10,000 words; a lexicon may hold at most 10,000" in one_line_settings_error(
-        write(MAX_WRITTEN_FORMS + 1))
+        write(MAX_WRITTEN_FORMS + 1)
+    )
 
 
 def test_every_accepted_lexicon_ships_as_well_formed_pls(tmp_path: Path) -> None:
     path = tmp_path / "odd.toml"
-    path.write_text('"A&B <Co>" = "a\\u0085b"\n"x\\ty" = { phoneme = "\\u2028ə", alphabet = "ipa" }\n', encoding="utf-8")
+    path.write_text(
+        '"A&B <Co>" = "a\\u0085b"\n"x\\ty" = { phoneme = "\\u2028ə", alphabet = "ipa" }\n', encoding="utf-8"
+    )
     lexicon = load_lexicon(path)
     assert lexicon.entries == (("A&B <Co>", "a b"),)
     root = etree.fromstring(lexicon.to_pls("en"))
@@ -158,8 +200,10 @@ TRICKY = "aAbB .-'ßẞæÆİiıſsSkK\u212aσςΣ\u1fd3\u0390"
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sets(st.text(TRICKY, min_size=1, max_size=6).filter(str.strip), min_size=1, max_size=10),
-       st.lists(st.text(TRICKY + "xyz", max_size=30), min_size=1, max_size=5))
+@given(
+    st.sets(st.text(TRICKY, min_size=1, max_size=6).filter(str.strip), min_size=1, max_size=10),
+    st.lists(st.text(TRICKY + "xyz", max_size=30), min_size=1, max_size=5),
+)
 def test_the_prefix_tree_finds_what_one_alternative_per_word_found(words: set[str], texts: list[str]) -> None:
     lexicon = Lexicon.from_aliases({word: f"<{index}>" for index, word in enumerate(sorted(words))})
     found = lexicon.matcher
@@ -182,8 +226,12 @@ def test_every_character_matches_its_case_key() -> None:
 
 def test_ten_thousand_words_of_a_hundred_characters_still_compile() -> None:
     """The deepest nesting allowed, 9,904 times: every word a prefix of the next, up to the length limit."""
-    chains = [string.ascii_lowercase[index // 26] + string.ascii_lowercase[index % 26] + "q" * 98 for index in range(100)]
-    words = {chain[:length]: f"{chain[:2]}{length}" for chain in chains for length in range(1, MAX_WRITTEN_CHARACTERS + 1)}
+    chains = [
+        string.ascii_lowercase[index // 26] + string.ascii_lowercase[index % 26] + "q" * 98 for index in range(100)
+    ]
+    words = {
+        chain[:length]: f"{chain[:2]}{length}" for chain in chains for length in range(1, MAX_WRITTEN_CHARACTERS + 1)
+    }
     assert len(words) > 9_900
     lexicon = Lexicon.from_aliases(words)
     said = lexicon.apply(f"{chains[27][:2]} {chains[28]} {chains[29][:99]}x {chains[30][:50]}.")
@@ -198,16 +246,23 @@ def review(tmp_path: Path) -> Path:
     return source
 
 
-@pytest.mark.parametrize(("name", "content", "expected"), [
-    ("huge.toml", f"x = {HUGE}\n", "huge.toml: line 1, entry 'x': a number too long to read"),
-    ("date.toml", "x = 2024-02-29\n", "date.toml: entry 'x': its spoken form must be a non-empty text in quotes"),
-    ("many.toml", "".join(f'w{index} = "a"\n' for index in range(MAX_WRITTEN_FORMS + 1)),
-     "many.toml: more than 10,000 words; a lexicon may hold at most 10,000"),
-    ("big.yaml", None, "big.yaml: 3,000,000 bytes; a lexicon may be at most 2 MB"),
-    ("deep.pls", PLS_HEAD + "<a>" * 300 + "</a>" * 300 + "</lexicon>", "elements nested more than 256 deep"),
-])
-def test_a_hostile_lexicon_is_one_line_and_writes_nothing(review: Path, tmp_path: Path, name: str,
-                                                         content: str | None, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("huge.toml", f"x = {HUGE}\n", "huge.toml: line 1, entry 'x': a number too long to read"),
+        ("date.toml", "x = 2024-02-29\n", "date.toml: entry 'x': its spoken form must be a non-empty text in quotes"),
+        (
+            "many.toml",
+            "".join(f'w{index} = "a"\n' for index in range(MAX_WRITTEN_FORMS + 1)),
+            "many.toml: more than 10,000 words; a lexicon may hold at most 10,000",
+        ),
+        ("big.yaml", None, "big.yaml: 3,000,000 bytes; a lexicon may be at most 2 MB"),
+        ("deep.pls", PLS_HEAD + "<a>" * 300 + "</a>" * 300 + "</lexicon>", "elements nested more than 256 deep"),
+    ],
+)
+def test_a_hostile_lexicon_is_one_line_and_writes_nothing(
+    review: Path, tmp_path: Path, name: str, content: str | None, expected: str
+) -> None:
     lexicon = tmp_path / name
     if content is None:
         with lexicon.open("wb") as handle:

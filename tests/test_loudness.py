@@ -42,7 +42,7 @@ def signal(kind: str, rate: int, seconds: float) -> np.ndarray:
 def meter_loudness(samples: np.ndarray, rate: int, piece: int) -> float | None:
     meter = LoudnessMeter(rate)
     for offset in range(0, len(samples), piece):
-        meter.feed(samples[offset:offset + piece].tobytes())
+        meter.feed(samples[offset : offset + piece].tobytes())
     return meter.loudness()
 
 
@@ -64,8 +64,11 @@ def test_the_meter_agrees_with_ffmpeg_within_half_a_lu(kind: str, rate: int, tmp
 
 def test_the_meter_agrees_with_ffmpeg_on_espeak_speech(tmp_path: Path) -> None:
     engine = EspeakEngine()
-    speech = engine.synthesize("The station's crew repaired the broken radio before dawn, and nobody moved. "
-                               "Later that evening, the signal came back, faint but steady.", voice="en-us")
+    speech = engine.synthesize(
+        "The station's crew repaired the broken radio before dawn, and nobody moved. "
+        "Later that evening, the signal came back, faint but steady.",
+        voice="en-us",
+    )
     samples = np.frombuffer(speech.samples, dtype="<i2")
     samples = np.concatenate([samples, np.zeros(speech.sample_rate, dtype=np.int16), samples // 4])
     reference = ffmpeg_loudness(samples, speech.sample_rate, tmp_path)
@@ -100,16 +103,23 @@ def test_the_blocked_filter_is_the_recursive_filter(rate: int) -> None:
     samples = np.random.default_rng(rate).standard_normal(2 * 64 * 64 + 1234).astype(np.float32)
     blocked = BlockedFilter(b, a)
     step = 64 * 64
-    output = np.concatenate([blocked.process(samples[:step]), blocked.process(samples[step:2 * step]),
-                             blocked.process(samples[2 * step:])])
+    output = np.concatenate(
+        [
+            blocked.process(samples[:step]),
+            blocked.process(samples[step : 2 * step]),
+            blocked.process(samples[2 * step :]),
+        ]
+    )
     expected = direct_form(b, a, samples)
-    assert np.max(np.abs(output - expected)) <= 1e-4 * np.sqrt(np.mean(expected ** 2))
+    assert np.max(np.abs(output - expected)) <= 1e-4 * np.sqrt(np.mean(expected**2))
 
 
 def test_k_weighting_at_48_khz_is_the_standards_filter() -> None:
     # ITU-R BS.1770-4, tables 1 and 2 (48 kHz), multiplied into one filter.
-    shelf_b, shelf_a = [1.53512485958697, -2.69169618940638, 1.19839281085285], [1.0, -1.69065929318241,
-                                                                                   0.73248077421585]
+    shelf_b, shelf_a = (
+        [1.53512485958697, -2.69169618940638, 1.19839281085285],
+        [1.0, -1.69065929318241, 0.73248077421585],
+    )
     pass_b, pass_a = [1.0, -2.0, 1.0], [1.0, -1.99004745483398, 0.99007225036621]
     b, a = k_weighting(48000)
     assert b == pytest.approx(np.convolve(shelf_b, pass_b), abs=1e-8)

@@ -21,7 +21,9 @@ from tests.conftest import run_cli
 def tree(sections: list[DraftSection]) -> list[Any]:
     """Titles and roles of a draft tree, children nested."""
     return [
-        (section.title, section.role.value, tree(section.children)) if section.children else (section.title, section.role.value)
+        (section.title, section.role.value, tree(section.children))
+        if section.children
+        else (section.title, section.role.value)
         for section in sections
     ]
 
@@ -77,7 +79,10 @@ def test_deeper_headings_are_kept_as_bold_lines() -> None:
     parsed = parse_markdown("## A\n\nText.\n\n### B\n\nText.\n\n#### Deep *one*\n\nText.\n\n## C\n\nText.\n", "x.md")
     block = parsed.sections[0].children[0].blocks[1]
     assert block.kind == "paragraph"
-    assert [(span.text, span.strong, span.emphasis) for span in block.parts[0]] == [("Deep ", True, False), ("one", True, True)]
+    assert [(span.text, span.strong, span.emphasis) for span in block.parts[0]] == [
+        ("Deep ", True, False),
+        ("one", True, True),
+    ]
     assert any(decision.verdict == "body" and "deeper than sections" in decision.rule for decision in parsed.decisions)
 
 
@@ -96,7 +101,10 @@ def inline(markdown: str) -> list[Span]:
         ("**strong** _em_", [Span("strong", strong=True), Span(" "), Span("em", emphasis=True)]),
         ("***both***", [Span("both", emphasis=True, strong=True)]),
         ("`code` here", [Span("code", code=True), Span(" here")]),
-        ("[link *text*](https://e.org/x)", [Span("link ", href="https://e.org/x"), Span("text", emphasis=True, href="https://e.org/x")]),
+        (
+            "[link *text*](https://e.org/x)",
+            [Span("link ", href="https://e.org/x"), Span("text", emphasis=True, href="https://e.org/x")],
+        ),
         ("![alt text](img.png)", [Span("alt text")]),
         ("line\nbreak", [Span("line"), Span(" "), Span("break")]),
         ("a < b & c", [Span("a < b & c")]),
@@ -114,12 +122,18 @@ def test_styling_survives_sentence_splits(tmp_path: Path) -> None:
     chapter = read_document(source).chapters[0]
     sentences = list(chapter.body_sentences())
     assert [sentence.text for sentence in sentences] == [
-        "A strange.", "And wonderful film from Yorgos Lanthimos.", "It is 2.5 hours."
+        "A strange.",
+        "And wonderful film from Yorgos Lanthimos.",
+        "It is 2.5 hours.",
     ]
     assert sentences[0].spans == (Span("A "), Span("strange.", emphasis=True))
     assert sentences[1].spans == (
-        Span("And", emphasis=True), Span(" "), Span("wonderful", strong=True), Span(" film from "),
-        Span("Yorgos Lanthimos", href="https://example.org/y"), Span("."),
+        Span("And", emphasis=True),
+        Span(" "),
+        Span("wonderful", strong=True),
+        Span(" film from "),
+        Span("Yorgos Lanthimos", href="https://example.org/y"),
+        Span("."),
     )
     assert chapter.title == "Styled" and chapter.id == "styled"
 
@@ -137,7 +151,8 @@ def test_blocks_lists_quotes_and_code(tmp_path: Path) -> None:
     assert isinstance(blocks[1], ListBlock) and blocks[1].ordered
     assert isinstance(blocks[2], Quote)
     assert [[s.text for s in paragraph.sentences] for paragraph in blocks[2].paragraphs] == [
-        ["Quoted.", "Still quoted."], ["Second paragraph."]
+        ["Quoted.", "Still quoted."],
+        ["Second paragraph."],
     ]
     assert isinstance(blocks[3], Paragraph) and blocks[3].sentences[0].spans == (Span("code block", code=True),)
 
@@ -151,7 +166,11 @@ def test_front_matter_fills_the_metadata(tmp_path: Path) -> None:
     )
     metadata = read_document(source).metadata
     assert (metadata.title, metadata.subtitle, metadata.author, metadata.language, metadata.date) == (
-        "Poor Things, Reviewed", "A Fairy Tale", "Zoë Asbæk", "en-GB", "2024-01-19"
+        "Poor Things, Reviewed",
+        "A Fairy Tale",
+        "Zoë Asbæk",
+        "en-GB",
+        "2024-01-19",
     )
     assert (metadata.description, metadata.publisher, metadata.rights) == ("A review.", "The Small Screen", "CC BY 4.0")
 
@@ -181,7 +200,9 @@ def test_bad_front_matter(tmp_path: Path, front: str, error: type[Exception], me
 def test_front_matter_alone_is_no_body_text(tmp_path: Path) -> None:
     source = tmp_path / "empty-body.md"
     source.write_text("---\ntitle: Nothing Here\n---\n\n# Nothing Here\n")
-    with pytest.raises(SourceError, match=r"empty-body.md: no body text after the title; add paragraphs under the title and headings$"):
+    with pytest.raises(
+        SourceError, match=r"empty-body.md: no body text after the title; add paragraphs under the title and headings$"
+    ):
         read_document(source)
 
 
@@ -216,7 +237,9 @@ def epub_text(document_path: Path, tmp_path: Path) -> str:
 
 
 DEEP_LIST = "\n".join("  " * depth + f"- item{depth}" for depth in range(14)) + "\n\nAfter the list.\n"
-DEEP_QUOTE = "".join(">" * depth + f" quote{depth}\n" + ">" * depth + "\n" for depth in range(1, 26)) + "\nAfter the quote.\n"
+DEEP_QUOTE = (
+    "".join(">" * depth + f" quote{depth}\n" + ">" * depth + "\n" for depth in range(1, 26)) + "\nAfter the quote.\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -226,10 +249,16 @@ DEEP_QUOTE = "".join(">" * depth + f" quote{depth}\n" + ">" * depth + "\n" for d
         pytest.param(DEEP_QUOTE, [f"quote{depth}" for depth in range(1, 26)] + ["After"], id="quotes nested 25 deep"),
         pytest.param("- " * 3000 + "bottom\n\nAfter.\n", ["bottom", "After"], id="3000 lists on one line"),
         pytest.param(">" * 20000 + " bottom\n\nAfter.\n", ["bottom", "After"], id="20000 quotes on one line"),
-        pytest.param("".join("> - 1. " for _ in range(40)) + "*mixed* `code`\n\nAfter.\n", ["mixed", "code", "After"],
-                     id="quotes and lists mixed, 120 deep"),
-        pytest.param("- item\n\n  ```\n  fenced words\n  ```\n\n  > quoted in item\n\n      indented code\n",
-                     ["item", "fenced", "words", "quoted", "indented"], id="code and quotes inside a list item"),
+        pytest.param(
+            "".join("> - 1. " for _ in range(40)) + "*mixed* `code`\n\nAfter.\n",
+            ["mixed", "code", "After"],
+            id="quotes and lists mixed, 120 deep",
+        ),
+        pytest.param(
+            "- item\n\n  ```\n  fenced words\n  ```\n\n  > quoted in item\n\n      indented code\n",
+            ["item", "fenced", "words", "quoted", "indented"],
+            id="code and quotes inside a list item",
+        ),
     ],
 )
 def test_deep_markdown_keeps_every_word(tmp_path: Path, body: str, words: list[str]) -> None:
@@ -244,37 +273,82 @@ def test_deep_levels_become_items_of_the_outer_list_and_paragraphs_of_the_outer_
     source.write_text("# Deep\n\n" + DEEP_LIST + "\n" + DEEP_QUOTE, encoding="utf-8")
     blocks = read_document(source).chapters[0].blocks
     assert isinstance(blocks[0], ListBlock)
-    assert [" ".join(sentence.text for sentence in item) for item in blocks[0].items] == [f"item{depth}" for depth in range(14)]
+    assert [" ".join(sentence.text for sentence in item) for item in blocks[0].items] == [
+        f"item{depth}" for depth in range(14)
+    ]
     assert isinstance(blocks[2], Quote)
-    assert [paragraph.sentences[0].text for paragraph in blocks[2].paragraphs] == [f"quote{depth}" for depth in range(1, 26)]
+    assert [paragraph.sentences[0].text for paragraph in blocks[2].paragraphs] == [
+        f"quote{depth}" for depth in range(1, 26)
+    ]
 
 
 @pytest.mark.parametrize(
     ("front", "message"),
     [
-        pytest.param("date: 2024-02-30", "date '2024-02-30' is not an ISO date such as 2024-01-19", id="a day that does not exist"),
-        pytest.param("date: 2024-01-19T25:99:00", "date '2024-01-19T25:99:00' is not an ISO date", id="an hour that does not exist"),
-        pytest.param("title: !!int abc", "title in the front matter: 'abc' is not a YAML int; remove the !!int tag", id="!!int abc"),
+        pytest.param(
+            "date: 2024-02-30",
+            "date '2024-02-30' is not an ISO date such as 2024-01-19",
+            id="a day that does not exist",
+        ),
+        pytest.param(
+            "date: 2024-01-19T25:99:00",
+            "date '2024-01-19T25:99:00' is not an ISO date",
+            id="an hour that does not exist",
+        ),
+        pytest.param(
+            "title: !!int abc",
+            "title in the front matter: 'abc' is not a YAML int; remove the !!int tag",
+            id="!!int abc",
+        ),
         pytest.param("title: !!float abc", "title in the front matter: 'abc' is not a YAML float", id="!!float abc"),
-        pytest.param("author: !!bool maybe", "author in the front matter: 'maybe' is not a YAML bool", id="!!bool maybe"),
-        pytest.param("date: !!timestamp 2024-99", "date in the front matter: '2024-99' is not a YAML timestamp", id="!!timestamp"),
-        pytest.param("title: !!binary 'é'", "title in the front matter: the !!binary value is not base64", id="!!binary"),
+        pytest.param(
+            "author: !!bool maybe", "author in the front matter: 'maybe' is not a YAML bool", id="!!bool maybe"
+        ),
+        pytest.param(
+            "date: !!timestamp 2024-99", "date in the front matter: '2024-99' is not a YAML timestamp", id="!!timestamp"
+        ),
+        pytest.param(
+            "title: !!binary 'é'", "title in the front matter: the !!binary value is not base64", id="!!binary"
+        ),
         pytest.param("title: " + "9" * 5000, "title is longer than 2000 characters", id="a 5,000-digit integer"),
-        pytest.param("title: !!int " + "9" * 5000, "title is longer than 2000 characters", id="an explicit 5,000-digit integer"),
+        pytest.param(
+            "title: !!int " + "9" * 5000, "title is longer than 2000 characters", id="an explicit 5,000-digit integer"
+        ),
         pytest.param("title: {a: 1}", "title in the front matter must be text, not a mapping", id="a mapping"),
         pytest.param("lang: 123", "language '123' is not a BCP 47 language tag", id="a number for a language"),
         pytest.param("lang: " + "x" * 5000, "language 'xxxxxxxx", id="a long bad value is quoted short"),
-        pytest.param("title: !!python/object/apply:os.system [ls]", "title in the front matter: the YAML tag "
-                     "!!python/object/apply:os.system cannot be used here", id="a python tag"),
-        pytest.param("layout: !!int abc", "layout in the front matter: 'abc' is not a YAML int", id="keys we ignore still parse"),
-        pytest.param("layout: !local x", "layout in the front matter: the YAML tag !local cannot be used here", id="a local tag"),
-        pytest.param("title: *missing", "the front matter is not valid YAML (line 2, field 'title': found undefined alias",
-                     id="alias"),
-        pytest.param("title: 'open", "the front matter is not valid YAML (line 2, field 'title': found unexpected end of stream)",
-                     id="unclosed quote"),
-        pytest.param("x: " + "[" * 40 + "]" * 40, "the front matter nests lists or mappings more than 32 deep (line 2)", id="nesting"),
-        pytest.param("x: " + "- " * 20000 + "y", "the front matter is not valid YAML (line 2", id="a sequence per character"),
-        pytest.param("description: " + "x" * 70_000, "the front matter is 68 KB, more than the 64 KB allowed", id="over 64 KB"),
+        pytest.param(
+            "title: !!python/object/apply:os.system [ls]",
+            "title in the front matter: the YAML tag !!python/object/apply:os.system cannot be used here",
+            id="a python tag",
+        ),
+        pytest.param(
+            "layout: !!int abc", "layout in the front matter: 'abc' is not a YAML int", id="keys we ignore still parse"
+        ),
+        pytest.param(
+            "layout: !local x", "layout in the front matter: the YAML tag !local cannot be used here", id="a local tag"
+        ),
+        pytest.param(
+            "title: *missing",
+            "the front matter is not valid YAML (line 2, field 'title': found undefined alias",
+            id="alias",
+        ),
+        pytest.param(
+            "title: 'open",
+            "the front matter is not valid YAML (line 2, field 'title': found unexpected end of stream)",
+            id="unclosed quote",
+        ),
+        pytest.param(
+            "x: " + "[" * 40 + "]" * 40,
+            "the front matter nests lists or mappings more than 32 deep (line 2)",
+            id="nesting",
+        ),
+        pytest.param(
+            "x: " + "- " * 20000 + "y", "the front matter is not valid YAML (line 2", id="a sequence per character"
+        ),
+        pytest.param(
+            "description: " + "x" * 70_000, "the front matter is 68 KB, more than the 64 KB allowed", id="over 64 KB"
+        ),
     ],
 )
 def test_bad_front_matter_is_one_line_naming_file_and_field(tmp_path: Path, front: str, message: str) -> None:
@@ -298,12 +372,22 @@ def test_bad_front_matter_is_one_line_naming_file_and_field(tmp_path: Path, fron
         pytest.param("date: 2024-01-19 10:00:00", "date", "2024-01-19T10:00:00", id="a timestamp as ISO 8601"),
         pytest.param("date: 2024-01-19", "date", "2024-01-19", id="a date"),
         pytest.param("x: &name Ann\nauthor: *name", "author", "Ann", id="an alias"),
-        pytest.param("base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob", "title", "Merged", id="a merge key"),
-        pytest.param("base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob", "author", "Bob",
-                     id="own keys beat merged ones"),
+        pytest.param(
+            "base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob", "title", "Merged", id="a merge key"
+        ),
+        pytest.param(
+            "base: &base {title: Merged, author: Ann}\n<<: *base\nauthor: Bob",
+            "author",
+            "Bob",
+            id="own keys beat merged ones",
+        ),
         pytest.param("a: &a [x, *a]\ntitle: *a", "title", "x", id="a recursive alias reads one level"),
-        pytest.param("a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\ntitle: *c", "title", "T",
-                     id="an alias bomb is never expanded"),
+        pytest.param(
+            "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: &c [*b, *b, *b]\ntitle: *c",
+            "title",
+            "T",
+            id="an alias bomb is never expanded",
+        ),
         pytest.param("? [a, b]\n: c\ntitle: Kept", "title", "Kept", id="a key that is a list is ignored"),
     ],
 )

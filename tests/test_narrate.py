@@ -76,10 +76,13 @@ def tone_speech(text: str, pitch_hz: int) -> bytes:
     """Silence, a tone (with one loud burst, so limiters have work), silence."""
     length = tone_samples(text)
     burst = range(length // 2, length // 2 + 40)
-    tone = array("h", (
-        round((0.97 if index in burst else 0.45) * 32767 * math.sin(2 * math.pi * pitch_hz * index / ENGINE_RATE))
-        for index in range(length)
-    ))
+    tone = array(
+        "h",
+        (
+            round((0.97 if index in burst else 0.45) * 32767 * math.sin(2 * math.pi * pitch_hz * index / ENGINE_RATE))
+            for index in range(length)
+        ),
+    )
     lead = array("h", bytes(2 * (LEAD_MS * ENGINE_RATE // 1000)))
     trail = array("h", bytes(2 * (TRAIL_MS * ENGINE_RATE // 1000)))
     return (lead + tone + trail).tobytes()
@@ -111,24 +114,51 @@ def make_document(edit: dict[str, str] | None = None, *, author: str | None = "A
     }
     texts.update(edit or {})
     chapters = (
-        Chapter("introduction", "Introduction", sentence("h1", "Introduction"),
-                blocks=(Paragraph((sentence("s1", texts["s1"]), sentence("s2", texts["s2"]))),
-                        Paragraph((sentence("s3", texts["s3"]),))),
-                role=ChapterRole.INTRODUCTION),
-        Chapter("stellar-cast", "Stellar Cast: A Compelling Ensemble", sentence("h2", "Stellar Cast: A Compelling Ensemble"),
-                blocks=(Paragraph((sentence("s4", texts["s4"]),)),
-                        ListBlock(((sentence("s5", texts["s5"]),), (sentence("s6", texts["s6"]),))))),
-        Chapter("faq", "Frequently Asked Questions", sentence("h3", "Frequently Asked Questions"), role=ChapterRole.FAQ,
-                children=(
-                    Chapter("is-it-long", "Is it long?", sentence("s7", texts["s7"]),
-                            blocks=(Paragraph((sentence("s8", texts["s8"]),)),), role=ChapterRole.QUESTION),
-                    Chapter("should-i-watch-it", "Should I watch it?", sentence("s9", texts["s9"]),
-                            blocks=(Paragraph((sentence("s10", texts["s10"]), sentence("s11", texts["s11"]))),),
-                            role=ChapterRole.QUESTION),
-                )),
+        Chapter(
+            "introduction",
+            "Introduction",
+            sentence("h1", "Introduction"),
+            blocks=(
+                Paragraph((sentence("s1", texts["s1"]), sentence("s2", texts["s2"]))),
+                Paragraph((sentence("s3", texts["s3"]),)),
+            ),
+            role=ChapterRole.INTRODUCTION,
+        ),
+        Chapter(
+            "stellar-cast",
+            "Stellar Cast: A Compelling Ensemble",
+            sentence("h2", "Stellar Cast: A Compelling Ensemble"),
+            blocks=(
+                Paragraph((sentence("s4", texts["s4"]),)),
+                ListBlock(((sentence("s5", texts["s5"]),), (sentence("s6", texts["s6"]),))),
+            ),
+        ),
+        Chapter(
+            "faq",
+            "Frequently Asked Questions",
+            sentence("h3", "Frequently Asked Questions"),
+            role=ChapterRole.FAQ,
+            children=(
+                Chapter(
+                    "is-it-long",
+                    "Is it long?",
+                    sentence("s7", texts["s7"]),
+                    blocks=(Paragraph((sentence("s8", texts["s8"]),)),),
+                    role=ChapterRole.QUESTION,
+                ),
+                Chapter(
+                    "should-i-watch-it",
+                    "Should I watch it?",
+                    sentence("s9", texts["s9"]),
+                    blocks=(Paragraph((sentence("s10", texts["s10"]), sentence("s11", texts["s11"]))),),
+                    role=ChapterRole.QUESTION,
+                ),
+            ),
+        ),
     )
-    return Document(Metadata(title="Tones: A Review", author=author, language="en", date="2024-01-19"), chapters,
-                    name="tones")
+    return Document(
+        Metadata(title="Tones: A Review", author=author, language="en", date="2024-01-19"), chapters, name="tones"
+    )
 
 
 def speakable_count(document: Document) -> int:
@@ -179,8 +209,14 @@ def test_reading_plan_reads_headings_then_paragraphs_with_their_pauses() -> None
     plan = [(line.sentence.id, line.pause_ms) for line in reading_plan(document.chapters[1], settings)]
     assert plan == [("h2", 0), ("s4", 700), ("s5", 650), ("s6", 650)]
     faq = [(line.sentence.id, line.pause_ms, line.is_heading) for line in reading_plan(document.chapters[2], settings)]
-    assert faq == [("h3", 0, True), ("s7", 900, True), ("s8", 700, False), ("s9", 900, True), ("s10", 700, False),
-                   ("s11", 300, False)]
+    assert faq == [
+        ("h3", 0, True),
+        ("s7", 900, True),
+        ("s8", 700, False),
+        ("s9", 900, True),
+        ("s10", 700, False),
+        ("s11", 300, False),
+    ]
 
 
 def test_clips_are_ordered_sample_exact_and_cover_the_speech(tmp_path: Path) -> None:
@@ -210,8 +246,8 @@ def test_clips_are_ordered_sample_exact_and_cover_the_speech(tmp_path: Path) -> 
             assert tone_ms == pytest.approx(max(4, len(clip.spoken)) * MS_PER_CHARACTER, abs=1.0)
             assert clip.is_heading == line.is_heading
         # Nothing is heard outside the clips, and the audio ends half a second after the last one.
-        assert max(abs(value) for value in samples[:chapter.clips[0].start_sample]) == 0
-        assert max(abs(value) for value in samples[chapter.clips[-1].end_sample:]) == 0
+        assert max(abs(value) for value in samples[: chapter.clips[0].start_sample]) == 0
+        assert max(abs(value) for value in samples[chapter.clips[-1].end_sample :]) == 0
         assert chapter.sample_count - chapter.clips[-1].end_sample == ENGINE_RATE // 2
 
 
@@ -248,8 +284,9 @@ def test_one_edited_sentence_is_synthesised_alone_and_only_its_chapter_changes(t
     log = tmp_path / "calls.txt"
     first = narrate(make_document(), ToneEngine(log), cache_dir=tmp_path / "cache", jobs=2)
     log.unlink()
-    edited = narrate(make_document({"s4": "The cast is very strong."}), ToneEngine(log), cache_dir=tmp_path / "cache",
-                     jobs=2)
+    edited = narrate(
+        make_document({"s4": "The cast is very strong."}), ToneEngine(log), cache_dir=tmp_path / "cache", jobs=2
+    )
     assert calls(log) == ["The cast is very strong."]
     assert edited.synthesized == 1
     changed = [new.chapter_id for old, new in zip(first.chapters, edited.chapters) if old.wav_path != new.wav_path]
@@ -257,8 +294,9 @@ def test_one_edited_sentence_is_synthesised_alone_and_only_its_chapter_changes(t
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_each_narrated_chapter_is_encoded_into_the_cache_as_the_writer_would_encode_it(tmp_path: Path,
-                                                                                      jobs: int) -> None:
+def test_each_narrated_chapter_is_encoded_into_the_cache_as_the_writer_would_encode_it(
+    tmp_path: Path, jobs: int
+) -> None:
     settings = AudioSettings()
     narration = narrate(make_document(), ToneEngine(), audio=settings, cache_dir=tmp_path / "cache", jobs=jobs)
     assert not list((tmp_path / "cache" / "narration-v2" / "scratch").iterdir())
@@ -268,14 +306,16 @@ def test_each_narrated_chapter_is_encoded_into_the_cache_as_the_writer_would_enc
         encode_mp3(chapter.wav_path, own, settings)
         assert cached.read_bytes() == own.read_bytes(), "the same bytes, whoever encodes"
     # Other MP3 settings are another encoding: the writer encodes those itself.
-    assert not copy_encoded(narration.chapters[0].wav_path, mp3_encoding(AudioSettings(bitrate_kbps=128)),
-                            tmp_path / "other.mp3")
+    assert not copy_encoded(
+        narration.chapters[0].wav_path, mp3_encoding(AudioSettings(bitrate_kbps=128)), tmp_path / "other.mp3"
+    )
 
 
 def test_a_sentence_said_twice_is_synthesised_once(tmp_path: Path) -> None:
     log = tmp_path / "calls.txt"
-    narration = narrate(make_document({"s2": "Really.", "s3": "Really."}), ToneEngine(log), cache_dir=tmp_path / "c",
-                        jobs=1)
+    narration = narrate(
+        make_document({"s2": "Really.", "s3": "Really."}), ToneEngine(log), cache_dir=tmp_path / "c", jobs=1
+    )
     assert calls(log).count("Really.") == 1
     assert narration.synthesized + narration.cached == speakable_count(make_document())
 
@@ -290,8 +330,13 @@ def test_voice_pitch_and_output_settings_key_the_cache_as_they_should(tmp_path: 
     assert len(calls(log)) == 2 * count, "another voice is another sound"
     narrate(make_document(), ToneEngine(log, pitch_hz=330), cache_dir=cache, jobs=1)
     assert len(calls(log)) == 3 * count, "another sound option is another sound"
-    stereo = narrate(make_document(), ToneEngine(log), cache_dir=cache, jobs=1,
-                     audio=AudioSettings(sample_rate=48000, channels=2, loudness=LoudnessProfile.OFF, bitrate_kbps=256))
+    stereo = narrate(
+        make_document(),
+        ToneEngine(log),
+        cache_dir=cache,
+        jobs=1,
+        audio=AudioSettings(sample_rate=48000, channels=2, loudness=LoudnessProfile.OFF, bitrate_kbps=256),
+    )
     assert len(calls(log)) == 3 * count, "output settings reuse the clips"
     assert stereo.cached == count and stereo.chapters[0].sample_rate == ENGINE_RATE
 
@@ -398,13 +443,34 @@ def espeak_document() -> Document:
     return Document(
         Metadata(title="A Tiny Review", language="en"),
         (
-            Chapter("opening", "Opening", sentence("e-h1", "Opening"),
-                    blocks=(Paragraph((sentence("e1", "The station orbits the Earth every ninety minutes."),
-                                       sentence("e2", "Its crew works hard."))),)),
-            Chapter("faq", "Questions", sentence("e-h2", "Questions"), role=ChapterRole.FAQ, children=(
-                Chapter("q1", "Is it good?", sentence("e3", "Is it good?"),
-                        blocks=(Paragraph((sentence("e4", "Yes, very."),)),), role=ChapterRole.QUESTION),
-            )),
+            Chapter(
+                "opening",
+                "Opening",
+                sentence("e-h1", "Opening"),
+                blocks=(
+                    Paragraph(
+                        (
+                            sentence("e1", "The station orbits the Earth every ninety minutes."),
+                            sentence("e2", "Its crew works hard."),
+                        )
+                    ),
+                ),
+            ),
+            Chapter(
+                "faq",
+                "Questions",
+                sentence("e-h2", "Questions"),
+                role=ChapterRole.FAQ,
+                children=(
+                    Chapter(
+                        "q1",
+                        "Is it good?",
+                        sentence("e3", "Is it good?"),
+                        blocks=(Paragraph((sentence("e4", "Yes, very."),)),),
+                        role=ChapterRole.QUESTION,
+                    ),
+                ),
+            ),
         ),
         name="tiny",
     )
@@ -423,12 +489,12 @@ def test_espeak_end_to_end_clips_hold_speech_and_pauses_hold_silence(tmp_path: P
         previous_end = 0
         for clip in chapter.clips:
             assert previous_end < clip.start_sample < clip.end_sample <= chapter.sample_count
-            speech = pcm.samples[clip.start_sample * 2:clip.end_sample * 2]
-            pause = pcm.samples[previous_end * 2:clip.start_sample * 2]
+            speech = pcm.samples[clip.start_sample * 2 : clip.end_sample * 2]
+            pause = pcm.samples[previous_end * 2 : clip.start_sample * 2]
             assert audioop.rms(speech, 2) > 1000, clip.text
             assert audioop.max(pause, 2) < 100, f"silence before {clip.text!r}"
             # Speech fills its clip: the first and last 60 ms hold sound, trimmed margins aside.
-            assert audioop.max(speech[:60 * 44], 2) > 300 and audioop.max(speech[-60 * 44:], 2) > 300
+            assert audioop.max(speech[: 60 * 44], 2) > 300 and audioop.max(speech[-60 * 44 :], 2) > 300
             seconds = (clip.end_sample - clip.start_sample) / chapter.sample_rate
             assert 0.1 < seconds / max(1, len(clip.spoken.split())) < 0.8, clip.text
             previous_end = clip.end_sample

@@ -85,8 +85,13 @@ def encodes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 
 def audio_options(tmp_path: Path, engine: str = "espeak", **audio: Any) -> BuildOptions:
-    return BuildOptions(output=tmp_path / "output", engine=engine, cache_dir=tmp_path / "cache", jobs=1,
-                        audio=AudioSettings.from_options(**audio))
+    return BuildOptions(
+        output=tmp_path / "output",
+        engine=engine,
+        cache_dir=tmp_path / "cache",
+        jobs=1,
+        audio=AudioSettings.from_options(**audio),
+    )
 
 
 def run_audio(review: Path, options: BuildOptions, engine: EspeakEngine) -> Any:
@@ -114,7 +119,7 @@ def test_clips_are_ordered_exact_and_inside_the_audio(review: Path, tmp_path: Pa
             pcm = wav.readframes(wav.getnframes())
         assert len(pcm) // 2 == chapter_narration.sample_count
         first = chapter_narration.clips[1] if len(chapter_narration.clips) > 1 else chapter_narration.clips[0]
-        inside = pcm[first.start_sample * 2:first.end_sample * 2]
+        inside = pcm[first.start_sample * 2 : first.end_sample * 2]
         assert audioop.rms(inside, 2) > 300, "a clip must hold its speech"
         tail = chapter_narration.sample_count - chapter_narration.clips[-1].end_sample
         assert tail == chapter_narration.sample_rate * 500 // 1000
@@ -124,7 +129,10 @@ def test_faq_questions_and_subheadings_are_read_as_headings(review: Path, tmp_pa
     narration = narrate(read_document(review), EspeakEngine(), cache_dir=tmp_path / "cache", jobs=1)
     faq = narration.chapters[-1]
     assert [clip.text for clip in faq.clips if clip.is_heading] == [
-        "Frequently Asked Questions", "Is it short?", "Would you read it again?"]
+        "Frequently Asked Questions",
+        "Is it short?",
+        "Would you read it again?",
+    ]
     spoken = {clip.text: clip.spoken for clip in faq.clips}
     assert spoken["Maybe, Mr. Asbæk."] == "Maybe, Mr. Asbæk."
 
@@ -142,10 +150,13 @@ def test_second_run_synthesises_and_encodes_nothing(review: Path, tmp_path: Path
     assert CountingEspeak.calls == [] and encodes == []
     assert second.narration.cached == sentences
     assert {path: path.stat().st_mtime_ns for path in second.paths if path.suffix == ".mp3"} == {
-        path: mtime for path, mtime in before.items() if path.suffix == ".mp3"}
+        path: mtime for path, mtime in before.items() if path.suffix == ".mp3"
+    }
 
 
-def test_one_edited_sentence_is_synthesised_and_encoded_alone(review: Path, tmp_path: Path, encodes: list[Path]) -> None:
+def test_one_edited_sentence_is_synthesised_and_encoded_alone(
+    review: Path, tmp_path: Path, encodes: list[Path]
+) -> None:
     options = audio_options(tmp_path)
     run_audio(review, options, CountingEspeak())
     review.write_text(SHORT_REVIEW.replace("Then it says more", "Then it says much more"), encoding="utf-8")
@@ -194,7 +205,10 @@ def test_mp3s_decode_are_tagged_and_meet_loudness(review: Path, tmp_path: Path, 
     result = run_audio(review, options, EspeakEngine())
     mp3s = [path for path in result.paths if path.suffix == ".mp3"]
     assert [path.name for path in mp3s] == [
-        "01-introduction.mp3", "02-the-middle-where-things-happen.mp3", "03-frequently-asked-questions.mp3"]
+        "01-introduction.mp3",
+        "02-the-middle-where-things-happen.mp3",
+        "03-frequently-asked-questions.mp3",
+    ]
     for number, (path, chapter) in enumerate(zip(mp3s, result.narration.chapters), start=1):
         decode_pcm(path)  # ffmpeg -v error: raises on any decoding error
         info = MP3(path).info

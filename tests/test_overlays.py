@@ -53,8 +53,22 @@ def seconds(value: str) -> float:
 def make_audio(sample_count: int, folder: Path, stem: str) -> tuple[Path, Path]:
     """A chapter's WAV (narration rate, exactly ``sample_count`` samples) and its MP3 (mono, 44.1 kHz, 96 kbps)."""
     wav, mp3 = folder / f"{stem}.wav", folder / f"{stem}.mp3"
-    run_ffmpeg(["-f", "lavfi", "-i", f"sine=frequency=220:sample_rate={NARRATION_RATE}",
-                "-af", f"atrim=end_sample={sample_count}", "-ac", "1", "-c:a", "pcm_s16le", wav], what=str(wav))
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=220:sample_rate={NARRATION_RATE}",
+            "-af",
+            f"atrim=end_sample={sample_count}",
+            "-ac",
+            "1",
+            "-c:a",
+            "pcm_s16le",
+            wav,
+        ],
+        what=str(wav),
+    )
     run_ffmpeg(["-i", wav, "-ac", "1", "-ar", str(MP3_RATE), "-c:a", "libmp3lame", "-b:a", "96k", mp3], what=str(mp3))
     return wav, mp3
 
@@ -69,13 +83,23 @@ def narrate_by_hand(document: Document, folder: Path) -> tuple[Narration, dict[s
         clips, position = [], head
         for sentence in chapter.all_sentences():
             length = int(NARRATION_RATE * (0.4 + 0.22 * min(len(sentence.text.split()), 40)))
-            clips.append(Clip(sentence.id, sentence.text, sentence.text, position, position + length,
-                              is_heading=sentence.id in headings))
+            clips.append(
+                Clip(
+                    sentence.id,
+                    sentence.text,
+                    sentence.text,
+                    position,
+                    position + length,
+                    is_heading=sentence.id in headings,
+                )
+            )
             position += length + pause
         sample_count = position - pause + tail
         stem = f"{number:02d}-{chapter.id}"
         wav, mp3 = make_audio(sample_count, folder, stem)
-        chapters.append(ChapterNarration(chapter.id, number, chapter.title, tuple(clips), NARRATION_RATE, sample_count, wav))
+        chapters.append(
+            ChapterNarration(chapter.id, number, chapter.title, tuple(clips), NARRATION_RATE, sample_count, wav)
+        )
         audio[chapter.id] = mp3
     return Narration(engine="handmade", voice="sine", chapters=tuple(chapters)), audio
 
@@ -99,15 +123,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     results = {}
     for name, document, lexicon_path in (("sample", sample_document(), lexicon), ("seed", read_document(SEED), None)):
         narration, audio = narrate_by_hand(document, folder / name)
-        path = write_epub(document, folder / f"{name}.read-aloud.epub",
-                          read_aloud=ReadAloud(narration=narration, chapter_audio=audio, narrator="handmade (sine)",
-                                               lexicon=lexicon_path))
+        path = write_epub(
+            document,
+            folder / f"{name}.read-aloud.epub",
+            read_aloud=ReadAloud(
+                narration=narration, chapter_audio=audio, narrator="handmade (sine)", lexicon=lexicon_path
+            ),
+        )
         results[name] = Built(path, document, narration, write_epub(document, folder / f"{name}.epub"))
     checked = assert_valid_epubs([item.path for item in results.values()])
     # EPUBCheck does not count <link rel="pronunciation"> (EPUB 3.3 §6.1.4.2) as a reference to
     # the lexicon it links, so it says the lexicon is unused; every other piece of advice counts.
-    advice = {path: [message for message in found if not (message.id == "OPF_097" and "lexicon.pls" in message.text)]
-              for path, found in checked.items()}
+    advice = {
+        path: [message for message in found if not (message.id == "OPF_097" and "lexicon.pls" in message.text)]
+        for path, found in checked.items()
+    }
     advice = {path: found for path, found in advice.items() if found}
     assert not advice, f"EPUBCheck has advice (usage/info) worth fixing: {advice}"
     return results
@@ -130,7 +160,9 @@ def test_read_aloud_epubs_pass_epubcheck_without_advice(built: dict[str, Built])
 
 
 @pytest.mark.parametrize("name", ["sample", "seed"])
-def test_every_clip_plays_its_sentence_within_the_embedded_audio(built: dict[str, Built], name: str, tmp_path: Path) -> None:
+def test_every_clip_plays_its_sentence_within_the_embedded_audio(
+    built: dict[str, Built], name: str, tmp_path: Path
+) -> None:
     item = built[name]
     package = opf(item.path)
     manifest = {entry.get("id"): entry for entry in package.findall(".//opf:item", NS)}
@@ -151,7 +183,8 @@ def test_every_clip_plays_its_sentence_within_the_embedded_audio(built: dict[str
             assert abs(duration - narration.duration_s) < 0.002, "the MP3 is the narration, sample for sample"
             expected_ids = [sentence.id for sentence in chapter_file.chapter.all_sentences()]
             assert [par.find("smil:text", NS).get("src") for par in pars] == [
-                f"../{chapter_file.file_name}#{sentence_id}" for sentence_id in expected_ids]
+                f"../{chapter_file.file_name}#{sentence_id}" for sentence_id in expected_ids
+            ]
             previous_end = 0.0
             for par, clip, sentence in zip(pars, narration.clips, chapter_file.chapter.all_sentences()):
                 audio = par.find("smil:audio", NS)
@@ -170,7 +203,9 @@ def test_every_clip_plays_its_sentence_within_the_embedded_audio(built: dict[str
 def test_package_declares_durations_narrator_and_active_class(built: dict[str, Built]) -> None:
     item = built["sample"]
     package = opf(item.path)
-    overlays = [entry for entry in package.findall(".//opf:item", NS) if entry.get("media-type") == "application/smil+xml"]
+    overlays = [
+        entry for entry in package.findall(".//opf:item", NS) if entry.get("media-type") == "application/smil+xml"
+    ]
     assert len(overlays) == len(item.document.chapters)
     with_overlay = [entry for entry in package.findall(".//opf:item", NS) if entry.get("media-overlay")]
     assert sorted(entry.get("media-overlay") for entry in with_overlay) == sorted(entry.get("id") for entry in overlays)
@@ -182,8 +217,10 @@ def test_package_declares_durations_narrator_and_active_class(built: dict[str, B
             refined = package.findall(f".//opf:meta[@refines='#{overlay.get('id')}']", NS)
             assert [meta.get("property") for meta in refined] == ["media:duration"]
             smil = etree.fromstring(archive.read("EPUB/" + overlay.get("href")))
-            clips = sum(seconds(audio.get("clipEnd")) - seconds(audio.get("clipBegin"))
-                        for audio in smil.findall(".//smil:audio", NS))
+            clips = sum(
+                seconds(audio.get("clipEnd")) - seconds(audio.get("clipBegin"))
+                for audio in smil.findall(".//smil:audio", NS)
+            )
             assert abs(seconds(refined[0].text) - clips) < 0.0005
             total_ms += round(seconds(refined[0].text) * 1000)
         css = archive.read("EPUB/style.css").decode()
@@ -212,7 +249,11 @@ def test_lexicon_is_shipped_and_linked_from_every_chapter(built: dict[str, Built
         for chapter_file in chapter_files(item.document):
             page = etree.fromstring(archive.read("EPUB/" + chapter_file.file_name))
             link = page.find(".//x:head/x:link[@rel='pronunciation']", NS)
-            assert (link.get("href"), link.get("type"), link.get("hreflang")) == ("lexicon.pls", "application/pls+xml", "en")
+            assert (link.get("href"), link.get("type"), link.get("hreflang")) == (
+                "lexicon.pls",
+                "application/pls+xml",
+                "en",
+            )
     seed = built["seed"]
     assert opf(seed.path).find(".//opf:item[@media-type='application/pls+xml']", NS) is None
     assert "ttsMarkup" not in etree.tostring(opf(seed.path)).decode()
@@ -235,8 +276,11 @@ def test_read_aloud_epub_is_reproducible(built: dict[str, Built], tmp_path: Path
             path = tmp_path / f"{chapter.file_stem}.mp3"
             path.write_bytes(archive.read(f"EPUB/audio/{chapter.file_stem}.mp3"))
             audio[chapter.chapter_id] = path
-    again = write_epub(item.document, tmp_path / "again.epub",
-                       read_aloud=ReadAloud(narration=item.narration, chapter_audio=audio, narrator="handmade (sine)"))
+    again = write_epub(
+        item.document,
+        tmp_path / "again.epub",
+        read_aloud=ReadAloud(narration=item.narration, chapter_audio=audio, narrator="handmade (sine)"),
+    )
     assert again.read_bytes() == item.path.read_bytes()
 
 
@@ -251,7 +295,10 @@ def test_clips_tile_the_audio_from_start_to_end() -> None:
     chapter = ChapterNarration("c", 1, "C", clips, 22050, 90000, Path("c.wav"))
     tiles = overlay_clips(chapter, {"h", "a", "b"})
     assert [(tile.sentence_id, tile.begin_ms, tile.end_ms) for tile in tiles] == [
-        ("h", 0, 1300), ("a", 1300, 2494), ("b", 2494, 4081)]
+        ("h", 0, 1300),
+        ("a", 1300, 2494),
+        ("b", 2494, 4081),
+    ]
 
 
 def replace_chapter(narration: Narration, index: int, **changes: object) -> Narration:
@@ -264,12 +311,23 @@ def test_a_stale_or_broken_narration_is_refused_and_leaves_no_file(built: dict[s
     item = built["sample"]
     narration = item.narration
     first = narration.chapters[0]
-    audio = {chapter.chapter_id: item.path.parent / "sample" / f"{chapter.file_stem}.mp3" for chapter in narration.chapters}
+    audio = {
+        chapter.chapter_id: item.path.parent / "sample" / f"{chapter.file_stem}.mp3" for chapter in narration.chapters
+    }
     other_length = item.path.parent / "sample" / f"{narration.chapters[1].file_stem}.mp3"
     cases = [
-        (replace_chapter(narration, 0, clips=(dataclasses.replace(first.clips[0], sentence_id="gone"), *first.clips[1:])),
-         audio, "sentences the text does not have"),
-        (replace_chapter(narration, 0, clips=(first.clips[1], first.clips[0], *first.clips[2:])), audio, "out of order"),
+        (
+            replace_chapter(
+                narration, 0, clips=(dataclasses.replace(first.clips[0], sentence_id="gone"), *first.clips[1:])
+            ),
+            audio,
+            "sentences the text does not have",
+        ),
+        (
+            replace_chapter(narration, 0, clips=(first.clips[1], first.clips[0], *first.clips[2:])),
+            audio,
+            "out of order",
+        ),
         (replace_chapter(narration, 0, sample_count=first.clips[-1].end_sample - 1), audio, "ends after the audio"),
         (replace_chapter(narration, 0, chapter_id="not-in-the-text"), audio, "not-in-the-text"),
         (narration, {**audio, first.chapter_id: other_length}, "lasts"),
@@ -279,7 +337,8 @@ def test_a_stale_or_broken_narration_is_refused_and_leaves_no_file(built: dict[s
     for broken, chapter_audio, message in cases:
         target = tmp_path / "book.read-aloud.epub"
         with pytest.raises(WriterError, match=message):
-            write_epub(item.document, target, read_aloud=ReadAloud(narration=broken, chapter_audio=chapter_audio,
-                                                                   narrator="x"))
+            write_epub(
+                item.document, target, read_aloud=ReadAloud(narration=broken, chapter_audio=chapter_audio, narrator="x")
+            )
         assert not target.exists()
     assert [path.name for path in tmp_path.iterdir()] == []

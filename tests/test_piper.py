@@ -47,14 +47,18 @@ SENTENCE = "The station drifts in silence."
 
 def digests(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` (relative path) → its SHA-256."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file() and not path.name.startswith(".")}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
 
 
 def piper_build(source: Path, output: Path, cache: Path, *extra: str) -> str:
     """``reviewpub build`` with Piper; its stderr."""
-    return run_cli("build", str(source), "-o", str(output), "--cache-dir", str(cache), "--engine", "piper",
-                   *extra).stderr
+    return run_cli(
+        "build", str(source), "-o", str(output), "--cache-dir", str(cache), "--engine", "piper", *extra
+    ).stderr
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +88,11 @@ def test_same_sentence_same_samples_in_any_order_and_process() -> None:
     engine.synthesize("Something else entirely, said before it.", voice=BUNDLED_VOICE)
     again = engine.synthesize(SENTENCE, voice=BUNDLED_VOICE).samples
     assert first == again and len(first) > 22050  # over half a second of speech
-    script = ("import sys, hashlib; from reviewpub.engines.piper import PiperEngine, BUNDLED_VOICE;"
-              f"e = PiperEngine(threads=2); e.synthesize('Another first sentence.', voice=BUNDLED_VOICE);"
-              f"sys.stdout.write(hashlib.sha256(e.synthesize({SENTENCE!r}, voice=BUNDLED_VOICE).samples).hexdigest())")
+    script = (
+        "import sys, hashlib; from reviewpub.engines.piper import PiperEngine, BUNDLED_VOICE;"
+        f"e = PiperEngine(threads=2); e.synthesize('Another first sentence.', voice=BUNDLED_VOICE);"
+        f"sys.stdout.write(hashlib.sha256(e.synthesize({SENTENCE!r}, voice=BUNDLED_VOICE).samples).hexdigest())"
+    )
     other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     assert other.stdout == hashlib.sha256(first).hexdigest()
 
@@ -134,8 +140,11 @@ def test_read_aloud_and_captions_follow_the_speech_within_50_ms(built: Path) -> 
         opf = etree.fromstring(archive.read("EPUB/content.opf"))
         narrator = [meta.text for meta in opf.findall(".//opf:meta[@property='media:narrator']", NS)]
         assert narrator == [f"piper ({BUNDLED_VOICE})"]
-        overlays = [item.get("href") for item in opf.findall(".//opf:item", NS)
-                    if item.get("media-type") == "application/smil+xml"]
+        overlays = [
+            item.get("href")
+            for item in opf.findall(".//opf:item", NS)
+            if item.get("media-type") == "application/smil+xml"
+        ]
         assert len(overlays) == 2
         for href in overlays:
             pars = etree.fromstring(archive.read("EPUB/" + href)).findall(".//smil:par", NS)
@@ -207,8 +216,15 @@ def test_voices_lists_the_bundled_voice_and_a_voices_folder(tmp_path: Path) -> N
     assert german.splitlines() == ["piper\tde_DE-test-low\tde-DE\ttest (low)\tlow\t22050 Hz\t2 speakers"]
 
 
-def make_voice(folder: Path, name: str, *, language: str, quality: str = "medium",
-               speakers: list[str] | None = None, model: bytes | None = None) -> Path:
+def make_voice(
+    folder: Path,
+    name: str,
+    *,
+    language: str,
+    quality: str = "medium",
+    speakers: list[str] | None = None,
+    model: bytes | None = None,
+) -> Path:
     """A Piper voice in ``folder``: the bundled weights (or ``model``) under another name and config."""
     bundled = bundled_model_path()
     assert bundled is not None
@@ -257,17 +273,21 @@ def test_a_voice_in_the_voices_folder_reads_its_language(tmp_path: Path) -> None
     assert engine.choose_voice(None, "en-GB") == BUNDLED_VOICE
 
 
-@pytest.mark.parametrize(("damage", "expected"), [
-    ("missing", "cannot read the voice model"),
-    ("text", "not an ONNX model"),
-    ("truncated", "Piper cannot load this model"),
-    ("no-config", "is missing beside it"),
-    ("bad-json", "not valid JSON"),
-    ("not-a-config", "not a Piper voice config"),
-    ("wrong-suffix", "a Piper voice model is an .onnx file"),
-])
-def test_a_bad_voice_model_is_one_line_and_nothing_written(review: Path, tmp_path: Path, damage: str,
-                                                            expected: str) -> None:
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("missing", "cannot read the voice model"),
+        ("text", "not an ONNX model"),
+        ("truncated", "Piper cannot load this model"),
+        ("no-config", "is missing beside it"),
+        ("bad-json", "not valid JSON"),
+        ("not-a-config", "not a Piper voice config"),
+        ("wrong-suffix", "a Piper voice model is an .onnx file"),
+    ],
+)
+def test_a_bad_voice_model_is_one_line_and_nothing_written(
+    review: Path, tmp_path: Path, damage: str, expected: str
+) -> None:
     bundled = bundled_model_path()
     assert bundled is not None
     folder = tmp_path / "voice"
@@ -311,5 +331,7 @@ def test_workers_share_the_cores_unless_threads_are_given() -> None:
 
 def test_an_espeak_option_is_refused_naming_pipers_own(review: Path, tmp_path: Path) -> None:
     message = refused(str(review), "--pitch", "40", output=tmp_path / "out")
-    assert message == ("Error: --pitch: not an option of the piper engine "
-                       "(its options: --rate, --speaker, --voice-model, --voices-dir)")
+    assert message == (
+        "Error: --pitch: not an option of the piper engine "
+        "(its options: --rate, --speaker, --voice-model, --voices-dir)"
+    )

@@ -77,7 +77,9 @@ def test_is_title_case(text: str, expected: bool) -> None:
     assert is_title_case(text) is expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("HOW IT SOUNDS", True), ("I", False), ("TV Guide", False), ("ÉTÉ 85", True)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("HOW IT SOUNDS", True), ("I", False), ("TV Guide", False), ("ÉTÉ 85", True)]
+)
 def test_is_all_caps(text: str, expected: bool) -> None:
     assert is_all_caps(text) is expected
 
@@ -85,7 +87,10 @@ def test_is_all_caps(text: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("lines", "question"),
     [
-        (["1. Is “I.S.S.” suitable for all audiences?", "It is a thriller."], "Is “I.S.S.” suitable for all audiences?"),
+        (
+            ["1. Is “I.S.S.” suitable for all audiences?", "It is a thriller."],
+            "Is “I.S.S.” suitable for all audiences?",
+        ),
         (["2) Is it long?"], "Is it long?"),
         (["Q: Is it long?", "A: Yes."], "Is it long?"),
         (["Q1. Is it long?", "A1. Yes."], "Is it long?"),
@@ -105,8 +110,14 @@ def test_question_of(lines: list[str], question: str | None) -> None:
         (["One line.", "Two lines."], [("paragraph", ["One line. Two lines."])]),
         (["- a", "- b"], [("list", ["a", "b"])]),
         (["* a", "  continued", "• b"], [("list", ["a continued", "b"])]),
-        (["Lead-in:", "- a", "- b", "After."], [("paragraph", ["Lead-in:"]), ("list", ["a", "b"]), ("paragraph", ["After."])]),
-        (["- a long item that", "wraps here", "Next."], [("list", ["a long item that wraps here"]), ("paragraph", ["Next."])]),
+        (
+            ["Lead-in:", "- a", "- b", "After."],
+            [("paragraph", ["Lead-in:"]), ("list", ["a", "b"]), ("paragraph", ["After."])],
+        ),
+        (
+            ["- a long item that", "wraps here", "Next."],
+            [("list", ["a long item that wraps here"]), ("paragraph", ["Next."])],
+        ),
         (["1. a", "2. b"], [("ordered", ["a", "b"])]),
         (["1. Only one numbered line."], [("paragraph", ["1. Only one numbered line."])]),
         (["> Quoted.", ">", "> Again."], [("quote", ["Quoted.", "Again."])]),
@@ -134,13 +145,17 @@ def test_cut_groups_separates_underlined_headings_and_labels_above_lists() -> No
         (10, ["- Great cast", "- Tense"], False),
         (15, ["What I liked:", "- The sound"], False),
     ]
-    assert [(decision.line, decision.rule) for decision in decisions] == [(13, "a separator line: left out of the text")]
+    assert [(decision.line, decision.rule) for decision in decisions] == [
+        (13, "a separator line: left out of the text")
+    ]
 
 
 def tree(sections: list[DraftSection]) -> list[Any]:
     """Titles and roles of a draft tree, children nested."""
     return [
-        (section.title, section.role.value, tree(section.children)) if section.children else (section.title, section.role.value)
+        (section.title, section.role.value, tree(section.children))
+        if section.children
+        else (section.title, section.role.value)
         for section in sections
     ]
 
@@ -206,17 +221,26 @@ QUESTION = ChapterRole.QUESTION.value
         ),
         pytest.param(
             "Title\n\nIntro.\n\n1. Is it good?\nYes.\n\n2. Is it long?\nNo.\n",
-            [("Introduction", INTRO), ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)])],
+            [
+                ("Introduction", INTRO),
+                ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)]),
+            ],
             id="numbered questions with answers make an FAQ",
         ),
         pytest.param(
             "Title\n\nIntro.\n\n1. Is it good?\n\nYes.\n\n2. Is it long?\n\nNo.\n",
-            [("Introduction", INTRO), ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)])],
+            [
+                ("Introduction", INTRO),
+                ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)]),
+            ],
             id="answers may follow after a blank line",
         ),
         pytest.param(
             "Title\n\nIntro.\n\nQ: Is it good?\nA: Yes.\n\nQ: Is it long?\nA: No.\n",
-            [("Introduction", INTRO), ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)])],
+            [
+                ("Introduction", INTRO),
+                ("Frequently Asked Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)]),
+            ],
             id="Q and A pairs make an FAQ",
         ),
         pytest.param(
@@ -226,7 +250,10 @@ QUESTION = ChapterRole.QUESTION.value
         ),
         pytest.param(
             "Title\n\nIntro.\n\nYour Burning Questions\n\n1. Is it good?\nYes.\n\n2. Is it long?\nNo.\n",
-            [("Introduction", INTRO), ("Your Burning Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)])],
+            [
+                ("Introduction", INTRO),
+                ("Your Burning Questions", FAQ, [("Is it good?", QUESTION), ("Is it long?", QUESTION)]),
+            ],
             id="a heading right above the questions names the FAQ",
         ),
         pytest.param(
@@ -273,8 +300,10 @@ def test_title_is_the_first_line_and_may_be_underlined() -> None:
 
 
 def test_a_long_first_line_is_text_and_the_title_comes_from_elsewhere() -> None:
-    line = ("This review has no title line and starts straight away with a long sentence about the film, "
-            "which goes on and on, well past the length any editor would accept for a title.")
+    line = (
+        "This review has no title line and starts straight away with a long sentence about the film, "
+        "which goes on and on, well past the length any editor would accept for a title."
+    )
     parsed = parse_plain_text(f"{line}\n\nMore.\n", "From The File Name")
     assert parsed.title == "From The File Name"
     assert text_of(parsed.sections[0].blocks[0].parts[0]) == line
@@ -285,21 +314,27 @@ def test_lists_stay_lists_inside_their_section_even_with_blank_lines_between_ite
     parsed = parse_plain_text("Title\n\nThe Good\n\n- a\n\n- b\n- c\n\nAfter.\n", "x")
     blocks = parsed.sections[0].blocks
     assert [(block.kind, [text_of(part) for part in block.parts]) for block in blocks] == [
-        ("list", ["a", "b", "c"]), ("paragraph", ["After."])
+        ("list", ["a", "b", "c"]),
+        ("paragraph", ["After."]),
     ]
 
 
 def test_answers_lose_their_prefix_and_questions_their_number() -> None:
-    parsed = parse_plain_text("Title\n\nIntro.\n\nQ1: Is it good?\nA1: Yes, very.\n\nQ2: Is it long?\n\nAnswer: No.\n", "x")
+    parsed = parse_plain_text(
+        "Title\n\nIntro.\n\nQ1: Is it good?\nA1: Yes, very.\n\nQ2: Is it long?\n\nAnswer: No.\n", "x"
+    )
     faq = parsed.sections[-1]
     assert [(child.title, text_of(child.blocks[0].parts[0])) for child in faq.children] == [
-        ("Is it good?", "Yes, very."), ("Is it long?", "No."),
+        ("Is it good?", "Yes, very."),
+        ("Is it long?", "No."),
     ]
 
 
 def test_decisions_explain_headings_and_near_misses() -> None:
-    text = ("Title\n\nThe opening paragraph sets the scene for the film.\n\nThe Plot\n\nText.\n\nRating: 4/5\n\n"
-            "Verdict: worth it.\n\nPros\n\n- a\n\nThe End\n")
+    text = (
+        "Title\n\nThe opening paragraph sets the scene for the film.\n\nThe Plot\n\nText.\n\nRating: 4/5\n\n"
+        "Verdict: worth it.\n\nPros\n\n- a\n\nThe End\n"
+    )
     parsed = parse_plain_text(text, "x")
     decisions = {(decision.line, decision.verdict): decision.rule for decision in parsed.decisions}
     assert decisions[(1, "title")] == "the first non-blank line is the title"

@@ -38,11 +38,18 @@ A night train crosses a frozen country. Nobody on board knows the driver. The fi
 It is slow, and it is worth it. Four out of five.
 """
 REVIEW_B = "Harbour Lights\n\nA short film about a lighthouse keeper. The sea is the real star.\n"
-PIPER_REVIEW = "Ray Piper Review\n\n" + "\n\n".join(
-    f"Part {number}\n\n" + " ".join(f"Sentence {word} of part {number} is read by a neural voice."
-                                    for word in ("one", "two", "three", "four", "five", "six"))
-    for number in range(1, 5)
-) + "\n"
+PIPER_REVIEW = (
+    "Ray Piper Review\n\n"
+    + "\n\n".join(
+        f"Part {number}\n\n"
+        + " ".join(
+            f"Sentence {word} of part {number} is read by a neural voice."
+            for word in ("one", "two", "three", "four", "five", "six")
+        )
+        for number in range(1, 5)
+    )
+    + "\n"
+)
 """Four chapters of six sentences: several batches, so an actor can be killed with work left."""
 RUN_TIMEOUT_S = 300
 """Bounds every subprocess: a hang fails the test instead of the suite."""
@@ -51,8 +58,9 @@ RUN_TIMEOUT_S = 300
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """A real local Ray runtime for the module; its GCS address, which other processes join."""
-    context = ray.init(num_cpus=2, include_dashboard=False, namespace=NAMESPACE, logging_level="ERROR",
-                       log_to_driver=False)
+    context = ray.init(
+        num_cpus=2, include_dashboard=False, namespace=NAMESPACE, logging_level="ERROR", log_to_driver=False
+    )
     try:
         yield str(context.address_info["gcs_address"])
     finally:
@@ -62,8 +70,15 @@ def cluster() -> Iterator[str]:
 def reviewpub(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``reviewpub ARGUMENTS`` as a separate process, as a user runs it (its own Ray driver)."""
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    return subprocess.run([sys.executable, "-m", "reviewpub", *arguments], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=RUN_TIMEOUT_S, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reviewpub", *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
 
 
 def succeeded(completed: subprocess.CompletedProcess[str]) -> str:
@@ -74,8 +89,11 @@ def succeeded(completed: subprocess.CompletedProcess[str]) -> str:
 
 def tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` by relative path (locks excluded: they are empty and not output)."""
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file() and not path.name.endswith(".lock")}
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.endswith(".lock")
+    }
 
 
 def assert_same_files(first: Path, second: Path) -> None:
@@ -102,10 +120,32 @@ def ray_options(cluster: str) -> tuple[str, ...]:
 
 
 def test_a_folder_builds_byte_identically_on_ray_and_locally(cluster: str, folder: Path, tmp_path: Path) -> None:
-    on_ray = succeeded(reviewpub("-v", "build", str(folder), "--engine", "espeak", "-o", str(tmp_path / "ray"),
-                                 "--cache-dir", str(tmp_path / "ray-cache"), *ray_options(cluster)))
-    succeeded(reviewpub("build", str(folder), "--engine", "espeak", "-o", str(tmp_path / "local"),
-                        "--cache-dir", str(tmp_path / "local-cache")))
+    on_ray = succeeded(
+        reviewpub(
+            "-v",
+            "build",
+            str(folder),
+            "--engine",
+            "espeak",
+            "-o",
+            str(tmp_path / "ray"),
+            "--cache-dir",
+            str(tmp_path / "ray-cache"),
+            *ray_options(cluster),
+        )
+    )
+    succeeded(
+        reviewpub(
+            "build",
+            str(folder),
+            "--engine",
+            "espeak",
+            "-o",
+            str(tmp_path / "local"),
+            "--cache-dir",
+            str(tmp_path / "local-cache"),
+        )
+    )
     assert_same_files(tmp_path / "ray", tmp_path / "local")
     assert "narration (ray)" in on_ray and "ray: " in on_ray
     assert "0 from the cache" in on_ray
@@ -124,8 +164,19 @@ def test_the_cache_is_shared_both_ways(cluster: str, folder: Path, tmp_path: Pat
 
     def build(executor: str, output: str) -> str:
         options = ray_options(cluster) if executor == "ray" else ()
-        return succeeded(reviewpub("build", str(folder), "--engine", "espeak", "-o", str(tmp_path / output),
-                                   "--cache-dir", str(cache), *options))
+        return succeeded(
+            reviewpub(
+                "build",
+                str(folder),
+                "--engine",
+                "espeak",
+                "-o",
+                str(tmp_path / output),
+                "--cache-dir",
+                str(cache),
+                *options,
+            )
+        )
 
     made = build(first, "first")
     assert "0 from the cache" in made and " 0 of " not in made
@@ -142,16 +193,36 @@ def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: s
     source.write_text(PIPER_REVIEW, encoding="utf-8")
     cache = tmp_path / "ray-cache"
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    build = subprocess.Popen([sys.executable, "-m", "reviewpub", "audio", str(source), "--engine", "piper",
-                              "-o", str(tmp_path / "ray"), "--cache-dir", str(cache), *ray_options(cluster)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    build = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reviewpub",
+            "audio",
+            str(source),
+            "--engine",
+            "piper",
+            "-o",
+            str(tmp_path / "ray"),
+            "--cache-dir",
+            str(cache),
+            *ray_options(cluster),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         victim = None
         # Wait for the first clips to arrive (synthesis under way, batches still queued), then kill an actor.
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while victim is None and build.poll() is None and time.monotonic() < deadline:
-            names = [entry["name"] for entry in ray.util.list_named_actors(all_namespaces=True)
-                     if entry["name"].startswith(ACTOR_NAME_PREFIX) and str(build.pid) in entry["name"]]
+            names = [
+                entry["name"]
+                for entry in ray.util.list_named_actors(all_namespaces=True)
+                if entry["name"].startswith(ACTOR_NAME_PREFIX) and str(build.pid) in entry["name"]
+            ]
             if names and any((cache / FORMAT / "clips").rglob("*.pcm")):
                 victim = ray.get_actor(sorted(names)[0], namespace=NAMESPACE)
                 pid = ray.get(victim.pid.options(concurrency_group="control").remote(), timeout=60)
@@ -164,8 +235,18 @@ def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: s
         if build.poll() is None:
             build.kill()
     assert build.returncode == ExitStatus.SUCCESS, stderr[-4000:]
-    succeeded(reviewpub("audio", str(source), "--engine", "piper", "-o", str(tmp_path / "local"),
-                        "--cache-dir", str(tmp_path / "local-cache")))
+    succeeded(
+        reviewpub(
+            "audio",
+            str(source),
+            "--engine",
+            "piper",
+            "-o",
+            str(tmp_path / "local"),
+            "--cache-dir",
+            str(tmp_path / "local-cache"),
+        )
+    )
     assert_same_files(tmp_path / "ray", tmp_path / "local")
 
 
@@ -185,16 +266,41 @@ def test_a_cluster_that_disappears_mid_run_is_one_line_and_keeps_the_finished_cl
     cache, output = tmp_path / "cache", tmp_path / "output"
     clips = cache / FORMAT / "clips"
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    doomed = subprocess.Popen([sys.executable, "-c", CLUSTER_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, env=env)
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER_SCRIPT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     build = None
     try:
         assert doomed.stdout is not None and doomed.stdin is not None
         address = doomed.stdout.readline().strip()
-        build = subprocess.Popen([sys.executable, "-m", "reviewpub", "audio", str(source), "--engine", "piper",
-                                  "-o", str(output), "--cache-dir", str(cache), "--executor", "ray",
-                                  "--ray-address", address],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        build = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "reviewpub",
+                "audio",
+                str(source),
+                "--engine",
+                "piper",
+                "-o",
+                str(output),
+                "--cache-dir",
+                str(cache),
+                "--executor",
+                "ray",
+                "--ray-address",
+                address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while not any(clips.rglob("*.pcm")) and build.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -225,8 +331,18 @@ def closed_port() -> int:
 
 def test_an_unreachable_cluster_is_one_line_and_nothing_is_written(folder: Path, tmp_path: Path) -> None:
     output = tmp_path / "output"
-    completed = reviewpub("build", str(folder), "--engine", "espeak", "-o", str(output),
-                          "--executor", "ray", "--ray-address", f"127.0.0.1:{closed_port()}")
+    completed = reviewpub(
+        "build",
+        str(folder),
+        "--engine",
+        "espeak",
+        "-o",
+        str(output),
+        "--executor",
+        "ray",
+        "--ray-address",
+        f"127.0.0.1:{closed_port()}",
+    )
     assert completed.returncode == ExitStatus.ERROR
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach a Ray cluster" in lines[0], completed.stderr
@@ -248,9 +364,27 @@ def test_without_ray_installed_the_executor_says_how_to_install_it(folder: Path,
         main()
     """)
     output = tmp_path / "output"
-    completed = subprocess.run([sys.executable, "-c", script, "build", str(folder), "--engine", "espeak", "-o",
-                                str(output), "--executor", "ray", "--ray-address", "auto"],
-                               capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "build",
+            str(folder),
+            "--engine",
+            "espeak",
+            "-o",
+            str(output),
+            "--executor",
+            "ray",
+            "--ray-address",
+            "auto",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
     assert completed.returncode == ExitStatus.ERROR
     assert completed.stderr.strip() == f"Error: {INSTALL_HINT}"
     assert not output.exists()
@@ -258,21 +392,33 @@ def test_without_ray_installed_the_executor_says_how_to_install_it(folder: Path,
 
 def test_the_ray_executor_needs_an_address(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    result = run_cli("build", str(folder), "-o", str(tmp_path / "output"), "--executor", "ray",
-                     expect=ExitStatus.ERROR)
+    result = run_cli("build", str(folder), "-o", str(tmp_path / "output"), "--executor", "ray", expect=ExitStatus.ERROR)
     assert "ray start --head" in result.stderr and "--ray-address" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "output").exists()
 
 
-@pytest.mark.parametrize("engine, message", [
-    # The test extra installs the CPU onnxruntime, so a machine with a GPU refuses for want of its provider.
-    ("piper", "--device cuda: no NVIDIA GPU on this machine" if not has_nvidia_gpu() else "has no CUDA provider"),
-    ("espeak", "--device cuda: only the piper engine runs on a GPU"),
-])
-def test_device_cuda_without_a_gpu_is_refused_before_any_output(folder: Path, tmp_path: Path, engine: str,
-                                                                message: str) -> None:
-    result = run_cli("build", str(folder), "-o", str(tmp_path / "output"), "--engine", engine, "--device", "cuda",
-                     expect=ExitStatus.ERROR)
+@pytest.mark.parametrize(
+    "engine, message",
+    [
+        # The test extra installs the CPU onnxruntime, so a machine with a GPU refuses for want of its provider.
+        ("piper", "--device cuda: no NVIDIA GPU on this machine" if not has_nvidia_gpu() else "has no CUDA provider"),
+        ("espeak", "--device cuda: only the piper engine runs on a GPU"),
+    ],
+)
+def test_device_cuda_without_a_gpu_is_refused_before_any_output(
+    folder: Path, tmp_path: Path, engine: str, message: str
+) -> None:
+    result = run_cli(
+        "build",
+        str(folder),
+        "-o",
+        str(tmp_path / "output"),
+        "--engine",
+        engine,
+        "--device",
+        "cuda",
+        expect=ExitStatus.ERROR,
+    )
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "output").exists()

@@ -37,29 +37,54 @@ MARKDOWN = "---\ntitle: Front Title\nauthor: Front Author\nlang: fr\n---\n\n# He
     ("name", "text", "overrides", "expected"),
     [
         ("a.txt", "Text Title\n\nBody.\n", None, {"title": "Text Title", "language": "en", "author": None}),
-        ("a.txt", "Text Title\n\nBody.\n", {"title": "CLI Title", "author": None}, {"title": "CLI Title", "author": None}),
+        (
+            "a.txt",
+            "Text Title\n\nBody.\n",
+            {"title": "CLI Title", "author": None},
+            {"title": "CLI Title", "author": None},
+        ),
         ("a.md", "Just text.\n", None, {"title": "A", "language": "en"}),
         ("a.md", "# Heading Title\n\nText.\n", None, {"title": "Heading Title"}),
         ("a.md", MARKDOWN, None, {"title": "Front Title", "author": "Front Author", "language": "fr"}),
-        ("a.md", MARKDOWN, {"title": "CLI Title", "language": "de-AT", "author": None},
-         {"title": "CLI Title", "author": "Front Author", "language": "de-AT"}),
+        (
+            "a.md",
+            MARKDOWN,
+            {"title": "CLI Title", "language": "de-AT", "author": None},
+            {"title": "CLI Title", "author": "Front Author", "language": "de-AT"},
+        ),
         ("a.md", MARKDOWN, {"title": "   ", "author": "Zoë"}, {"title": "Front Title", "author": "Zoë"}),
-        ("a.txt", "Text Title\n\nBody.\n", {"subtitle": "Sub", "date": "2024-01-19", "publisher": "P", "rights": "R",
-                                            "description": "D"},
-         {"subtitle": "Sub", "date": "2024-01-19", "publisher": "P", "rights": "R", "description": "D"}),
+        (
+            "a.txt",
+            "Text Title\n\nBody.\n",
+            {"subtitle": "Sub", "date": "2024-01-19", "publisher": "P", "rights": "R", "description": "D"},
+            {"subtitle": "Sub", "date": "2024-01-19", "publisher": "P", "rights": "R", "description": "D"},
+        ),
     ],
-    ids=["text implies", "CLI wins, None is not given", "file name is the default title", "H1 implies the title",
-         "front matter beats the text", "CLI beats front matter", "blank CLI value is not given", "every field"],
+    ids=[
+        "text implies",
+        "CLI wins, None is not given",
+        "file name is the default title",
+        "H1 implies the title",
+        "front matter beats the text",
+        "CLI beats front matter",
+        "blank CLI value is not given",
+        "every field",
+    ],
 )
-def test_metadata_precedence(tmp_path: Path, name: str, text: str, overrides: dict[str, Any] | None,
-                             expected: dict[str, Any]) -> None:
+def test_metadata_precedence(
+    tmp_path: Path, name: str, text: str, overrides: dict[str, Any] | None, expected: dict[str, Any]
+) -> None:
     metadata = read_document(write(tmp_path, name, text), overrides).metadata
     assert {key: getattr(metadata, key) for key in expected} == expected
 
 
 def test_resolve_applies_layers_lowest_first_and_skips_not_given() -> None:
-    layers: list[dict[str, Any]] = [{"title": "default", "language": "en"}, {"title": "text"}, {"title": None, "author": "front"},
-              {"author": "  ", "language": "fr"}]
+    layers: list[dict[str, Any]] = [
+        {"title": "default", "language": "en"},
+        {"title": "text"},
+        {"title": None, "author": "front"},
+        {"author": "  ", "language": "fr"},
+    ]
     assert resolve(layers) == {"title": "text", "language": "fr", "author": "front"}
 
 
@@ -80,7 +105,9 @@ def test_identifier_is_stable_across_body_edits_and_follows_name_and_title(tmp_p
     assert read_document(other).metadata.identifier != first
 
 
-def test_modified_comes_from_source_date_epoch_or_the_files_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_modified_comes_from_source_date_epoch_or_the_files_mtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = write(tmp_path, "a.txt", "Title\n\nBody.\n")
     assert read_document(source).metadata.modified == dt.datetime(2023, 11, 14, 22, 13, 20, tzinfo=dt.timezone.utc)
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
@@ -121,20 +148,40 @@ def test_slugify(title: str, expected: str) -> None:
 
 def test_ids_are_unique_start_with_a_letter_and_fall_back() -> None:
     ids = IdMaker()
-    made = [ids.make(title, f"chapter-{number}") for number, title in enumerate(
-        ["The Same", "The Same", "the-same", "The Same 2", "???", "1917 Review", "", "Chapter 5"], start=1)]
-    assert made == ["the-same", "the-same-2", "the-same-3", "the-same-2-2", "chapter-5", "s-1917-review", "chapter-7",
-                    "chapter-5-2"]
+    made = [
+        ids.make(title, f"chapter-{number}")
+        for number, title in enumerate(
+            ["The Same", "The Same", "the-same", "The Same 2", "???", "1917 Review", "", "Chapter 5"], start=1
+        )
+    ]
+    assert made == [
+        "the-same",
+        "the-same-2",
+        "the-same-3",
+        "the-same-2-2",
+        "chapter-5",
+        "s-1917-review",
+        "chapter-7",
+        "chapter-5-2",
+    ]
 
 
 def test_chapter_and_sentence_ids_in_a_document(tmp_path: Path) -> None:
     text = "Slugs\n\nIntro.\n\nThe Same Title\n\nOne. Two.\n\nThe Same Title\n\nThree.\n\nשלום\n\nFour.\n\n1917 Again\n\nFive.\n"
     document = read_document(write(tmp_path, "slugs.txt", text))
     assert [chapter.id for chapter in document.walk()] == [
-        "introduction", "the-same-title", "the-same-title-2", "chapter-4", "s-1917-again"
+        "introduction",
+        "the-same-title",
+        "the-same-title-2",
+        "chapter-4",
+        "s-1917-again",
     ]
     second = document.chapters[1]
-    assert [sentence.id for sentence in second.all_sentences()] == ["the-same-title_h", "the-same-title_s1", "the-same-title_s2"]
+    assert [sentence.id for sentence in second.all_sentences()] == [
+        "the-same-title_h",
+        "the-same-title_s1",
+        "the-same-title_s2",
+    ]
 
 
 def test_roles(tmp_path: Path) -> None:
@@ -160,14 +207,16 @@ def test_no_headings_is_one_chapter_named_after_the_final_title(tmp_path: Path) 
 
 
 def test_hostile_text_is_kept_as_plain_safe_text(tmp_path: Path) -> None:
-    text = ("Hostile <Review> & \"Co\"\n\nNUL\x00 bell\x07 C1\x85 tab\there <b>bold</b> & ]]> 🎬 שלום e\u0301 "
-            "“quoted” — dash.\n\nThe   Plot\n\nSpaced     out    text.\n")
+    text = (
+        'Hostile <Review> & "Co"\n\nNUL\x00 bell\x07 C1\x85 tab\there <b>bold</b> & ]]> 🎬 שלום e\u0301 '
+        "“quoted” — dash.\n\nThe   Plot\n\nSpaced     out    text.\n"
+    )
     source = tmp_path / "hostile.txt"
     source.write_bytes(text.encode("utf-8"))
     document = read_document(source)
     sentences = [sentence.text for sentence in document.sentences()]
     assert sentences[1] == "NUL bell C1 tab here <b>bold</b> & ]]> 🎬 שלום \u00e9 “quoted” — dash."
-    assert document.metadata.title == "Hostile <Review> & \"Co\""
+    assert document.metadata.title == 'Hostile <Review> & "Co"'
     assert [chapter.title for chapter in document.chapters] == ["Introduction", "The Plot"]
     assert sentences[-1] == "Spaced out text."
 
@@ -184,7 +233,16 @@ def test_hostile_text_is_kept_as_plain_safe_text(tmp_path: Path) -> None:
         (b"Title\n\nFirst Heading\n\nSecond Heading\n", "no body text after the title"),
         (b"Title\n\n* * *\n", "no body text after the title"),
     ],
-    ids=["empty", "whitespace only", "png", "nul-heavy", "undecodable", "title only", "headings only", "separator only"],
+    ids=[
+        "empty",
+        "whitespace only",
+        "png",
+        "nul-heavy",
+        "undecodable",
+        "title only",
+        "headings only",
+        "separator only",
+    ],
 )
 def test_bad_input_is_one_line_naming_the_file(tmp_path: Path, content: bytes, message: str) -> None:
     source = tmp_path / "source" / "x.txt"
@@ -210,7 +268,9 @@ def test_cover_from_front_matter_is_relative_to_the_source(tmp_path: Path) -> No
     assert read_document(source).metadata.cover == (tmp_path / "reviews" / "images" / "cover.png").resolve()
 
 
-def test_cover_from_the_command_line_is_relative_to_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cover_from_the_command_line_is_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "art").mkdir()
     (tmp_path / "art" / "front.jpg").write_bytes(JPEG)
     source = write(tmp_path / "reviews", "r.md", "---\ncover: missing.png\n---\n\nText.\n")
@@ -245,10 +305,26 @@ def test_front_matter_cover_cannot_leave_the_source_folder(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("tag", "valid"),
     [
-        ("en", True), ("en-GB", True), ("fr", True), ("zh-Hant-TW", True), ("sr-Latn", True), ("es-419", True),
-        ("de-CH-1996", True), ("en-u-ca-gregory", True), ("x-private", True), ("yue", True), ("en-x-pirate", True),
-        ("English", False), ("en_GB", False), ("e", False), ("en-", False), ("", False), ("en GB", False),
-        ("12", False), ("en-GB-", False), ("toolonglanguage", False),
+        ("en", True),
+        ("en-GB", True),
+        ("fr", True),
+        ("zh-Hant-TW", True),
+        ("sr-Latn", True),
+        ("es-419", True),
+        ("de-CH-1996", True),
+        ("en-u-ca-gregory", True),
+        ("x-private", True),
+        ("yue", True),
+        ("en-x-pirate", True),
+        ("English", False),
+        ("en_GB", False),
+        ("e", False),
+        ("en-", False),
+        ("", False),
+        ("en GB", False),
+        ("12", False),
+        ("en-GB-", False),
+        ("toolonglanguage", False),
     ],
 )
 def test_language_tags(tag: str, valid: bool) -> None:
@@ -257,8 +333,17 @@ def test_language_tags(tag: str, valid: bool) -> None:
 
 @pytest.mark.parametrize(
     ("date", "valid"),
-    [("2024", True), ("2024-01", True), ("2024-01-19", True), ("2024-01-19T10:00:00Z", True),
-     ("2024-13", False), ("2024-02-30", False), ("19/01/2024", False), ("yesterday", False), ("2024-01-19xyz", False)],
+    [
+        ("2024", True),
+        ("2024-01", True),
+        ("2024-01-19", True),
+        ("2024-01-19T10:00:00Z", True),
+        ("2024-13", False),
+        ("2024-02-30", False),
+        ("19/01/2024", False),
+        ("yesterday", False),
+        ("2024-01-19xyz", False),
+    ],
 )
 def test_dates(date: str, valid: bool) -> None:
     assert is_iso_date(date) is valid
@@ -295,15 +380,45 @@ def test_a_twenty_megabyte_text_in_one_paragraph_does_not_blow_up(tmp_path: Path
     assert sum(1 for _ in document.chapters[0].body_sentences()) == 700_000
 
 
-LINES = st.sampled_from([
-    "", "", "", "The Plot: Peril and Intrigue in Space", "WHAT IT IS ABOUT", "1. The Story", "II. Characters", "Pros",
-    "Verdict", "=====", "-----", "- a bullet item", "* another item", "> a quote.", "Rating: 4/5", "Verdict: worth it.",
-    "1. Is it good?", "Q: Is it long?", "A: No.", "FAQs", "???", "🎬", "# Marked", "## Sub Marked", "* * *",
-    "Body text with Mr. Nolan and the U.S. crew. It is 4.5 hours long!", "שלום עולם", "<b>&amp;</b> ]]>",
-])
+LINES = st.sampled_from(
+    [
+        "",
+        "",
+        "",
+        "The Plot: Peril and Intrigue in Space",
+        "WHAT IT IS ABOUT",
+        "1. The Story",
+        "II. Characters",
+        "Pros",
+        "Verdict",
+        "=====",
+        "-----",
+        "- a bullet item",
+        "* another item",
+        "> a quote.",
+        "Rating: 4/5",
+        "Verdict: worth it.",
+        "1. Is it good?",
+        "Q: Is it long?",
+        "A: No.",
+        "FAQs",
+        "???",
+        "🎬",
+        "# Marked",
+        "## Sub Marked",
+        "* * *",
+        "Body text with Mr. Nolan and the U.S. crew. It is 4.5 hours long!",
+        "שלום עולם",
+        "<b>&amp;</b> ]]>",
+    ]
+)
 
 
-@settings(max_examples=int(os.environ.get("REVIEWPUB_HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("REVIEWPUB_HYPOTHESIS_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(lines=st.lists(st.one_of(LINES, st.text(max_size=30)), max_size=30), markdown=st.booleans())
 def test_any_text_gives_a_sound_document_or_a_source_error(tmp_path: Path, lines: list[str], markdown: bool) -> None:
     source = tmp_path / ("any.md" if markdown else "any.txt")

@@ -72,10 +72,16 @@ def inline_text(draw: st.DrawFn, words: set[str]) -> str:
         words.update(run)
         text = " ".join(run)
         style = draw(st.sampled_from(["plain", "plain", "em", "strong", "code", "link", "image"]))
-        pieces.append({
-            "plain": text, "em": f"*{text}*", "strong": f"**{text}**", "code": f"`{text}`",
-            "link": f"[{text}](https://example.org/{run[0]})", "image": f"![{text}](cover.png)",
-        }[style])
+        pieces.append(
+            {
+                "plain": text,
+                "em": f"*{text}*",
+                "strong": f"**{text}**",
+                "code": f"`{text}`",
+                "link": f"[{text}](https://example.org/{run[0]})",
+                "image": f"![{text}](cover.png)",
+            }[style]
+        )
     return " ".join(pieces) + draw(st.sampled_from(["", ".", "!"]))
 
 
@@ -170,40 +176,117 @@ def plain_sources(draw: st.DrawFn) -> Source:
         elif kind == "paragraph":
             lines += [line() + ". " + line() + ".", ""]
         elif kind == "list":
-            lines += ["  " * draw(st.integers(0, MAX_DEPTH)) + "- " + line() for _ in range(draw(st.integers(1, 4)))] + [""]
+            lines += [
+                "  " * draw(st.integers(0, MAX_DEPTH)) + "- " + line() for _ in range(draw(st.integers(1, 4)))
+            ] + [""]
         elif kind == "quote":
-            lines += ["> " * draw(st.integers(1, MAX_DEPTH)) + line() + "." for _ in range(draw(st.integers(1, 3)))] + [""]
+            lines += ["> " * draw(st.integers(1, MAX_DEPTH)) + line() + "." for _ in range(draw(st.integers(1, 3)))] + [
+                ""
+            ]
         else:
             lines += [f"{number}. {line()}" for number in range(1, draw(st.integers(2, 4)))] + [""]
     lines += [line() + ".", ""]
     return Source("\n".join(lines), words)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(source=markdown_sources())
 def test_every_word_of_any_markdown_reaches_the_epub(tmp_path: Path, source: Source) -> None:
     assert_every_word_reaches_the_epub(tmp_path, source, ".md")
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(source=plain_sources())
 def test_every_word_of_any_plain_text_reaches_the_epub(tmp_path: Path, source: Source) -> None:
     assert_every_word_reaches_the_epub(tmp_path, source, ".txt")
 
 
 YAML_PIECES = [
-    "title", "date", "author", "authors", "lang", "cover", "description", "layout", "<<", ": ", ":", " ", "\n", "\n  ",
-    "- ", "[", "]", "{", "}", ", ", "!!int ", "!!float ", "!!bool ", "!!null ", "!!str ", "!!binary ", "!!timestamp ",
-    "!!set ", "!!omap ", "!!pairs ", "!!map ", "!!seq ", "!!python/object/apply:os.system ", "!local ", "&a ", "*a",
-    "2024-02-30", "2024-01-19", "2024-01-19 25:00:00", "2024-01-19T10:00:00+99:00", "0000-01-01", "9" * 5000, "1e999",
-    ".nan", "0x_", "0o9", "yes", "maybe", "~", "null", '"', "'", "|", ">", "#", "%", "@", "`", "?", "\t", "Review",
-    "en-GB", "123", "cover.png", "../outside.png", "\\", "é", "...", "<<: *a",
+    "title",
+    "date",
+    "author",
+    "authors",
+    "lang",
+    "cover",
+    "description",
+    "layout",
+    "<<",
+    ": ",
+    ":",
+    " ",
+    "\n",
+    "\n  ",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ", ",
+    "!!int ",
+    "!!float ",
+    "!!bool ",
+    "!!null ",
+    "!!str ",
+    "!!binary ",
+    "!!timestamp ",
+    "!!set ",
+    "!!omap ",
+    "!!pairs ",
+    "!!map ",
+    "!!seq ",
+    "!!python/object/apply:os.system ",
+    "!local ",
+    "&a ",
+    "*a",
+    "2024-02-30",
+    "2024-01-19",
+    "2024-01-19 25:00:00",
+    "2024-01-19T10:00:00+99:00",
+    "0000-01-01",
+    "9" * 5000,
+    "1e999",
+    ".nan",
+    "0x_",
+    "0o9",
+    "yes",
+    "maybe",
+    "~",
+    "null",
+    '"',
+    "'",
+    "|",
+    ">",
+    "#",
+    "%",
+    "@",
+    "`",
+    "?",
+    "\t",
+    "Review",
+    "en-GB",
+    "123",
+    "cover.png",
+    "../outside.png",
+    "\\",
+    "é",
+    "...",
+    "<<: *a",
 ]
 """Fragments of YAML, good and bad: tags of every core type, dates that do not exist, huge numbers."""
 
 
 @settings(max_examples=EXAMPLES * 10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fields=st.lists(st.lists(st.sampled_from(YAML_PIECES) | st.text(max_size=3), max_size=6), min_size=1, max_size=5))
+@given(
+    fields=st.lists(st.lists(st.sampled_from(YAML_PIECES) | st.text(max_size=3), max_size=6), min_size=1, max_size=5)
+)
 def test_any_front_matter_gives_a_document_or_one_line(tmp_path: Path, fields: list[list[str]]) -> None:
     names = ["title", "date", "author", "lang", "layout"]
     front = "\n".join(f"{names[number % len(names)]}: {''.join(pieces)}" for number, pieces in enumerate(fields))

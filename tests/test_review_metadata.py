@@ -97,9 +97,20 @@ def test_rating_shaped_lines_without_a_usable_value_give_none_and_say_why(line: 
 @pytest.mark.parametrize(
     "line",
     [
-        "About 4/5 of the crew survive.", "4/5", "On 4/5 we went back.", "Rating: PG-13", "Rated R",
-        "I give it 4 out of 5 stars.", "Rating: 4/5, a must-see", "Score: four out of five", "The 4/5 split works.",
-        "Rating: 4", "Rating: 4 stars", "Verdict: worth it.", "3/4 cup of sugar", "★ Highlights",
+        "About 4/5 of the crew survive.",
+        "4/5",
+        "On 4/5 we went back.",
+        "Rating: PG-13",
+        "Rated R",
+        "I give it 4 out of 5 stars.",
+        "Rating: 4/5, a must-see",
+        "Score: four out of five",
+        "The 4/5 split works.",
+        "Rating: 4",
+        "Rating: 4 stars",
+        "Verdict: worth it.",
+        "3/4 cup of sugar",
+        "★ Highlights",
         "Rating: 4/5 " + "x" * 80,
     ],
 )
@@ -113,9 +124,15 @@ ORDINARY_WORDS = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(before=st.lists(ORDINARY_WORDS, min_size=1, max_size=6), after=st.lists(ORDINARY_WORDS, max_size=6),
-       value=st.integers(0, 20), best=st.integers(1, 20))
-def test_a_fraction_inside_a_sentence_is_never_a_rating(before: list[str], after: list[str], value: int, best: int) -> None:
+@given(
+    before=st.lists(ORDINARY_WORDS, min_size=1, max_size=6),
+    after=st.lists(ORDINARY_WORDS, max_size=6),
+    value=st.integers(0, 20),
+    best=st.integers(1, 20),
+)
+def test_a_fraction_inside_a_sentence_is_never_a_rating(
+    before: list[str], after: list[str], value: int, best: int
+) -> None:
     # A word that is no label ("crew", "the", ...) before the fraction makes it a sentence.
     words = [word for word in before if word not in ("rating", "score", "stars", "points", "out", "half")]
     line = " ".join([*words, f"{value}/{best}", *after]) + "."
@@ -216,7 +233,11 @@ def test_plain_text_front_matter_sets_them_and_keeps_line_numbers(tmp_path: Path
     document = read_document(source(tmp_path, "r.txt", text))
     metadata = document.metadata
     assert (metadata.title, metadata.item, metadata.item_type, metadata.rating) == (
-        "The ISS Review", "The ISS", "Place", Rating(3, 5))
+        "The ISS Review",
+        "The ISS",
+        "Place",
+        Rating(3, 5),
+    )
     (decision,) = [decision for decision in document.decisions if decision.verdict == "rating"]
     assert decision.line == 10 and "overridden by rating 3" in decision.rule
 
@@ -250,7 +271,10 @@ def test_resolve_takes_the_rating_and_its_scale_from_one_layer() -> None:
 @pytest.mark.parametrize(
     ("front", "message"),
     [
-        ("item: X\nitem_type: Moive", "item_type 'Moive' is not a schema.org type reviewpub knows; did you mean Movie?"),
+        (
+            "item: X\nitem_type: Moive",
+            "item_type 'Moive' is not a schema.org type reviewpub knows; did you mean Movie?",
+        ),
         ("item: X\nitem_type: film", "did you mean Movie?"),
         ("item: X\nitem_type: Gizmo", "give one of Book, Movie"),
         ("item_type: Movie", "item_type Movie needs item"),
@@ -353,11 +377,14 @@ def test_a_rating_alone_gives_no_item_in_the_package(epubs: dict[str, Path]) -> 
 
 
 def test_a_review_without_them_has_none_of_them(tmp_path: Path, book: Book) -> None:
-    plain = dataclasses.replace(book.document, metadata=book.document.metadata.replace(item=None, item_type=None,
-                                                                                        rating=None))
+    plain = dataclasses.replace(
+        book.document, metadata=book.document.metadata.replace(item=None, item_type=None, rating=None)
+    )
     found = properties(write_epub(plain, tmp_path / "plain.epub"))
-    assert not any(name.startswith(("schema:item", "schema:review", "schema:best", "schema:worst", "schema:additional"))
-                   for name in found)
+    assert not any(
+        name.startswith(("schema:item", "schema:review", "schema:best", "schema:worst", "schema:additional"))
+        for name in found
+    )
 
 
 # --- the feeds -------------------------------------------------------------------------------------
@@ -374,16 +401,20 @@ def test_the_review_feed_says_what_was_reviewed_in_channel_and_episodes(book: Bo
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.feed.description.startswith(REVIEW_LINE)
     # An item's description is HTML (``<p>…</p>``), so the item's name arrives escaped.
-    assert parsed.entries and all(entry.description.startswith(f"<p>{html.escape(REVIEW_LINE, quote=False)} ")
-                                  for entry in parsed.entries)
+    assert parsed.entries and all(
+        entry.description.startswith(f"<p>{html.escape(REVIEW_LINE, quote=False)} ") for entry in parsed.entries
+    )
     podcast = podcastparser.parse("http://127.0.0.1:8000/feed.xml", io.BytesIO(feed))
     assert podcast["description"].startswith(REVIEW_LINE)
-    assert podcast["episodes"] and all(episode["description"].startswith(REVIEW_LINE) for episode in podcast["episodes"])
+    assert podcast["episodes"] and all(
+        episode["description"].startswith(REVIEW_LINE) for episode in podcast["episodes"]
+    )
 
 
 def test_the_review_feed_of_an_unrated_review_says_nothing_of_it(book: Book, folder: Path, tmp_path: Path) -> None:
-    plain = dataclasses.replace(book.document, metadata=book.document.metadata.replace(item=None, item_type=None,
-                                                                                        rating=None))
+    plain = dataclasses.replace(
+        book.document, metadata=book.document.metadata.replace(item=None, item_type=None, rating=None)
+    )
     feed = write_feed(plain, book.narration, folder, tmp_path / "feed.xml", base_url=None, category=None).read_bytes()
     assert b"Review of I.S.S." not in feed and b"rated 4/5" not in feed
 
@@ -394,8 +425,9 @@ def show_output(book: Book, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     output = tmp_path_factory.mktemp("show")
     documents = []
     for name, date in (("first", "2024-01-19"), ("second", "2024-02-02")):
-        document = dataclasses.replace(book.document, name=name, metadata=book.document.metadata.replace(
-            date=date, identifier=f"urn:uuid:{name}"))
+        document = dataclasses.replace(
+            book.document, name=name, metadata=book.document.metadata.replace(date=date, identifier=f"urn:uuid:{name}")
+        )
         publish_folder(dataclasses.replace(book, document=document), output / name)
         documents.append(document)
     return output, documents
@@ -413,8 +445,9 @@ def items(feed: bytes) -> list[bytes]:
 
 def test_the_show_feed_item_says_what_was_reviewed_and_the_rating(show_output: tuple[Path, list[Document]]) -> None:
     output, documents = show_output
-    unrated = dataclasses.replace(documents[1], metadata=documents[1].metadata.replace(item=None, item_type=None,
-                                                                                        rating=None))
+    unrated = dataclasses.replace(
+        documents[1], metadata=documents[1].metadata.replace(item=None, item_type=None, rating=None)
+    )
     feed = show_feed(output, [rated(documents[0], item="The ISS", item_type="Place"), unrated])
     parsed = feedparser.parse(feed)
     assert not parsed.bozo, parsed.get("bozo_exception")
@@ -423,14 +456,17 @@ def test_the_show_feed_item_says_what_was_reviewed_and_the_rating(show_output: t
     assert "Review of" not in descriptions[0] and "rated 4/5" not in descriptions[0]
     assert descriptions[1].startswith("<p>Review of The ISS (Place) — rated 4/5.")
     podcast = podcastparser.parse("http://127.0.0.1:8000/feed.xml", io.BytesIO(feed))
-    assert [episode["description"].startswith("Review of The ISS (Place) — rated 4/5.")
-            for episode in podcast["episodes"]] == [False, True]
+    assert [
+        episode["description"].startswith("Review of The ISS (Place) — rated 4/5.") for episode in podcast["episodes"]
+    ] == [False, True]
 
 
 def test_rating_one_review_keeps_the_other_item_byte_identical(show_output: tuple[Path, list[Document]]) -> None:
     output, documents = show_output
-    plain = [dataclasses.replace(document, metadata=document.metadata.replace(item=None, item_type=None, rating=None))
-             for document in documents]
+    plain = [
+        dataclasses.replace(document, metadata=document.metadata.replace(item=None, item_type=None, rating=None))
+        for document in documents
+    ]
     before = items(show_feed(output, plain))
     after = items(show_feed(output, [rated(plain[0], rating=Rating(3, 5)), plain[1]]))
     assert after[0] == before[0]  # "second", newest, untouched
@@ -447,20 +483,44 @@ def test_metadata_without_item_or_rating_has_no_review_line() -> None:
 
 def test_command_line_options_override_the_front_matter_and_the_rating_line(tmp_path: Path) -> None:
     path = source(tmp_path, "iss.txt", PLAIN)
-    data = json.loads(run_cli("outline", str(path), "--format", "json", "--item", "The ISS", "--item-type", "place",
-                              "--rating", "8.5", "--best-rating", "10").stdout)
+    data = json.loads(
+        run_cli(
+            "outline",
+            str(path),
+            "--format",
+            "json",
+            "--item",
+            "The ISS",
+            "--item-type",
+            "place",
+            "--rating",
+            "8.5",
+            "--best-rating",
+            "10",
+        ).stdout
+    )
     assert (data["item"], data["item_type"]) == ("The ISS", "Place")
     assert data["rating"] == {"value": 8.5, "best": 10.0, "worst": 0.0}
 
 
-@pytest.mark.parametrize(("arguments", "problem"), [
-    (("--rating", "8"), "rating 8 is outside its scale, 0 to 5"),
-    (("--rating", "four"), "rating"),
-    (("--item", "X", "--item-type", "Moive"), "did you mean Movie?"),
-    (("--best-rating", "10",), "best_rating"),
-])
+@pytest.mark.parametrize(
+    ("arguments", "problem"),
+    [
+        (("--rating", "8"), "rating 8 is outside its scale, 0 to 5"),
+        (("--rating", "four"), "rating"),
+        (("--item", "X", "--item-type", "Moive"), "did you mean Movie?"),
+        (
+            (
+                "--best-rating",
+                "10",
+            ),
+            "best_rating",
+        ),
+    ],
+)
 def test_bad_command_line_review_metadata_is_one_line_and_writes_nothing(
-        tmp_path: Path, arguments: tuple[str, ...], problem: str) -> None:
+    tmp_path: Path, arguments: tuple[str, ...], problem: str
+) -> None:
     path = source(tmp_path, "plain.txt", "A Plain Review\n\nIt was fine. Nothing more to say.\n")
     output = tmp_path / "out"
     result = run_cli("epub", str(path), "--output", str(output), *arguments, expect=ExitStatus.ERROR)

@@ -25,17 +25,54 @@ from tests.validation import assert_valid_epubs
 
 REGRESSIONS = Path(__file__).with_name("regressions")
 HOSTILE_PIECES = [
-    "<", ">", "&", "&amp;", "]]>", "<script>alert(1)</script>", "<![CDATA[", "\x00", "\x07", "\x1b[31m", "\ud800",
-    "\udfff", "\ufffe", "שלום עולם", "مرحبا", "e\u0301\u0302", "🎬", "👩‍👩‍👧", "\u202e", "x" * 300, "/", "..", "../..",
-    "???", "...", "“quoted”", "Mr.", "I.S.S.", "4/5", "\t", "\u2028", "%2e%2e", "C:\\Windows", "NUL", "CON",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "]]>",
+    "<script>alert(1)</script>",
+    "<![CDATA[",
+    "\x00",
+    "\x07",
+    "\x1b[31m",
+    "\ud800",
+    "\udfff",
+    "\ufffe",
+    "שלום עולם",
+    "مرحبا",
+    "e\u0301\u0302",
+    "🎬",
+    "👩‍👩‍👧",
+    "\u202e",
+    "x" * 300,
+    "/",
+    "..",
+    "../..",
+    "???",
+    "...",
+    "“quoted”",
+    "Mr.",
+    "I.S.S.",
+    "4/5",
+    "\t",
+    "\u2028",
+    "%2e%2e",
+    "C:\\Windows",
+    "NUL",
+    "CON",
 ]
 WORDS = ["space", "crew", "Review", "The", "Plot", "tense", "Verdict", "film", "Asbæk", "Zoë", "and"]
 
 
 @st.composite
 def hostile_words(draw: st.DrawFn, minimum: int = 1) -> str:
-    pieces = draw(st.lists(st.one_of(st.sampled_from(HOSTILE_PIECES), st.sampled_from(WORDS), st.text(max_size=6)),
-                           min_size=minimum, max_size=8))
+    pieces = draw(
+        st.lists(
+            st.one_of(st.sampled_from(HOSTILE_PIECES), st.sampled_from(WORDS), st.text(max_size=6)),
+            min_size=minimum,
+            max_size=8,
+        )
+    )
     return " ".join(pieces)
 
 
@@ -102,8 +139,12 @@ def test_generated_hostile_documents_give_valid_epubs(tmp_path: Path) -> None:
     built: list[Path] = []
     sources: dict[Path, str] = {}
 
-    @settings(max_examples=int(os.environ.get("REVIEWPUB_HYPOTHESIS_EXAMPLES", "25")), deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=int(os.environ.get("REVIEWPUB_HYPOTHESIS_EXAMPLES", "25")),
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(documents())
     def build_one(text: str) -> None:
         folder = tmp_path / f"case{len(sources)}"
@@ -143,7 +184,9 @@ def test_generated_hostile_documents_give_valid_epubs(tmp_path: Path) -> None:
         ("latin1.txt", "Caf\xe9 Review\n\nIt was tr\xe8s bien.\n".encode("latin-1"), None),
     ],
 )
-def test_bad_files_get_one_line_and_nothing_in_output(tmp_path: Path, name: str, content: bytes, message: str | None) -> None:
+def test_bad_files_get_one_line_and_nothing_in_output(
+    tmp_path: Path, name: str, content: bytes, message: str | None
+) -> None:
     source = tmp_path / name
     source.write_bytes(content)
     output = tmp_path / "output"
@@ -198,8 +241,10 @@ def test_disk_full_leaves_nothing_partial(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_big_and_many_chapter_documents(tmp_path: Path) -> None:
     many = tmp_path / "many.txt"
-    many.write_text("Many Chapters\n\n" + "".join(f"Chapter {n}: Part Number {n}\n\nText of part {n}. It ends.\n\n"
-                                                   for n in range(1, 2001)))
+    many.write_text(
+        "Many Chapters\n\n"
+        + "".join(f"Chapter {n}: Part Number {n}\n\nText of part {n}. It ends.\n\n" for n in range(1, 2001))
+    )
     document = read_document(many)
     assert len(document.chapters) == 2000
     big = tmp_path / "big.txt"
@@ -223,26 +268,41 @@ BUILD = [sys.executable, "-m", "reviewpub", "build"]
 
 
 def output_digests(folder: Path) -> dict[str, str]:
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file() and not path.name.startswith(".")}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.startswith(".")
+    }
 
 
 @pytest.mark.parametrize("kill", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
 def test_interrupted_build_resumes_and_matches_a_clean_build(tmp_path: Path, kill: signal.Signals) -> None:
     source = tmp_path / "long.txt"
-    source.write_text(SEED.read_text(encoding="utf-8") + "\n\nExtra Notes: More To Say\n\n"
-                      + "".join(f"Further sentence number {n} about the film. " for n in range(150)) + "\n")
+    source.write_text(
+        SEED.read_text(encoding="utf-8")
+        + "\n\nExtra Notes: More To Say\n\n"
+        + "".join(f"Further sentence number {n} about the film. " for n in range(150))
+        + "\n"
+    )
     environment = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     clean = tmp_path / "clean"
-    subprocess.run([*BUILD, str(source), "-o", str(clean), "--cache-dir", str(tmp_path / "clean-cache"), "-q"],
-                   check=True, env=environment, capture_output=True)
+    subprocess.run(
+        [*BUILD, str(source), "-o", str(clean), "--cache-dir", str(tmp_path / "clean-cache"), "-q"],
+        check=True,
+        env=environment,
+        capture_output=True,
+    )
     output, cache = tmp_path / "output", tmp_path / "cache"
     random.seed(int(kill))
     for delay in (random.uniform(0.3, 1.0), random.uniform(1.0, 2.5)):
         log = tmp_path / "stderr.log"
         with log.open("wb") as stderr_file:
-            process = subprocess.Popen([*BUILD, str(source), "-o", str(output), "--cache-dir", str(cache), "-q"],
-                                       env=environment, stdout=subprocess.DEVNULL, stderr=stderr_file)
+            process = subprocess.Popen(
+                [*BUILD, str(source), "-o", str(output), "--cache-dir", str(cache), "-q"],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr_file,
+            )
             time.sleep(delay)
             process.send_signal(kill)
             process.wait(timeout=60)
@@ -252,8 +312,13 @@ def test_interrupted_build_resumes_and_matches_a_clean_build(tmp_path: Path, kil
         for leftover in output.rglob("*.tmp*"):
             assert kill == signal.SIGKILL, f"SIGINT left {leftover}"
     clips_before = len(list(cache.rglob("*.pcm")))
-    finished = subprocess.run([*BUILD, str(source), "-o", str(output), "--cache-dir", str(cache)],
-                              env=environment, capture_output=True, text=True, check=True)
+    finished = subprocess.run(
+        [*BUILD, str(source), "-o", str(output), "--cache-dir", str(cache)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert not list((cache / "narration-v2" / "scratch").iterdir()), "the killed runs' scratch files are gone"
     synthesised = int(finished.stderr.split(" of ")[-2].split()[-1]) if " of " in finished.stderr else -1
     unique_clips = len(list((tmp_path / "clean-cache").rglob("*.pcm")))
@@ -273,4 +338,6 @@ def test_two_concurrent_builds_both_succeed(tmp_path: Path) -> None:
     second = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert first.wait(timeout=120) == 0, first.stderr.read() if first.stderr else ""
     assert second.wait(timeout=120) == 0, second.stderr.read() if second.stderr else ""
-    assert_valid_epubs([tmp_path / "out" / "iss-review.epub", tmp_path / "out" / "iss-review" / "iss-review.read-aloud.epub"])
+    assert_valid_epubs(
+        [tmp_path / "out" / "iss-review.epub", tmp_path / "out" / "iss-review" / "iss-review.read-aloud.epub"]
+    )

@@ -76,8 +76,9 @@ def served(folder: Path) -> Iterator[Served]:
         yield server
 
 
-def request(served: Served, path: str, *, method: str = "GET", headers: dict[str, str] | None = None,
-            body: bytes | None = None) -> Response:
+def request(
+    served: Served, path: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+) -> Response:
     """One request with the path sent exactly as given (no client-side normalisation)."""
     connection = http.client.HTTPConnection(served.host, served.port, timeout=TIMEOUT_S)
     try:
@@ -108,9 +109,13 @@ def test_the_feed_is_rewritten_and_every_enclosure_downloads_byte_for_byte(serve
 
 def test_transcripts_chapters_and_cover_download_with_their_types(served: Served) -> None:
     expected = {
-        "captions/01-introduction.vtt": "text/vtt", "captions/01-introduction.srt": "application/x-subrip",
-        "chapters.json": "application/json", "cover.jpg": "image/jpeg", "iss-review.m4b": "audio/mp4",
-        "iss-review.mp3": "audio/mpeg", "iss-review.read-aloud.epub": "application/epub+zip",
+        "captions/01-introduction.vtt": "text/vtt",
+        "captions/01-introduction.srt": "application/x-subrip",
+        "chapters.json": "application/json",
+        "cover.jpg": "image/jpeg",
+        "iss-review.m4b": "audio/mp4",
+        "iss-review.mp3": "audio/mpeg",
+        "iss-review.read-aloud.epub": "application/epub+zip",
     }
     for name, media_type in expected.items():
         response = request(served, "/" + name)
@@ -132,8 +137,9 @@ def test_a_feed_built_for_a_public_base_url_is_rewritten_too(folder: Path, tmp_p
     copy = tmp_path / "public"
     shutil.copytree(folder, copy, symlinks=True)
     book = make_book(tmp_path / "work")
-    write_feed(book.document, book.narration, copy, copy / "feed.xml", base_url="https://example.org/a&b/x/",
-               category=None)
+    write_feed(
+        book.document, book.narration, copy, copy / "feed.xml", base_url="https://example.org/a&b/x/", category=None
+    )
     assert b"https://example.org/a&amp;b/x/audio/01-introduction.mp3" in (copy / "feed.xml").read_bytes()
     server = make_server(copy, host="127.0.0.1", port=0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -151,11 +157,28 @@ def test_a_feed_built_for_a_public_base_url_is_rewritten_too(folder: Path, tmp_p
     assert parsed.feed.image.href == f"http://{host}:{port}/cover.jpg"
 
 
-@pytest.mark.parametrize("path", [
-    "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/audio/%2e%2e/%2e%2e/secret.txt",
-    "/..%2fsecret.txt", "/audio/..%2F..%2Fsecret.txt", "/escape.txt", "/.hidden.json", "/%2ehidden.json",
-    "/nope.mp3", "/audio", "/audio/", "/%00", "/feed.xml%00.mp3", "/%ff%fe", "//etc/passwd", "/..\\secret.txt",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/audio/%2e%2e/%2e%2e/secret.txt",
+        "/..%2fsecret.txt",
+        "/audio/..%2F..%2Fsecret.txt",
+        "/escape.txt",
+        "/.hidden.json",
+        "/%2ehidden.json",
+        "/nope.mp3",
+        "/audio",
+        "/audio/",
+        "/%00",
+        "/feed.xml%00.mp3",
+        "/%ff%fe",
+        "//etc/passwd",
+        "/..\\secret.txt",
+    ],
+)
 def test_nothing_outside_the_folder_or_hidden_is_served(served: Served, path: str) -> None:
     response = request(served, path)
     assert response.status in (403, 404), path
@@ -226,38 +249,41 @@ def test_a_port_in_use_is_a_one_line_error(folder: Path) -> None:
 HUGE = "9" * 5000
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    (None, (200, 0, 1000)),
-    ("", (200, 0, 1000)),
-    ("bytes=0-99", (206, 0, 100)),
-    ("BYTES=0-99", (206, 0, 100)),  # range units are case-insensitive
-    ("bytes=990-", (206, 990, 1000)),
-    ("bytes=990-5000", (206, 990, 1000)),  # a last position past the end means "to the end"
-    ("bytes=-10", (206, 990, 1000)),
-    ("bytes=-5000", (206, 0, 1000)),  # a suffix longer than the file is the whole file
-    ("bytes=999-999", (206, 999, 1000)),
-    ("bytes= 0-9 ,", (206, 0, 10)),  # spaces and empty list elements are allowed
-    ("bytes=1000-", (416, 0, 0)),  # starts at the end
-    ("bytes=-0", (416, 0, 0)),  # a suffix of no bytes
-    ("bytes=20-10", (416, 0, 0)),  # last before first
-    ("bytes=0-1,20-10", (416, 0, 0)),
-    (f"bytes=0-{HUGE}", (416, 0, 0)),
-    (f"bytes={HUGE}-", (416, 0, 0)),
-    (f"bytes=-{HUGE}", (416, 0, 0)),
-    ("bytes=0-9999999999999999999", (416, 0, 0)),  # 19 digits: past MAX_POSITION_DIGITS
-    ("bytes=0-999999999999999999", (206, 0, 1000)),  # 18 digits: read, and clipped to the file
-    ("bytes=-", (416, 0, 0)),
-    ("bytes=", (416, 0, 0)),
-    ("bytes=a-b", (416, 0, 0)),
-    ("bytes=0x10-", (416, 0, 0)),
-    ("bytes=\u0663-", (416, 0, 0)),  # an Arabic-Indic digit is not a position
-    ("bytes 0-9", (416, 0, 0)),
-    ("=0-9", (416, 0, 0)),
-    ("garbage", (416, 0, 0)),
-    ("bytes=0-1,5-6", (200, 0, 1000)),  # several ranges: the whole file
-    ("bytes=0-1,2000-", (200, 0, 1000)),
-    ("items=0-9", (200, 0, 1000)),  # a unit this server does not know is ignored
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, (200, 0, 1000)),
+        ("", (200, 0, 1000)),
+        ("bytes=0-99", (206, 0, 100)),
+        ("BYTES=0-99", (206, 0, 100)),  # range units are case-insensitive
+        ("bytes=990-", (206, 990, 1000)),
+        ("bytes=990-5000", (206, 990, 1000)),  # a last position past the end means "to the end"
+        ("bytes=-10", (206, 990, 1000)),
+        ("bytes=-5000", (206, 0, 1000)),  # a suffix longer than the file is the whole file
+        ("bytes=999-999", (206, 999, 1000)),
+        ("bytes= 0-9 ,", (206, 0, 10)),  # spaces and empty list elements are allowed
+        ("bytes=1000-", (416, 0, 0)),  # starts at the end
+        ("bytes=-0", (416, 0, 0)),  # a suffix of no bytes
+        ("bytes=20-10", (416, 0, 0)),  # last before first
+        ("bytes=0-1,20-10", (416, 0, 0)),
+        (f"bytes=0-{HUGE}", (416, 0, 0)),
+        (f"bytes={HUGE}-", (416, 0, 0)),
+        (f"bytes=-{HUGE}", (416, 0, 0)),
+        ("bytes=0-9999999999999999999", (416, 0, 0)),  # 19 digits: past MAX_POSITION_DIGITS
+        ("bytes=0-999999999999999999", (206, 0, 1000)),  # 18 digits: read, and clipped to the file
+        ("bytes=-", (416, 0, 0)),
+        ("bytes=", (416, 0, 0)),
+        ("bytes=a-b", (416, 0, 0)),
+        ("bytes=0x10-", (416, 0, 0)),
+        ("bytes=\u0663-", (416, 0, 0)),  # an Arabic-Indic digit is not a position
+        ("bytes 0-9", (416, 0, 0)),
+        ("=0-9", (416, 0, 0)),
+        ("garbage", (416, 0, 0)),
+        ("bytes=0-1,5-6", (200, 0, 1000)),  # several ranges: the whole file
+        ("bytes=0-1,2000-", (200, 0, 1000)),
+        ("items=0-9", (200, 0, 1000)),  # a unit this server does not know is ignored
+    ],
+)
 def test_byte_range_rules(header: str | None, expected: tuple[int, int, int]) -> None:
     assert byte_range(header, 1000) == expected
 
@@ -268,11 +294,13 @@ def test_an_empty_file_satisfies_no_range() -> None:
     assert byte_range(None, 0) == (200, 0, 0)
 
 
-@pytest.mark.parametrize("header", [f"bytes=0-{HUGE}", f"bytes={HUGE}-{HUGE}", f"bytes=-{HUGE}", "bytes=20-10",
-                                    "bytes=abc", "bytes=-"])
+@pytest.mark.parametrize(
+    "header", [f"bytes=0-{HUGE}", f"bytes={HUGE}-{HUGE}", f"bytes=-{HUGE}", "bytes=20-10", "bytes=abc", "bytes=-"]
+)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_an_unreadable_or_impossible_range_is_416_not_a_dropped_connection(served: Served, header: str,
-                                                                          method: str) -> None:
+def test_an_unreadable_or_impossible_range_is_416_not_a_dropped_connection(
+    served: Served, header: str, method: str
+) -> None:
     size = (served.folder / "iss-review.m4b").stat().st_size
     response = request(served, "/iss-review.m4b", method=method, headers={"Range": header})
     assert response.status == 416

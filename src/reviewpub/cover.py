@@ -56,9 +56,31 @@ SYSTEM_FONTS = (
     "C:/Windows/Fonts/arialbd.ttf",
 )
 """Fonts with wide coverage (Latin, Greek, Cyrillic, Hebrew, Arabic), tried before Pillow's own."""
-FOLDED_LETTERS = {"æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ß": "ss", "ð": "d", "Ð": "D",
-                  "þ": "th", "Þ": "Th", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ı": "i",
-                  "\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "..."}
+FOLDED_LETTERS = {
+    "æ": "ae",
+    "Æ": "AE",
+    "œ": "oe",
+    "Œ": "OE",
+    "ø": "o",
+    "Ø": "O",
+    "ß": "ss",
+    "ð": "d",
+    "Ð": "D",
+    "þ": "th",
+    "Þ": "Th",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ı": "i",
+    "\u2013": "-",
+    "\u2014": "-",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2026": "...",
+}
 """Plain-Latin stand-ins for letters without a decomposition, for a font that has only ASCII."""
 JPEG_QUALITY = 88
 COVER_MAX_PIXELS = 50_000_000
@@ -111,7 +133,9 @@ def has_glyph(path: str | None, character: str) -> bool:
 def fold(text: str) -> str:
     """``text`` in plain Latin where possible: accents removed, æ → ae, curly quotes straightened."""
     decomposed = unicodedata.normalize("NFKD", "".join(FOLDED_LETTERS.get(character, character) for character in text))
-    return unicodedata.normalize("NFC", "".join(character for character in decomposed if not unicodedata.combining(character)))
+    return unicodedata.normalize(
+        "NFC", "".join(character for character in decomposed if not unicodedata.combining(character))
+    )
 
 
 def drawable(text: str) -> tuple[str | None, str]:
@@ -161,8 +185,9 @@ def wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return lines
 
 
-def fit_text(text: str, path: str | None, width: int, *, largest: int, smallest: int, max_lines: int,
-             max_height: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
+def fit_text(
+    text: str, path: str | None, width: int, *, largest: int, smallest: int, max_lines: int, max_height: int
+) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """The largest font size (from ``largest`` down) at which ``text`` wraps into the box.
 
     At ``smallest`` the text is cut to ``max_lines`` lines, the last ending in an ellipsis.
@@ -183,8 +208,15 @@ def fit_text(text: str, path: str | None, width: int, *, largest: int, smallest:
     return font, lines
 
 
-def draw_lines(image: PILImage.Image, lines: Sequence[str], font: ImageFont.FreeTypeFont, x: int, y: int,
-               colour: tuple[int, int, int], line_height: float) -> int:
+def draw_lines(
+    image: PILImage.Image,
+    lines: Sequence[str],
+    font: ImageFont.FreeTypeFont,
+    x: int,
+    y: int,
+    colour: tuple[int, int, int],
+    line_height: float,
+) -> int:
     """Draw ``lines`` from ``y`` down; return the y below the last line."""
     from PIL import ImageDraw
 
@@ -218,26 +250,43 @@ def draw_cover(metadata: Metadata, width: int, height: int) -> PILImage.Image:
     if metadata.author:
         path, author = drawable(metadata.author)
         if author:
-            author_font, author_lines = fit_text(author, path, text_width, largest=short // 16, smallest=short // 30,
-                                                 max_lines=2, max_height=height // 8)
+            author_font, author_lines = fit_text(
+                author, path, text_width, largest=short // 16, smallest=short // 30, max_lines=2, max_height=height // 8
+            )
             author_block = int(len(author_lines) * int(author_font.size) * 1.3) + margin
 
     path, title = drawable(metadata.title)
     title_room = height - y - author_block - margin - height // 6
-    title_font, title_lines = fit_text(title or "Review", path, text_width, largest=short // 8, smallest=short // 22,
-                                       max_lines=6, max_height=max(title_room, short // 4))
+    title_font, title_lines = fit_text(
+        title or "Review",
+        path,
+        text_width,
+        largest=short // 8,
+        smallest=short // 22,
+        max_lines=6,
+        max_height=max(title_room, short // 4),
+    )
     y = draw_lines(image, title_lines, title_font, margin, y, TEXT_COLOUR, 1.2)
 
     if metadata.subtitle:
         path, subtitle = drawable(metadata.subtitle)
         if subtitle:
-            subtitle_font, subtitle_lines = fit_text(subtitle, path, text_width, largest=max(short // 22, int(title_font.size) // 2),
-                                                     smallest=short // 32, max_lines=3, max_height=height // 6)
+            subtitle_font, subtitle_lines = fit_text(
+                subtitle,
+                path,
+                text_width,
+                largest=max(short // 22, int(title_font.size) // 2),
+                smallest=short // 32,
+                max_lines=3,
+                max_height=height // 6,
+            )
             y = draw_lines(image, subtitle_lines, subtitle_font, margin, y + int(title_font.size) // 3, accent, 1.3)
 
     if author_font is not None and author_lines:
         author_y = height - margin - int(len(author_lines) * int(author_font.size) * 1.3)
-        draw.rectangle((margin, author_y - short // 30 - bar, margin + short // 10, author_y - short // 30), fill=accent)
+        draw.rectangle(
+            (margin, author_y - short // 30 - bar, margin + short // 10, author_y - short // 30), fill=accent
+        )
         draw_lines(image, author_lines, author_font, margin, author_y, AUTHOR_COLOUR, 1.3)
     return image
 
@@ -276,8 +325,10 @@ def oversize_problem(path: Path, image_format: str | None, width: int, height: i
     if width * height <= limit:
         return None
     kind = "a WebP cover" if image_format == "WEBP" else "a cover"
-    return (f"cover image {path} is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels), over the "
-            f"limit of {limit // 1_000_000} megapixels for {kind}; give a smaller image")
+    return (
+        f"cover image {path} is {width}x{height} pixels ({width * height / 1e6:.1f} megapixels), over the "
+        f"limit of {limit // 1_000_000} megapixels for {kind}; give a smaller image"
+    )
 
 
 def cover_size_problem(path: Path) -> str | None:
@@ -292,8 +343,10 @@ def cover_size_problem(path: Path) -> str | None:
             return oversize_problem(path, opened.format, *opened.size)
     except Image.DecompressionBombError:
         # Pillow's own guard (twice MAX_IMAGE_PIXELS) fires while reading the header, before the size is known.
-        return (f"cover image {path} has over {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels, over the limit "
-                f"of {COVER_MAX_PIXELS // 1_000_000} megapixels for a cover; give a smaller image")
+        return (
+            f"cover image {path} has over {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels, over the limit "
+            f"of {COVER_MAX_PIXELS // 1_000_000} megapixels for a cover; give a smaller image"
+        )
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
@@ -313,8 +366,9 @@ def orientation_transpose(image: PILImage.Image) -> PILImage.Transpose | None:
     }.get(image.getexif().get(ExifTags.Base.Orientation, 1))
 
 
-def turned_origin(method: PILImage.Transpose | None, box: tuple[int, int, int, int],
-                  size: tuple[int, int]) -> tuple[int, int]:
+def turned_origin(
+    method: PILImage.Transpose | None, box: tuple[int, int, int, int], size: tuple[int, int]
+) -> tuple[int, int]:
     """Where the tile at ``box`` (left, top, width, height) of an image of ``size`` lands once the image is turned."""
     from PIL import Image
 
@@ -333,8 +387,9 @@ def turned_origin(method: PILImage.Transpose | None, box: tuple[int, int, int, i
     }[method]
 
 
-def upright_flat_cover(image: PILImage.Image, *, working_side: int = WORKING_SIDE,
-                       tile_size: tuple[int, int] = TILE_SIZE) -> PILImage.Image:
+def upright_flat_cover(
+    image: PILImage.Image, *, working_side: int = WORKING_SIDE, tile_size: tuple[int, int] = TILE_SIZE
+) -> PILImage.Image:
     """``image`` as RGB: upright, flattened onto white, box-reduced by a whole factor if larger than needed.
 
     The factor keeps the longest side at least ``working_side``. The work runs tile by tile,
@@ -351,8 +406,12 @@ def upright_flat_cover(image: PILImage.Image, *, working_side: int = WORKING_SID
     method = orientation_transpose(image)
     width, height = image.size
     shrunk_size = (-(-width // factor), -(-height // factor))
-    is_turned = method in (Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270, Image.Transpose.TRANSPOSE,
-                           Image.Transpose.TRANSVERSE)
+    is_turned = method in (
+        Image.Transpose.ROTATE_90,
+        Image.Transpose.ROTATE_270,
+        Image.Transpose.TRANSPOSE,
+        Image.Transpose.TRANSVERSE,
+    )
     result = Image.new("RGB", shrunk_size[::-1] if is_turned else shrunk_size, WHITE)
     # Whole numbers of reduction boxes per tile, so tiles join without seams.
     step_x, step_y = factor * tile_size[0], factor * tile_size[1]
@@ -453,7 +512,9 @@ def cached_square_artwork(metadata: Metadata, size: int, stamp: tuple[int, int] 
     backdrop = backdrop.filter(ImageFilter.GaussianBlur(radius=6)).resize((size, size), Image.Resampling.BICUBIC)
     canvas = ImageEnhance.Brightness(backdrop).enhance(0.55)
     scale = size / max(user.width, user.height)
-    shown = user.resize((max(1, round(user.width * scale)), max(1, round(user.height * scale))), Image.Resampling.LANCZOS)
+    shown = user.resize(
+        (max(1, round(user.width * scale)), max(1, round(user.height * scale))), Image.Resampling.LANCZOS
+    )
     canvas.paste(shown, ((size - shown.width) // 2, (size - shown.height) // 2))
     return encode_jpeg(canvas)
 

@@ -136,9 +136,7 @@ class Chapter:
     @property
     def words(self) -> int:
         """Words of body text in this chapter and its children (headings not counted)."""
-        return sum(
-            len(sentence.text.split()) for chapter in self.walk() for sentence in chapter.body_sentences()
-        )
+        return sum(len(sentence.text.split()) for chapter in self.walk() for sentence in chapter.body_sentences())
 
 
 @dataclass(frozen=True)

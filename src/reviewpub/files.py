@@ -17,8 +17,9 @@ from reviewpub.errors import WriterError
 
 
 @contextlib.contextmanager
-def atomic_write(path: Path, mode: str = "wb", *, durable: bool = True,
-                 permissions: int = 0o644) -> Iterator[IO[bytes]]:
+def atomic_write(
+    path: Path, mode: str = "wb", *, durable: bool = True, permissions: int = 0o644
+) -> Iterator[IO[bytes]]:
     """Open a temporary file beside ``path`` and rename it into place only on success.
 
     A reader never sees a half-written file: on any exception (including KeyboardInterrupt)

@@ -103,8 +103,15 @@ class BuildOptions:
         if base_url is not None:
             feed_base_url(base_url)  # a bad --base-url must not wait for the feed, the last file written
 
-        given = {"rate": rate, "pitch": pitch, "tld": tld, "slow": slow, "voice_model": voice_model,
-                 "speaker": speaker, "voices_dir": voices_dir}
+        given = {
+            "rate": rate,
+            "pitch": pitch,
+            "tld": tld,
+            "slow": slow,
+            "voice_model": voice_model,
+            "speaker": speaker,
+            "voices_dir": voices_dir,
+        }
         if device != "cpu":
             if engine != "piper":
                 raise SettingsError(f"--device {device}: only the piper engine runs on a GPU; use --device cpu")
@@ -323,15 +330,21 @@ def cache_directory(options: BuildOptions) -> Path:
     return Path(platformdirs.user_cache_dir("reviewpub"))
 
 
-def write_audio(document: Document, narration: Narration, options: BuildOptions, folder: Path, cover: bytes,
-                progress: Progress) -> list[Path]:
+def write_audio(
+    document: Document, narration: Narration, options: BuildOptions, folder: Path, cover: bytes, progress: Progress
+) -> list[Path]:
     """Chapter MP3s and the playlist, from a finished narration, into ``folder`` (a staged ``output/NAME``)."""
     from reviewpub.writers.mp3 import write_chapter_mp3s
     from reviewpub.writers.playlist import write_playlist
 
     audio_folder = folder / "audio"
     paths = write_chapter_mp3s(
-        document, narration, audio_folder, audio=options.audio_settings(), cover_jpeg=cover, jobs=options.jobs,
+        document,
+        narration,
+        audio_folder,
+        audio=options.audio_settings(),
+        cover_jpeg=cover,
+        jobs=options.jobs,
         progress=progress,
     )
     paths.append(write_playlist(narration, folder / f"{document.name}.m3u8", audio_folder=audio_folder))
@@ -399,8 +412,9 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
         return paths
 
 
-def build(document: Document, options: BuildOptions, progress: Progress = NullProgress(),
-          voicing: Voicing | None = None) -> Result:
+def build(
+    document: Document, options: BuildOptions, progress: Progress = NullProgress(), voicing: Voicing | None = None
+) -> Result:
     """``reviewpub build``: one narration pass, then every writer (``voicing`` when already prepared)."""
     from reviewpub.cover import make_square_artwork
     from reviewpub.files import atomic_write
@@ -423,8 +437,15 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
             paths += write_audio(document, narration, options, folder, cover, progress)
             paths.append(write_read_aloud(document, narration, options, folder))
             paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
-            paths.append(write_book_mp3(document, narration, folder / f"{document.name}.mp3", cover_jpeg=cover,
-                                        bitrate_kbps=options.audio_settings().bitrate_kbps))
+            paths.append(
+                write_book_mp3(
+                    document,
+                    narration,
+                    folder / f"{document.name}.mp3",
+                    cover_jpeg=cover,
+                    bitrate_kbps=options.audio_settings().bitrate_kbps,
+                )
+            )
             paths += write_captions(narration, folder / "captions")
             # Whole-review transcripts: published with the review, so the show feed links to what is there.
             paths += write_review_transcripts(document, narration, folder)
@@ -436,8 +457,15 @@ def build(document: Document, options: BuildOptions, progress: Progress = NullPr
             links = SiteLinks(feed="../feed.xml" if options.in_show else "feed.xml", base_url=options.base_url)
             paths += write_review_page(document, narration, folder, links)
             paths.append(
-                write_feed(document, narration, folder, folder / "feed.xml", base_url=options.base_url,
-                           category=options.category, explicit=options.explicit)
+                write_feed(
+                    document,
+                    narration,
+                    folder,
+                    folder / "feed.xml",
+                    base_url=options.base_url,
+                    category=options.category,
+                    explicit=options.explicit,
+                )
             )
             paths = staging.publishes(paths)
         return Result(paths=paths, narration=narration)
@@ -454,8 +482,13 @@ def show_review_options(options: BuildOptions, show: Show, document: Document) -
 
     from reviewpub.show import review_base_url
 
-    return dataclasses.replace(options, base_url=review_base_url(show.base_url, document.name),
-                               category=show.category, explicit=show.explicit, in_show=True)
+    return dataclasses.replace(
+        options,
+        base_url=review_base_url(show.base_url, document.name),
+        category=show.category,
+        explicit=show.explicit,
+        in_show=True,
+    )
 
 
 def publish_show(show: Show, documents: list[Document], options: BuildOptions) -> list[Path]:
@@ -481,8 +514,9 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
         with atomic_write(cover) as handle:
             handle.write(show.artwork)
         paths = [cover, write_ledger(output, first_built)]
-        paths += write_site_index(output, show.title, show.language, documents, episodes, FEED_NAME,
-                                  description=show.description)
+        paths += write_site_index(
+            output, show.title, show.language, documents, episodes, FEED_NAME, description=show.description
+        )
         paths.append(write_show_feed(show, episodes, output / FEED_NAME))
         for name in sorted(set(ledger) - set(first_built)):
             remove_review(output, name)
@@ -497,15 +531,24 @@ def publish_site_index(documents: list[Document], options: BuildOptions) -> list
 
     output = options.output
     with named_lock(output, SHOW_LOCK_NAME):
-        episodes = show_episodes(documents, output, {document.name: publication_date(document)
-                                                     for document in documents})
+        episodes = show_episodes(
+            documents, output, {document.name: publication_date(document) for document in documents}
+        )
         title = documents[0].metadata.title if len(documents) == 1 else "Reviews"
-        return write_site_index(output, title, documents[0].metadata.language, documents, episodes, None,
-                                dated=False)
+        return write_site_index(output, title, documents[0].metadata.language, documents, episodes, None, dated=False)
 
 
-def write_site_index(output: Path, title: str, language: str, documents: list[Document], episodes: list[Episode],
-                     feed: str | None, *, description: str = "", dated: bool = True) -> list[Path]:
+def write_site_index(
+    output: Path,
+    title: str,
+    language: str,
+    documents: list[Document],
+    episodes: list[Episode],
+    feed: str | None,
+    *,
+    description: str = "",
+    dated: bool = True,
+) -> list[Path]:
     """The index page listing ``episodes`` in their order, with what their documents say.
 
     ``feed`` is the show's feed; without one (reviews built one by one) each review links its own.
@@ -517,9 +560,18 @@ def write_site_index(output: Path, title: str, language: str, documents: list[Do
     for episode in episodes:
         metadata = by_name[episode.name].metadata
         published = episode.published.date() if dated else parse_date(metadata.date)
-        entries.append(IndexEntry(name=episode.name, title=episode.title, language=episode.language,
-                                  duration_s=episode.duration_s, published=published, rating=metadata.rating,
-                                  item=metadata.item, feed=None if feed else f"{episode.name}/feed.xml"))
+        entries.append(
+            IndexEntry(
+                name=episode.name,
+                title=episode.title,
+                language=episode.language,
+                duration_s=episode.duration_s,
+                published=published,
+                rating=metadata.rating,
+                item=metadata.item,
+                feed=None if feed else f"{episode.name}/feed.xml",
+            )
+        )
     return write_index(output, title, language, entries, feed, description)
 
 

@@ -33,11 +33,21 @@ from reviewpub.writers.feed import ATOM, FEED_NAME
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPES = {
-    ".mp3": "audio/mpeg", ".m4b": "audio/mp4", ".m4a": "audio/mp4", ".vtt": "text/vtt; charset=utf-8",
-    ".srt": "application/x-subrip; charset=utf-8", ".xml": "application/rss+xml; charset=utf-8",
-    ".json": "application/json; charset=utf-8", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
-    ".epub": "application/epub+zip", ".m3u8": "audio/x-mpegurl; charset=utf-8",
-    ".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+    ".mp3": "audio/mpeg",
+    ".m4b": "audio/mp4",
+    ".m4a": "audio/mp4",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".epub": "application/epub+zip",
+    ".m3u8": "audio/x-mpegurl; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
 }
 PAGE_NAME = "index.html"
 """What a folder's address serves: the listening site's page (``/`` and ``/NAME/``)."""
@@ -46,7 +56,9 @@ HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 MAX_POSITION_DIGITS = 18
 """Digits a byte position may have: beyond any file, and where nginx stops too (RFC 9110 §14.1.1
 asks for care with "potentially large decimal numerals"; Python refuses int() past 4,300)."""
-BYTE_RANGE_SPEC = re.compile(rf"([0-9]{{1,{MAX_POSITION_DIGITS}}})-([0-9]{{0,{MAX_POSITION_DIGITS}}})|-([0-9]{{1,{MAX_POSITION_DIGITS}}})")
+BYTE_RANGE_SPEC = re.compile(
+    rf"([0-9]{{1,{MAX_POSITION_DIGITS}}})-([0-9]{{0,{MAX_POSITION_DIGITS}}})|-([0-9]{{1,{MAX_POSITION_DIGITS}}})"
+)
 """One ``first-last``, ``first-`` or ``-suffix`` of a ``Range: bytes=`` set."""
 IDLE_TIMEOUT_S = 60.0
 """Seconds a connection may stay silent (or not read what it is sent) before it is dropped:
@@ -181,8 +193,9 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         try:
             if path.name == FEED_NAME:
                 body = self.feed_body(path)
-                self.send_file(path, len(body), lambda output, start, end: output.write(body[start:end]),
-                               send_body=send_body)
+                self.send_file(
+                    path, len(body), lambda output, start, end: output.write(body[start:end]), send_body=send_body
+                )
             else:
                 with path.open("rb") as handle:
                     size = path.stat().st_size
@@ -218,8 +231,9 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         return True
 
-    def send_file(self, path: Path, size: int, write: Callable[[io.BufferedIOBase, int, int], object], *,
-                  send_body: bool) -> None:
+    def send_file(
+        self, path: Path, size: int, write: Callable[[io.BufferedIOBase, int, int], object], *, send_body: bool
+    ) -> None:
         """Status and headers for ``path``, then its bytes (all, or the range asked for)."""
         status, start, end = byte_range(self.headers.get("Range"), size)
         if status == 416:
@@ -274,8 +288,9 @@ class IPv6FolderServer(FolderServer):
     address_family = socket.AF_INET6
 
 
-def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
-                idle_timeout_s: float = IDLE_TIMEOUT_S) -> FolderServer:
+def make_server(
+    folder: Path, *, host: str = "127.0.0.1", port: int = 8000, idle_timeout_s: float = IDLE_TIMEOUT_S
+) -> FolderServer:
     """A server for ``folder``, bound but not yet serving (port 0 picks a free port).
 
     Run it with ``serve_forever()`` (in a thread, for tests) and stop it with ``shutdown()``
@@ -287,8 +302,10 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
     """
     root = Path(folder).resolve()
     if not (root / FEED_NAME).is_file() and not (root / PAGE_NAME).is_file():
-        raise WriterError(f"{folder}: no {FEED_NAME} or {PAGE_NAME} here; run `reviewpub build` first and serve "
-                          "its output folder or its output/NAME folder (one review)")
+        raise WriterError(
+            f"{folder}: no {FEED_NAME} or {PAGE_NAME} here; run `reviewpub build` first and serve "
+            "its output folder or its output/NAME folder (one review)"
+        )
     # http.server sets ``timeout`` on each connection's socket; a read or write that waits
     # longer ends that connection (handle_one_request catches the TimeoutError).
     handler = type("BoundFolderHandler", (FolderHandler,), {"folder": root, "timeout": idle_timeout_s})
@@ -300,8 +317,7 @@ def make_server(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
         raise WriterError(f"{host}:{port}: cannot listen there ({reason}); try another --port") from None
 
 
-def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
-          idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
+def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000, idle_timeout_s: float = IDLE_TIMEOUT_S) -> None:
     """Serve ``folder`` until interrupted (Ctrl-C), logging the feed's address.
 
     Raises:
@@ -309,8 +325,13 @@ def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8000,
     """
     server = make_server(folder, host=host, port=port, idle_timeout_s=idle_timeout_s)
     if (Path(folder) / FEED_NAME).is_file():
-        logger.info("Serving %s on http://%s/ (the podcast feed: http://%s/%s; Ctrl-C to stop)", folder,
-                    server.authority(), server.authority(), FEED_NAME)
+        logger.info(
+            "Serving %s on http://%s/ (the podcast feed: http://%s/%s; Ctrl-C to stop)",
+            folder,
+            server.authority(),
+            server.authority(),
+            FEED_NAME,
+        )
     else:
         logger.info("Serving %s on http://%s/ (Ctrl-C to stop)", folder, server.authority())
     if host not in ("127.0.0.1", "localhost", "::1"):

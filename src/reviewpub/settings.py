@@ -21,8 +21,18 @@ from reviewpub.document import Metadata, Rating
 from reviewpub.errors import SettingsError
 
 METADATA_FIELDS = (
-    "title", "subtitle", "author", "language", "date", "description", "publisher", "rights", "cover",
-    "item", "item_type", "rating",
+    "title",
+    "subtitle",
+    "author",
+    "language",
+    "date",
+    "description",
+    "publisher",
+    "rights",
+    "cover",
+    "item",
+    "item_type",
+    "rating",
 )
 """The Metadata fields a user may set; ``identifier`` and ``modified`` always come from the source."""
 RATING_SCALE_FIELDS = ("best_rating", "worst_rating")
@@ -35,11 +45,41 @@ MAX_RATING_MAGNITUDE = 1000.0
 """A scale beyond ±1000 is a typo (``rating: 45`` meant 4.5), not a scale anyone reads."""
 
 REVIEWABLE_TYPES = (
-    "Book", "Movie", "TVSeries", "TVSeason", "TVEpisode", "MusicAlbum", "MusicRecording", "MusicPlaylist",
-    "MusicGroup", "PodcastSeries", "PodcastEpisode", "Game", "VideoGame", "SoftwareApplication",
-    "MobileApplication", "WebApplication", "WebSite", "Product", "Restaurant", "FoodEstablishment", "Hotel",
-    "LodgingBusiness", "LocalBusiness", "Organization", "Place", "TouristAttraction", "Event", "Course",
-    "Recipe", "HowTo", "CreativeWork", "CreativeWorkSeason", "CreativeWorkSeries", "Episode", "MediaObject",
+    "Book",
+    "Movie",
+    "TVSeries",
+    "TVSeason",
+    "TVEpisode",
+    "MusicAlbum",
+    "MusicRecording",
+    "MusicPlaylist",
+    "MusicGroup",
+    "PodcastSeries",
+    "PodcastEpisode",
+    "Game",
+    "VideoGame",
+    "SoftwareApplication",
+    "MobileApplication",
+    "WebApplication",
+    "WebSite",
+    "Product",
+    "Restaurant",
+    "FoodEstablishment",
+    "Hotel",
+    "LodgingBusiness",
+    "LocalBusiness",
+    "Organization",
+    "Place",
+    "TouristAttraction",
+    "Event",
+    "Course",
+    "Recipe",
+    "HowTo",
+    "CreativeWork",
+    "CreativeWorkSeason",
+    "CreativeWorkSeries",
+    "Episode",
+    "MediaObject",
     "Thing",
 )
 """schema.org types an ``item_type`` may name: Google's Review-snippet types plus the common kinds reviewed.
@@ -47,11 +87,25 @@ REVIEWABLE_TYPES = (
 Closed on purpose: the value becomes a JSON-LD ``@type``, where a misspelling is silently worthless.
 """
 ITEM_TYPE_ALIASES = {
-    "film": "Movie", "tvshow": "TVSeries", "show": "TVSeries", "series": "TVSeries", "album": "MusicAlbum",
-    "song": "MusicRecording", "track": "MusicRecording", "single": "MusicRecording", "band": "MusicGroup",
-    "podcast": "PodcastSeries", "app": "SoftwareApplication", "software": "SoftwareApplication",
-    "boardgame": "Game", "cafe": "FoodEstablishment", "bar": "FoodEstablishment", "novel": "Book",
-    "concert": "Event", "play": "Event", "gadget": "Product",
+    "film": "Movie",
+    "tvshow": "TVSeries",
+    "show": "TVSeries",
+    "series": "TVSeries",
+    "album": "MusicAlbum",
+    "song": "MusicRecording",
+    "track": "MusicRecording",
+    "single": "MusicRecording",
+    "band": "MusicGroup",
+    "podcast": "PodcastSeries",
+    "app": "SoftwareApplication",
+    "software": "SoftwareApplication",
+    "boardgame": "Game",
+    "cafe": "FoodEstablishment",
+    "bar": "FoodEstablishment",
+    "novel": "Book",
+    "concert": "Event",
+    "play": "Event",
+    "gadget": "Product",
 }
 """Everyday words for a type, offered as "did you mean" (never substituted silently)."""
 
@@ -59,11 +113,27 @@ DEFAULTS: Mapping[str, Any] = {"language": "en"}
 """The lowest layer: what a review is when nothing says otherwise."""
 
 FRONT_MATTER_NAMES = {
-    "lang": "language", "language": "language", "creator": "author", "authors": "author", "by": "author",
-    "image": "cover", "cover-image": "cover", "cover_image": "cover", "copyright": "rights", "license": "rights",
-    "summary": "description", "published": "date", "itemreviewed": "item", "item_reviewed": "item",
-    "reviewed": "item", "item-type": "item_type", "best-rating": "best_rating",
-    "bestrating": "best_rating", "worst-rating": "worst_rating", "worstrating": "worst_rating", "score": "rating",
+    "lang": "language",
+    "language": "language",
+    "creator": "author",
+    "authors": "author",
+    "by": "author",
+    "image": "cover",
+    "cover-image": "cover",
+    "cover_image": "cover",
+    "copyright": "rights",
+    "license": "rights",
+    "summary": "description",
+    "published": "date",
+    "itemreviewed": "item",
+    "item_reviewed": "item",
+    "reviewed": "item",
+    "item-type": "item_type",
+    "best-rating": "best_rating",
+    "bestrating": "best_rating",
+    "worst-rating": "worst_rating",
+    "worstrating": "worst_rating",
+    "score": "rating",
 }
 """Other names front matter uses for our fields (Pandoc, Jekyll and Hugo spell some differently)."""
 
@@ -360,8 +430,11 @@ def check_rating(checked: dict[str, Any]) -> list[str]:
     text = scalar_text(given["rating"]).strip() if not isinstance(given["rating"], float) else ""
     written_scale = re.fullmatch(r"(.+?)\s*(?:/|out of)\s*(.+)", text)
     if written_scale:
-        if "best_rating" in given and rating_number("best_rating", given["best_rating"])[0] != \
-                rating_number("rating", written_scale.group(2))[0]:
+        if (
+            "best_rating" in given
+            and rating_number("best_rating", given["best_rating"])[0]
+            != rating_number("rating", written_scale.group(2))[0]
+        ):
             return [f"rating {quoted(text)} and best_rating {quoted(given['best_rating'])} disagree; give one scale"]
         given["rating"], given["best_rating"] = written_scale.group(1), written_scale.group(2)
     numbers: dict[str, float] = {}

@@ -196,11 +196,22 @@ def resolve_show(config: ShowConfig, documents: list[Document]) -> Show:
     language = config.language or (max(sorted(set(languages)), key=languages.count) if languages else "en")
     description = config.description or f"{title}: every review, narrated, one episode each."
     artwork = make_square_artwork(Metadata(title=title, author=author, language=language, cover=config.cover))
-    modified = max((document.metadata.modified for document in documents),
-                   default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
-    return Show(title=title, author=author, owner_name=config.owner_name or author, owner_email=config.owner_email,
-                language=language, category=config.category or DEFAULT_CATEGORY, explicit=bool(config.explicit),
-                base_url=config.base_url, description=description, artwork=artwork, modified=modified)
+    modified = max(
+        (document.metadata.modified for document in documents), default=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    )
+    return Show(
+        title=title,
+        author=author,
+        owner_name=config.owner_name or author,
+        owner_email=config.owner_email,
+        language=language,
+        category=config.category or DEFAULT_CATEGORY,
+        explicit=bool(config.explicit),
+        base_url=config.base_url,
+        description=description,
+        artwork=artwork,
+        modified=modified,
+    )
 
 
 def review_base_url(show_base_url: str | None, name: str) -> str | None:
@@ -271,8 +282,11 @@ def read_ledger(output: Path) -> dict[str, dt.datetime]:
         data = json.loads(path.read_bytes())
         episodes = data["episodes"] if data.get("version") == LEDGER_VERSION else {}
         # Only names a review can have: an entry such as "" or "../x" must never lead a removal out.
-        return {name: dt.datetime.fromisoformat(entry["first_built"]) for name, entry in episodes.items()
-                if isinstance(name, str) and REVIEW_NAME.fullmatch(name)}
+        return {
+            name: dt.datetime.fromisoformat(entry["first_built"])
+            for name, entry in episodes.items()
+            if isinstance(name, str) and REVIEW_NAME.fullmatch(name)
+        }
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -323,25 +337,39 @@ def show_episodes(documents: list[Document], output: Path, first_built: Mapping[
             chapters = json.loads((folder / "chapters.json").read_bytes())["chapters"]
             duration_s = float(chapters[-1]["endTime"]) if chapters else 0.0
         except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
-            raise WriterError(f"{folder}: its whole-review MP3 or chapters.json is missing or unreadable "
-                              f"({error}); build the review again") from None
+            raise WriterError(
+                f"{folder}: its whole-review MP3 or chapters.json is missing or unreadable "
+                f"({error}); build the review again"
+            ) from None
         published = publication_date(document) if metadata.date else first_built[name]
         transcripts = tuple(
             Transcript(f"{name}/{file_name}", media_type, role)
-            for file_name, media_type, role in ((VTT_NAME, "text/vtt", "captions"),
-                                                (TEXT_NAME, "text/plain", None))
+            for file_name, media_type, role in ((VTT_NAME, "text/vtt", "captions"), (TEXT_NAME, "text/plain", None))
             if (folder / file_name).is_file()
         )
         # What was reviewed and its rating lead, from this review's metadata alone: the item
         # of a review kept as it was stays byte-identical.
-        description = with_review_line(metadata, metadata.description or (
-            summary(document.chapters[0], 3) if document.chapters else metadata.title))
-        episodes.append(Episode(
-            name=name, title=metadata.title, description=description, guid=episode_guid(document),
-            published=published, audio=audio, audio_bytes=audio_bytes, duration_s=duration_s,
-            artwork=f"{name}/cover.jpg", chapters=f"{name}/chapters.json", transcripts=transcripts,
-            language=metadata.language, author=metadata.author,
-        ))
+        description = with_review_line(
+            metadata,
+            metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title),
+        )
+        episodes.append(
+            Episode(
+                name=name,
+                title=metadata.title,
+                description=description,
+                guid=episode_guid(document),
+                published=published,
+                audio=audio,
+                audio_bytes=audio_bytes,
+                duration_s=duration_s,
+                artwork=f"{name}/cover.jpg",
+                chapters=f"{name}/chapters.json",
+                transcripts=transcripts,
+                language=metadata.language,
+                author=metadata.author,
+            )
+        )
     episodes.sort(key=lambda episode: episode.name)
     episodes.sort(key=lambda episode: episode.published, reverse=True)
     return episodes

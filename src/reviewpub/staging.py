@@ -72,11 +72,17 @@ class Staging:
 
     def refuse_symlinked_folders(self) -> None:
         """Stop if a folder reviewpub writes into is a symlink: it would lead writes and removals outside."""
-        for folder in (self.output, self.output / self.name, self.output / self.name / "audio",
-                       self.output / self.name / "captions"):
+        for folder in (
+            self.output,
+            self.output / self.name,
+            self.output / self.name / "audio",
+            self.output / self.name / "captions",
+        ):
             if folder.is_symlink():
-                raise WriterError(f"{folder}: is a symbolic link; reviewpub writes only inside its output folder, "
-                                  "replace it with a real folder")
+                raise WriterError(
+                    f"{folder}: is a symbolic link; reviewpub writes only inside its output folder, "
+                    "replace it with a real folder"
+                )
 
     def read_manifest(self) -> dict[str, str]:
         """The files the last build published, with their SHA-256 (empty when unknown or unreadable)."""
@@ -88,21 +94,28 @@ class Staging:
         files = data.get("files") if isinstance(data, dict) and data.get("version") == MANIFEST_VERSION else None
         if not isinstance(files, dict):
             return {}
-        return {name: digest for name, digest in files.items()
-                if isinstance(name, str) and isinstance(digest, str) and self.is_inside(name)}
+        return {
+            name: digest
+            for name, digest in files.items()
+            if isinstance(name, str) and isinstance(digest, str) and self.is_inside(name)
+        }
 
     def is_inside(self, relative: str) -> bool:
         """A manifest entry names a file below the output folder (never ``..`` or an absolute path)."""
         parts = Path(relative).parts
-        return bool(parts) and not Path(relative).is_absolute() and ".." not in parts and parts[0] in (
-            self.name, f"{self.name}.epub")
+        return (
+            bool(parts)
+            and not Path(relative).is_absolute()
+            and ".." not in parts
+            and parts[0] in (self.name, f"{self.name}.epub")
+        )
 
     def remove_abandoned(self) -> None:
         """Remove the staging folders and temporaries of runs that were killed."""
         prefix = f".{self.name}.staging."
         with contextlib.suppress(OSError):
             for entry in os.scandir(self.output):
-                owner = entry.name[len(prefix):]
+                owner = entry.name[len(prefix) :]
                 if entry.name.startswith(prefix) and owner.isdigit() and not process_is_running(int(owner)):
                     shutil.rmtree(entry.path, ignore_errors=True)
         for folder in (self.output, self.output / self.name):
@@ -141,7 +154,7 @@ class Staging:
         claimed (the captions of a chapter that is gone) is left behind and removed.
         """
         self.made += [str(Path(path).relative_to(self.root)) for path in paths]
-        return [self.output / relative for relative in self.made[-len(paths):]] if paths else []
+        return [self.output / relative for relative in self.made[-len(paths) :]] if paths else []
 
     def staged_files(self) -> list[str]:
         """The files to publish, relative to the stage, the feed last."""
@@ -169,8 +182,10 @@ class Staging:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise WriterError(f"{target.parent}: cannot be made a folder ({describe_os_error(error)}); "
-                                  "nothing was published, move what is in the way") from None
+                raise WriterError(
+                    f"{target.parent}: cannot be made a folder ({describe_os_error(error)}); "
+                    "nothing was published, move what is in the way"
+                ) from None
             if target.is_dir() and not target.is_symlink():
                 raise WriterError(f"{target}: a folder stands where this file goes; nothing was published, move it")
         try:
@@ -182,8 +197,11 @@ class Staging:
             if owns(relative) and relative not in published and is_regular_file(self.output / relative):
                 with contextlib.suppress(OSError):
                     (self.output / relative).unlink()
-        kept = {relative: digest for relative, digest in self.previous.items()
-                if not owns(relative) and is_regular_file(self.output / relative)}
+        kept = {
+            relative: digest
+            for relative, digest in self.previous.items()
+            if not owns(relative) and is_regular_file(self.output / relative)
+        }
         manifest = {"version": MANIFEST_VERSION, "files": dict(sorted({**kept, **published}.items()))}
         with atomic_write(self.manifest_path) as handle:
             handle.write(json.dumps(manifest, indent=1).encode("utf-8"))

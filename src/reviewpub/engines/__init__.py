@@ -17,8 +17,16 @@ from reviewpub.engines.base import Engine, Speech, Voice, WordMark
 from reviewpub.errors import EngineError, EngineUnavailable, SettingsError
 
 __all__ = [
-    "Engine", "Speech", "Voice", "WordMark", "engine_names", "engine_classes", "load_engine", "choose_engine",
-    "register", "unregister",
+    "Engine",
+    "Speech",
+    "Voice",
+    "WordMark",
+    "engine_names",
+    "engine_classes",
+    "load_engine",
+    "choose_engine",
+    "register",
+    "unregister",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,7 +77,9 @@ def engine_class(name: str) -> type[Engine]:
     if name in registered:
         return registered[name]
     if name == AUTO:
-        raise EngineUnavailable(f"engine 'auto' is chosen when a build starts; name one of: {', '.join(engine_names())}")
+        raise EngineUnavailable(
+            f"engine 'auto' is chosen when a build starts; name one of: {', '.join(engine_names())}"
+        )
     entry = entry_points().get(name)
     if entry is None:
         raise EngineUnavailable(f"unknown engine {name!r}; available: {available_text()} (reviewpub voices)")
@@ -104,9 +114,10 @@ def accepted_options(engine: type[Engine]) -> frozenset[str] | None:
     if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters):
         return None
     return frozenset(
-        parameter.name for parameter in parameters
-        if parameter.name != "self" and parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                           inspect.Parameter.KEYWORD_ONLY)
+        parameter.name
+        for parameter in parameters
+        if parameter.name != "self"
+        and parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     )
 
 

@@ -103,8 +103,10 @@ class Engine(abc.ABC):
         """Raise a SettingsError when ``voice`` is not one of the engine's voices."""
         if not any(voice.lower() == item.id.lower() for item in self.voices()):
             offered = ", ".join(item.id for item in self.voices()[:12])
-            raise SettingsError(f"--voice {voice}: not a voice of {self.name}; try one of: {offered} "
-                                f"(reviewpub voices --engine {self.name})")
+            raise SettingsError(
+                f"--voice {voice}: not a voice of {self.name}; try one of: {offered} "
+                f"(reviewpub voices --engine {self.name})"
+            )
 
     def choose_voice(self, voice: str | None, language: str) -> str:
         """The voice to use: the user's (checked), else the default when it speaks the document's
@@ -123,8 +125,10 @@ class Engine(abc.ABC):
         def speaks_language(voice_id: str) -> bool:
             if voice_id.lower().split("-")[0] == primary:
                 return True
-            return any(item.id == voice_id and any(code.lower().split("-")[0] == primary for code in item.languages)
-                       for item in self.voices())
+            return any(
+                item.id == voice_id and any(code.lower().split("-")[0] == primary for code in item.languages)
+                for item in self.voices()
+            )
 
         def exists(candidate: str) -> bool:
             try:

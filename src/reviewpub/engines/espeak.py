@@ -122,7 +122,9 @@ def private_data_folder(bundled: Path) -> Path:
         mirror_data(bundled, folder)
         return folder
     except OSError as error:
-        logger.warning("eSpeak NG: cannot prepare its data folder (%s); narration may vary slightly between runs", error)
+        logger.warning(
+            "eSpeak NG: cannot prepare its data folder (%s); narration may vary slightly between runs", error
+        )
         return bundled.parent
 
 
@@ -150,11 +152,15 @@ def data_folder_with_variant(bundled: Path) -> Path:
             return root
         return private_data_folder(bundled)
     except OSError as error:
-        logger.warning("eSpeak NG: cannot prepare its data folder (%s); narration may vary slightly between runs", error)
+        logger.warning(
+            "eSpeak NG: cannot prepare its data folder (%s); narration may vary slightly between runs", error
+        )
         return bundled.parent
 
 
-SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(EspeakEvent))
+SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(EspeakEvent)
+)
 UNSAFE_CHARACTERS = {code: " " for code in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
 """C0 controls and DEL become spaces: a NUL would end the C string early, and a space keeps
 every character offset, so word marks still point into the caller's text."""
@@ -189,16 +195,26 @@ class Library:
         try:
             self.library = ctypes.CDLL(str(espeakng_loader.get_library_path()))
         except OSError as error:
-            raise EngineUnavailable(f"eSpeak NG's library failed to load ({error}); reinstall espeakng-loader") from None
+            raise EngineUnavailable(
+                f"eSpeak NG's library failed to load ({error}); reinstall espeakng-loader"
+            ) from None
         data_folder = data_folder_with_variant(Path(espeakng_loader.get_data_path()))
         self.library.espeak_Initialize.restype = ctypes.c_int
         self.library.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        self.sample_rate = int(self.library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_folder).encode(), 0))
+        self.sample_rate = int(
+            self.library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, str(data_folder).encode(), 0)
+        )
         if self.sample_rate <= 0:
             raise EngineUnavailable(f"eSpeak NG failed to start (data in {data_folder}); reinstall espeakng-loader")
         self.library.espeak_Synth.argtypes = [
-            ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
-            ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_void_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         ]
         self.library.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.library.espeak_SetVoiceByProperties.argtypes = [ctypes.POINTER(EspeakVoice)]
@@ -217,8 +233,11 @@ class Library:
         self.settings: tuple[str, int, int] | None = None
         self.catalogue = self.list_voices()
         self.identifiers = {voice.id.lower(): identifier for voice, identifier in self.catalogue}
-        self.known = (set(self.identifiers) | {code.lower() for voice, _ in self.catalogue for code in voice.languages}
-                      | {identifier.lower() for identifier in self.identifiers.values()})
+        self.known = (
+            set(self.identifiers)
+            | {code.lower() for voice, _ in self.catalogue for code in voice.languages}
+            | {identifier.lower() for identifier in self.identifiers.values()}
+        )
         self.variants = voice_variants(data_folder / "espeak-ng-data")
 
     @classmethod
@@ -261,8 +280,11 @@ class Library:
         if not self.knows(voice):
             raise unknown_voice(voice, [item for item, _ in self.catalogue])
         identifier = voice if "+" in voice else f"{self.identifiers.get(voice.lower(), voice)}+{VARIANT}"
-        if (self.library.espeak_SetVoiceByName(identifier.encode()) != 0
-                and self.library.espeak_SetVoiceByName(voice.encode()) != 0 and not self.select_by_language(voice)):
+        if (
+            self.library.espeak_SetVoiceByName(identifier.encode()) != 0
+            and self.library.espeak_SetVoiceByName(voice.encode()) != 0
+            and not self.select_by_language(voice)
+        ):
             raise unknown_voice(voice, [item for item, _ in self.catalogue])
         self.library.espeak_SetParameter(PARAMETER_RATE, rate, 0)
         self.library.espeak_SetParameter(PARAMETER_PITCH, pitch, 0)
@@ -288,7 +310,9 @@ class Library:
             self.library.espeak_Synchronize()
             samples = b"".join(self.chunks)
             words, self.chunks, self.words = self.words, [], []
-        return Speech(samples=samples, sample_rate=self.sample_rate, words=word_marks(words, len(text), self.sample_rate))
+        return Speech(
+            samples=samples, sample_rate=self.sample_rate, words=word_marks(words, len(text), self.sample_rate)
+        )
 
     def phonemes(self, text: str, voice: str) -> str:
         """How eSpeak NG would pronounce ``text``, in IPA, clauses joined by `` | ``."""
@@ -316,15 +340,17 @@ class Library:
             voice = listing[index].contents
             identifier = (voice.identifier or b"").decode("utf-8", "replace")
             codes = language_list(voice.languages) if voice.languages else []
-            found.append((
-                Voice(
-                    id=codes[0] if codes else identifier,
-                    name=(voice.name or b"").decode("utf-8", "replace"),
-                    languages=tuple(codes),
-                    gender={1: "male", 2: "female"}.get(voice.gender),
-                ),
-                identifier,
-            ))
+            found.append(
+                (
+                    Voice(
+                        id=codes[0] if codes else identifier,
+                        name=(voice.name or b"").decode("utf-8", "replace"),
+                        languages=tuple(codes),
+                        gender={1: "male", 2: "female"}.get(voice.gender),
+                    ),
+                    identifier,
+                )
+            )
             index += 1
         return found
 
@@ -408,8 +434,11 @@ class EspeakEngine(Engine):
         voices = Library.get().voices()
         if language:
             wanted = language.lower()
-            voices = [voice for voice in voices if any(
-                code.lower() == wanted or code.lower().startswith(wanted + "-") for code in voice.languages)]
+            voices = [
+                voice
+                for voice in voices
+                if any(code.lower() == wanted or code.lower().startswith(wanted + "-") for code in voice.languages)
+            ]
         return sorted(voices, key=lambda voice: voice.id)
 
     def check_voice(self, voice: str) -> None:
@@ -419,8 +448,10 @@ class EspeakEngine(Engine):
             name, has_variant, variant = voice.partition("+")
             if has_variant and name.lower() in library.known:
                 offered = ", ".join(sorted(library.variants, key=str.lower)[:10])
-                raise SettingsError(f"--voice {voice[:60]!r}: eSpeak NG has no variant {variant[:40]!r}; "
-                                    f"try {name}+m3, or one of: {offered}, ... or leave the +variant out")
+                raise SettingsError(
+                    f"--voice {voice[:60]!r}: eSpeak NG has no variant {variant[:40]!r}; "
+                    f"try {name}+m3, or one of: {offered}, ... or leave the +variant out"
+                )
             raise unknown_voice(voice, library.voices())
 
     def synthesize(self, text: str, *, voice: str) -> Speech:
@@ -433,4 +464,8 @@ class EspeakEngine(Engine):
 
     def sound_options(self) -> dict[str, Any]:
         """Rate, pitch and our voice variant change the sound (clips made with another variant are stale)."""
-        return {"rate": self.rate, "pitch": self.pitch, "variant": hashlib.sha256(VARIANT_FILE.encode()).hexdigest()[:8]}
+        return {
+            "rate": self.rate,
+            "pitch": self.pitch,
+            "variant": hashlib.sha256(VARIANT_FILE.encode()).hexdigest()[:8],
+        }

@@ -98,8 +98,13 @@ class GoogleEngine(Engine):
         found = [Voice(id=code, name=name, languages=(code,)) for code, name in sorted(languages().items())]
         if language:
             wanted = language.lower()
-            found = [voice for voice in found if voice.id.lower() == wanted or voice.id.lower().startswith(wanted + "-")
-                     or wanted.startswith(voice.id.lower() + "-")]
+            found = [
+                voice
+                for voice in found
+                if voice.id.lower() == wanted
+                or voice.id.lower().startswith(wanted + "-")
+                or wanted.startswith(voice.id.lower() + "-")
+            ]
         return found
 
     def check_voice(self, voice: str) -> None:
@@ -139,9 +144,23 @@ class GoogleEngine(Engine):
 
         try:
             samples = run_ffmpeg(
-                ["-f", "mp3", "-i", "pipe:0", "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(SAMPLE_RATE),
-                 "pipe:1"],
-                what="gTTS audio", stdin=mp3,
+                [
+                    "-f",
+                    "mp3",
+                    "-i",
+                    "pipe:0",
+                    "-f",
+                    "s16le",
+                    "-acodec",
+                    "pcm_s16le",
+                    "-ac",
+                    "1",
+                    "-ar",
+                    str(SAMPLE_RATE),
+                    "pipe:1",
+                ],
+                what="gTTS audio",
+                stdin=mp3,
             )
         except ReviewpubError as error:
             raise EngineError(f"gTTS: Google's audio for {text[:40]!r} could not be decoded ({error})") from None
@@ -214,5 +233,6 @@ def decode_reply(text: str) -> bytes:
                     return base64.b64decode(found.group(1))  # lenient, as gTTS: skips JSON escapes
                 except binascii.Error:
                     break
-    raise EngineError("gTTS: Google's reply held no audio (unsupported language, or the service changed); "
-                      "use --engine espeak")
+    raise EngineError(
+        "gTTS: Google's reply held no audio (unsupported language, or the service changed); use --engine espeak"
+    )

@@ -145,15 +145,25 @@ def read_model(model_path: Path) -> PiperModel:
             raise TypeError("speaker_id_map and phoneme_id_map must be objects")
         quality = str(config["audio"].get("quality") or "")
     except (KeyError, TypeError, ValueError) as error:
-        raise SettingsError(f"{config_path}: not a Piper voice config ({type(error).__name__}: {error}); {fix}") from None
+        raise SettingsError(
+            f"{config_path}: not a Piper voice config ({type(error).__name__}: {error}); {fix}"
+        ) from None
     if not 8000 <= sample_rate <= 48000 or speakers_count < 1:
         raise SettingsError(f"{config_path}: not a Piper voice config (sample rate {sample_rate}); {fix}")
     by_id = sorted((int(index), str(name)) for name, index in speaker_map.items() if str(index).isdigit())
     speakers = tuple(name for _, name in by_id) if speakers_count > 1 else ()
     voice_id = model_path.name[: -len(".onnx")]
     dataset = str(config.get("dataset") or voice_id)
-    return PiperModel(voice_id, model_path, config_path, language_tag(config), quality, sample_rate, speakers,
-                      f"{dataset} ({quality})" if quality else dataset)
+    return PiperModel(
+        voice_id,
+        model_path,
+        config_path,
+        language_tag(config),
+        quality,
+        sample_rate,
+        speakers,
+        f"{dataset} ({quality})" if quality else dataset,
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -196,7 +206,9 @@ def load_voice(model: PiperModel, threads: int, use_cuda: bool) -> Any:
         from piper import PiperVoice
         from piper.config import PiperConfig
     except ImportError as error:
-        raise EngineUnavailable(f"Piper is not installed ({error}); pip install piper-tts, or use --engine espeak") from None
+        raise EngineUnavailable(
+            f"Piper is not installed ({error}); pip install piper-tts, or use --engine espeak"
+        ) from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -241,8 +253,10 @@ def check_cuda() -> None:
     except ImportError:
         raise EngineUnavailable("--device cuda: onnxruntime is not installed; pip install onnxruntime-gpu") from None
     if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        raise EngineUnavailable("--device cuda: this onnxruntime has no CUDA provider; pip uninstall onnxruntime, "
-                                "then pip install onnxruntime-gpu (or use --device cpu)")
+        raise EngineUnavailable(
+            "--device cuda: this onnxruntime has no CUDA provider; pip uninstall onnxruntime, "
+            "then pip install onnxruntime-gpu (or use --device cpu)"
+        )
 
 
 def check_loads(model: PiperModel) -> None:
@@ -266,8 +280,15 @@ class PiperEngine(Engine):
     programmatic_options = frozenset({"threads", "device"})
     sample_rate = None
 
-    def __init__(self, rate: int | None = None, voice_model: Path | None = None, speaker: str | None = None,
-                 voices_dir: Path | None = None, threads: int | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        rate: int | None = None,
+        voice_model: Path | None = None,
+        speaker: str | None = None,
+        voices_dir: Path | None = None,
+        threads: int | None = None,
+        device: str = "cpu",
+    ) -> None:
         """Check the settings and find the voices; models are loaded on the first sentence.
 
         Args:
@@ -288,7 +309,9 @@ class PiperEngine(Engine):
         low, high = RATE_RANGE
         if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int) or not low <= rate <= high):
             raise SettingsError(f"--rate {rate}: Piper speaks {low} to {high} words per minute (175 is its own speed)")
-        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64):
+        if threads is not None and (
+            isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64
+        ):
             raise SettingsError(f"threads {threads}: give 1 to 64 onnxruntime threads per worker")
         if device not in DEVICES:
             raise SettingsError(f"--device {device}: give one of {', '.join(DEVICES)}")
@@ -356,8 +379,10 @@ class PiperEngine(Engine):
         if voice in models:
             return models[voice]
         offered = ", ".join(sorted(models)) or "none (reinstall reviewpub to get the bundled voice)"
-        raise SettingsError(f"--voice {voice}: no such Piper voice; available: {offered} "
-                            "(reviewpub voices --engine piper, or --voice-model FILE.onnx)")
+        raise SettingsError(
+            f"--voice {voice}: no such Piper voice; available: {offered} "
+            "(reviewpub voices --engine piper, or --voice-model FILE.onnx)"
+        )
 
     def _catalogue(self) -> dict[str, PiperModel]:
         """The catalogue, read once per engine object (it reads every config in the voices folder)."""
@@ -386,14 +411,22 @@ class PiperEngine(Engine):
         if self.speaker.isdigit() and int(self.speaker) < len(model.speakers):
             return int(self.speaker)
         sample = ", ".join(model.speakers[:8]) + (", ..." if len(model.speakers) > 8 else "")
-        raise SettingsError(f"--speaker {self.speaker}: the voice {model.id} has no such speaker; "
-                            f"give a name or a number below {len(model.speakers)} ({sample})")
+        raise SettingsError(
+            f"--speaker {self.speaker}: the voice {model.id} has no such speaker; "
+            f"give a name or a number below {len(model.speakers)} ({sample})"
+        )
 
     def voices(self, language: str | None = None) -> list[Voice]:
         """The bundled voice and every voice found, only those speaking ``language`` when given."""
         voices = [
-            Voice(model.id, model.name, (model.language,), quality=model.quality, sample_rate=model.sample_rate,
-                  speakers=model.speakers)
+            Voice(
+                model.id,
+                model.name,
+                (model.language,),
+                quality=model.quality,
+                sample_rate=model.sample_rate,
+                speakers=model.speakers,
+            )
             for model in self._catalogue().values()
         ]
         if language:
@@ -411,21 +444,25 @@ class PiperEngine(Engine):
             SettingsError: the voice asked for (or every voice there is) speaks another language;
                 the message names the fixes.
         """
-        fixes = ("use --engine espeak (it speaks over a hundred languages), or give a Piper voice for it "
-                 "with --voice-model FILE.onnx")
+        fixes = (
+            "use --engine espeak (it speaks over a hundred languages), or give a Piper voice for it "
+            "with --voice-model FILE.onnx"
+        )
         if voice is not None or self.voice_model is not None:
             chosen = self.model(voice or self.default_voice)
             if not speaks(chosen.language, language):
-                raise SettingsError(f"the review is in {language!r} but the Piper voice {chosen.id} speaks "
-                                    f"{chosen.language}; {fixes}")
+                raise SettingsError(
+                    f"the review is in {language!r} but the Piper voice {chosen.id} speaks {chosen.language}; {fixes}"
+                )
             if chosen.id != BUNDLED_VOICE:
                 check_loads(chosen)
             return chosen.id
         models = self._catalogue()
         candidates = [model for model in models.values() if speaks(model.language, language)]
         if not candidates:
-            raise SettingsError(f"no Piper voice speaks {language!r} (installed: "
-                                f"{', '.join(sorted(models)) or 'none'}); {fixes}")
+            raise SettingsError(
+                f"no Piper voice speaks {language!r} (installed: {', '.join(sorted(models)) or 'none'}); {fixes}"
+            )
         exact = [model for model in candidates if model.language.lower() == language.lower()]
         default = models.get(self.default_voice)
         if default is not None and default in (exact or candidates):
@@ -441,8 +478,11 @@ class PiperEngine(Engine):
 
     def sound_options(self) -> dict[str, Any]:
         """Length and noise scales change the sound (the voice file itself is in ``voice_fingerprint``)."""
-        options: dict[str, Any] = {"length_scale": self.length_scale, "noise_scale": NOISE_SCALE,
-                                   "noise_w_scale": NOISE_W_SCALE}
+        options: dict[str, Any] = {
+            "length_scale": self.length_scale,
+            "noise_scale": NOISE_SCALE,
+            "noise_w_scale": NOISE_W_SCALE,
+        }
         if self.device != "cpu":
             # GPU kernels need not round like the CPU's, so their clips are kept apart; CPU keys stay as they were.
             options["device"] = self.device
@@ -454,8 +494,12 @@ class PiperEngine(Engine):
         loaded = LoadedVoices.get(model, self.threads, self.device == "cuda")
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(speaker_id=self.speaker_id(model), length_scale=self.length_scale,
-                                 noise_scale=NOISE_SCALE, noise_w_scale=NOISE_W_SCALE)
+        config = SynthesisConfig(
+            speaker_id=self.speaker_id(model),
+            length_scale=self.length_scale,
+            noise_scale=NOISE_SCALE,
+            noise_w_scale=NOISE_W_SCALE,
+        )
         try:
             chunks = [chunk.audio_int16_bytes for chunk in loaded.synthesize(text, syn_config=config)]
         except Exception as error:  # onnxruntime and the phonemizer raise their own types

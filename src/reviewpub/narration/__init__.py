@@ -56,13 +56,23 @@ TITLE_IN_ERRORS = 48
 """Characters of a chapter title quoted in an error message before it is cut with "…"."""
 POLL_SECONDS = 0.1
 AUDIO_RULES = (
-    chapter_audio.MONO_TARGET_LUFS, chapter_audio.PODCAST_CEILING_DBFS, chapter_audio.AUDIOBOOK_RMS_DBFS,
-    chapter_audio.AUDIOBOOK_CEILING_DBFS, chapter_audio.ROOM_TONE_RMS_DBFS, chapter_audio.LIMITER_WINDOW_MS,
-    chapter_audio.LIMITER_STEP_DB, UNSPEAKABLE_MS, chapter_audio.LEVELLING_VERSION,
+    chapter_audio.MONO_TARGET_LUFS,
+    chapter_audio.PODCAST_CEILING_DBFS,
+    chapter_audio.AUDIOBOOK_RMS_DBFS,
+    chapter_audio.AUDIOBOOK_CEILING_DBFS,
+    chapter_audio.ROOM_TONE_RMS_DBFS,
+    chapter_audio.LIMITER_WINDOW_MS,
+    chapter_audio.LIMITER_STEP_DB,
+    UNSPEAKABLE_MS,
+    chapter_audio.LEVELLING_VERSION,
 )
 """The rules that shape a chapter's PCM beyond its settings: part of its cache key."""
-TRIM_RULES = (chapter_audio.TRIM_WINDOW_MS, chapter_audio.TRIM_FLOOR, chapter_audio.TRIM_RELATIVE,
-              chapter_audio.TRIM_MARGIN_MS)
+TRIM_RULES = (
+    chapter_audio.TRIM_WINDOW_MS,
+    chapter_audio.TRIM_FLOOR,
+    chapter_audio.TRIM_RELATIVE,
+    chapter_audio.TRIM_MARGIN_MS,
+)
 """How stored clips are trimmed: part of every clip's cache key."""
 
 
@@ -159,8 +169,9 @@ def clip_key(engine: Engine, voice: str, spoken: str) -> str:
     """
     identity = engine.voice_fingerprint(voice)
     # Engines without a voice file add nothing, so their keys (and caches) stay as they were.
-    return digest("clip", engine.name, voice, *([identity] if identity else []), engine.sound_options(), TRIM_RULES,
-                  spoken)
+    return digest(
+        "clip", engine.name, voice, *([identity] if identity else []), engine.sound_options(), TRIM_RULES, spoken
+    )
 
 
 def chapter_key(lines: tuple[SpokenLine, ...], settings: AudioSettings) -> str:
@@ -253,7 +264,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
 
     # The first clip decides the rate the chapter is assembled at (the engine's own).
     first_index, first_clip = next(
-        ((index, fetch(index, line, line.clip_key)) for index, line in enumerate(job.lines) if line.clip_key), (-1, None))
+        ((index, fetch(index, line, line.clip_key)) for index, line in enumerate(job.lines) if line.clip_key),
+        (-1, None),
+    )
     rate = first_clip.sample_rate if first_clip is not None else job.engine.sample_rate or job.settings.sample_rate
     raw = cache.scratch_file(".raw")
     wav = cache.scratch_file(".wav")
@@ -264,7 +277,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
         try:
             pcm.append(chapter_audio.silence(job.settings.head_ms, rate))
             for index, line in enumerate(job.lines):
-                clip = first_clip if index == first_index else fetch(index, line, line.clip_key) if line.clip_key else None
+                clip = (
+                    first_clip if index == first_index else fetch(index, line, line.clip_key) if line.clip_key else None
+                )
                 samples = chapter_audio.convert_rate(clip.samples, clip.sample_rate, rate) if clip else b""
                 before = pcm.sample_count
                 pcm.append(chapter_audio.silence(line.pause_ms, rate))
@@ -275,8 +290,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
             pcm.append(chapter_audio.silence(job.settings.tail_ms, rate))
         finally:
             pcm.close()
-        rendered = chapter_audio.render_chapter(raw, rate, wav, job.settings, levels=pcm.levels(),
-                                                loudness=meter.loudness() if meter is not None else None)
+        rendered = chapter_audio.render_chapter(
+            raw, rate, wav, job.settings, levels=pcm.levels(), loudness=meter.loudness() if meter is not None else None
+        )
         stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
         return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
@@ -284,8 +300,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
         wav.unlink(missing_ok=True)
 
 
-def plan_jobs(document: Document, engine: Engine, voice: str, settings: AudioSettings, cache_dir: Path,
-              lexicon: Lexicon | None) -> list[ChapterJob]:
+def plan_jobs(
+    document: Document, engine: Engine, voice: str, settings: AudioSettings, cache_dir: Path, lexicon: Lexicon | None
+) -> list[ChapterJob]:
     """One job per top-level chapter: its lines, their spoken text and every cache key."""
     from reviewpub.narration.spoken import spoken_text
 
@@ -294,30 +311,59 @@ def plan_jobs(document: Document, engine: Engine, voice: str, settings: AudioSet
     for number, chapter in enumerate(document.chapters, start=1):
         lines = []
         for line in reading_plan(chapter, settings):
-            spoken = spoken_text(line.sentence.text, language=language, lexicon=lexicon,
-                                 phonemes=engine.accepts_phonemes)
+            spoken = spoken_text(
+                line.sentence.text, language=language, lexicon=lexicon, phonemes=engine.accepts_phonemes
+            )
             key = clip_key(engine, voice, spoken) if is_speakable(spoken) else None
             lines.append(SpokenLine(line.sentence.id, line.sentence.text, spoken, line.pause_ms, line.is_heading, key))
         spoken_lines = tuple(lines)
-        jobs.append(ChapterJob(number, chapter.id, chapter.title, spoken_lines, chapter_key(spoken_lines, settings),
-                               engine, voice, settings, Path(cache_dir)))
+        jobs.append(
+            ChapterJob(
+                number,
+                chapter.id,
+                chapter.title,
+                spoken_lines,
+                chapter_key(spoken_lines, settings),
+                engine,
+                voice,
+                settings,
+                Path(cache_dir),
+            )
+        )
     return jobs
 
 
 def chapter_narration(job: ChapterJob, stored: CachedChapter) -> ChapterNarration:
     """The model of a narrated chapter: its clips at their places in the cached WAV."""
     clips = tuple(
-        Clip(sentence_id=line.sentence_id, text=line.text, spoken=line.spoken, start_sample=start, end_sample=end,
-             is_heading=line.is_heading)
+        Clip(
+            sentence_id=line.sentence_id,
+            text=line.text,
+            spoken=line.spoken,
+            start_sample=start,
+            end_sample=end,
+            is_heading=line.is_heading,
+        )
         for line, (start, end) in zip(job.lines, stored.positions)
     )
-    return ChapterNarration(chapter_id=job.chapter_id, number=job.number, title=job.title, clips=clips,
-                            sample_rate=stored.sample_rate, sample_count=stored.sample_count, wav_path=stored.wav_path,
-                            wav_sha256=stored.wav_sha256)
+    return ChapterNarration(
+        chapter_id=job.chapter_id,
+        number=job.number,
+        title=job.title,
+        clips=clips,
+        sample_rate=stored.sample_rate,
+        sample_count=stored.sample_count,
+        wav_path=stored.wav_path,
+        wav_sha256=stored.wav_sha256,
+    )
 
 
-def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
-                narrated: Callable[[ChapterResult], None] = lambda result: None) -> dict[int, ChapterResult]:
+def run_in_pool(
+    jobs: list[ChapterJob],
+    workers: int,
+    progress: Progress,
+    narrated: Callable[[ChapterResult], None] = lambda result: None,
+) -> dict[int, ChapterResult]:
     """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
 
     ``narrated`` is called with each chapter as soon as it is done, on the pool's own thread
@@ -338,17 +384,20 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
             number, lines, audio_s = queue.get()
             progress.advance(lines, titles[number], audio_s=audio_s)
 
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=Worker.start,
-                                                initargs=(queue, stop)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=Worker.start, initargs=(queue, stop)
+    ) as pool:
         futures = {pool.submit(narrate_chapter, job): job.number for job in jobs}
         for future in futures:
             future.add_done_callback(
-                lambda done: narrated(done.result()) if not done.cancelled() and done.exception() is None else None)
+                lambda done: narrated(done.result()) if not done.cancelled() and done.exception() is None else None
+            )
         try:
             pending = set(futures)
             while pending:
-                done, pending = concurrent.futures.wait(pending, timeout=POLL_SECONDS,
-                                                        return_when=concurrent.futures.FIRST_COMPLETED)
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=POLL_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
+                )
                 drain()
                 for future in done:
                     error = None if future.cancelled() else future.exception()
@@ -371,8 +420,10 @@ def run_in_pool(jobs: list[ChapterJob], workers: int, progress: Progress,
     if failures:
         first = min(failures)
         if isinstance(failures[first], BrokenProcessPool):
-            raise EngineError(f"chapter {first} '{short_title(titles[first])}': a narration worker died "
-                              f"({failures[first]}); run again with --jobs 1 to see why") from failures[first]
+            raise EngineError(
+                f"chapter {first} '{short_title(titles[first])}': a narration worker died "
+                f"({failures[first]}); run again with --jobs 1 to see why"
+            ) from failures[first]
         raise failures[first]
     return results
 
@@ -442,18 +493,24 @@ def narrate(
             if workers <= 1:
                 for job in to_narrate:
                     results[job.number] = narrate_chapter(
-                        job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s))
+                        job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s)
+                    )
                     encoder.submit(results[job.number].chapter.wav_path)
             else:
-                results.update(run_in_pool(to_narrate, workers, progress,
-                                           lambda result: encoder.submit(result.chapter.wav_path)))
+                results.update(
+                    run_in_pool(to_narrate, workers, progress, lambda result: encoder.submit(result.chapter.wav_path))
+                )
     finally:
         progress.finish()
     ordered = [results[job.number] for job in work]
     audio_min = sum(result.chapter.sample_count / result.chapter.sample_rate for result in ordered) / 60
     # The bench reads this line: the driver's CPU per minute of audio bounds how many workers it can feed.
-    logger.debug("narration (%s): %.3f CPU s in this process for %.2f min of audio",
-                 "ray" if executor is not None else "local", time.process_time() - started_cpu_s, audio_min)
+    logger.debug(
+        "narration (%s): %.3f CPU s in this process for %.2f min of audio",
+        "ray" if executor is not None else "local",
+        time.process_time() - started_cpu_s,
+        audio_min,
+    )
     return Narration(
         engine=engine.name,
         voice=chosen_voice,

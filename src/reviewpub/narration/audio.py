@@ -32,6 +32,7 @@ import numpy.typing as npt
 from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
 from reviewpub.narration.cache import digest
 from reviewpub.narration.levelling import FULL_SCALE, SILENT_BELOW_DB, GainPlan, WindowLevels, WindowMeter, apply_gains
+
 # Re-exported: the chapter cache key and the chapter worker name them through this module.
 from reviewpub.narration.levelling import LIMITER_STEP_DB as LIMITER_STEP_DB
 from reviewpub.narration.levelling import LIMITER_WINDOW_MS as LIMITER_WINDOW_MS
@@ -139,14 +140,14 @@ def trim_silence(samples: bytes, sample_rate: int) -> bytes:
     threshold = max(TRIM_FLOOR, audioop.max(samples, SAMPLE_WIDTH) // TRIM_RELATIVE)
     window = max(1, sample_count_for(TRIM_WINDOW_MS, sample_rate)) * SAMPLE_WIDTH
     start, end = 0, len(samples)
-    while start < end and audioop.max(samples[start:start + window], SAMPLE_WIDTH) < threshold:
+    while start < end and audioop.max(samples[start : start + window], SAMPLE_WIDTH) < threshold:
         start += window
     if start >= end:
         return b""
-    while end > start and audioop.max(samples[max(start, end - window):end], SAMPLE_WIDTH) < threshold:
+    while end > start and audioop.max(samples[max(start, end - window) : end], SAMPLE_WIDTH) < threshold:
         end = max(start, end - window)
     margin = sample_count_for(TRIM_MARGIN_MS, sample_rate) * SAMPLE_WIDTH
-    return samples[max(0, start - margin):min(len(samples), end + margin)]
+    return samples[max(0, start - margin) : min(len(samples), end + margin)]
 
 
 def convert_rate(samples: bytes, from_rate: int, to_rate: int) -> bytes:
@@ -236,7 +237,7 @@ def read_chunks(path: Path, chunk_bytes: int) -> Iterator[bytes]:
 
 def summary_value(report: str, label: str, unit: str) -> float | None:
     """A number from the Summary of ffmpeg's ebur128 report (None for -inf or missing)."""
-    summary = report[report.rfind("Summary:"):]
+    summary = report[report.rfind("Summary:") :]
     found = re.search(rf"{label}:\s+(-?[\d.]+|-inf|nan) {unit}", summary)
     if found is None or found.group(1) in ("-inf", "nan"):
         return None
@@ -249,8 +250,25 @@ def integrated_loudness(raw: Path, sample_rate: int) -> float | None:
     The reference the in-process ``LoudnessMeter`` is held to (within 0.5 LU); chapters are
     measured in process.
     """
-    report = run_ffmpeg_analysis(["-nostats", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", raw,
-                                  "-af", "ebur128=framelog=quiet", "-f", "null", "-"], what=str(raw))
+    report = run_ffmpeg_analysis(
+        [
+            "-nostats",
+            "-f",
+            "s16le",
+            "-ar",
+            str(sample_rate),
+            "-ac",
+            "1",
+            "-i",
+            raw,
+            "-af",
+            "ebur128=framelog=quiet",
+            "-f",
+            "null",
+            "-",
+        ],
+        what=str(raw),
+    )
     return summary_value(report, "I", "LUFS")
 
 
@@ -279,8 +297,14 @@ def room_tone(sample_count: int) -> bytes:
     return noise.tobytes()
 
 
-def write_wav(raw: Path, wav: Path, sample_rate: int, gains: float | npt.NDArray[np.float64], window_samples: int,
-              with_room_tone: bool) -> None:
+def write_wav(
+    raw: Path,
+    wav: Path,
+    sample_rate: int,
+    gains: float | npt.NDArray[np.float64],
+    window_samples: int,
+    with_room_tone: bool,
+) -> None:
     """Write raw mono PCM as a WAV with ``gains`` applied (one, or one per window), ten seconds at a time."""
     chunk_samples = window_samples * CHUNK_WINDOWS
     tone = np.frombuffer(room_tone(chunk_samples), dtype="<i2").astype(np.int32) if with_room_tone else None
@@ -289,15 +313,23 @@ def write_wav(raw: Path, wav: Path, sample_rate: int, gains: float | npt.NDArray
         output.setsampwidth(SAMPLE_WIDTH)
         output.setframerate(sample_rate)
         for chunk_index, chunk in enumerate(read_chunks(raw, chunk_samples * SAMPLE_WIDTH)):
-            rendered = apply_gains(np.frombuffer(chunk, dtype="<i2"), gains, chunk_index * CHUNK_WINDOWS,
-                                   window_samples)
+            rendered = apply_gains(
+                np.frombuffer(chunk, dtype="<i2"), gains, chunk_index * CHUNK_WINDOWS, window_samples
+            )
             if tone is not None:
-                rendered = np.clip(rendered + tone[:len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
+                rendered = np.clip(rendered + tone[: len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
             output.writeframesraw(rendered.astype("<i2").tobytes())
 
 
-def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettings, *,
-                   levels: WindowLevels | None = None, loudness: float | None = None) -> RenderedChapter:
+def render_chapter(
+    raw: Path,
+    sample_rate: int,
+    wav: Path,
+    settings: AudioSettings,
+    *,
+    levels: WindowLevels | None = None,
+    loudness: float | None = None,
+) -> RenderedChapter:
     """Turn a chapter's assembled raw PCM into its final WAV, at the profile's level.
 
     The podcast profile aims the mono PCM at -19 LUFS (its stereo copy measures -16) under a
@@ -325,10 +357,12 @@ def render_chapter(raw: Path, sample_rate: int, wav: Path, settings: AudioSettin
         write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=is_audiobook)
         return RenderedChapter(sample_rate, sample_count, 0.0, False)
     plan: GainPlan = plan_gain(
-        levels, measured,
+        levels,
+        measured,
         AUDIOBOOK_RMS_DBFS if is_audiobook else MONO_TARGET_LUFS,
         AUDIOBOOK_CEILING_DBFS if is_audiobook else PODCAST_CEILING_DBFS,
-        window_samples=window_samples, every_window=is_audiobook,
+        window_samples=window_samples,
+        every_window=is_audiobook,
     )
     write_wav(raw, wav, sample_rate, plan.gains, window_samples, with_room_tone=is_audiobook)
     return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited)
@@ -368,10 +402,31 @@ def encode_mp3(wav: Path, mp3: Path, settings: AudioSettings) -> None:
     if settings.channels == 2:
         filters.append("pan=stereo|c0=c0|c1=c0")
     run_ffmpeg(
-        ["-i", wav, "-map_metadata", "-1", "-af", ",".join(filters),
-         "-ar", str(settings.sample_rate), "-ac", str(settings.channels),
-         "-c:a", "libmp3lame", "-b:a", f"{settings.bitrate_kbps}k", "-compression_level", str(MP3_QUALITY),
-         "-write_xing", "1", "-id3v2_version", "0", "-f", "mp3", mp3],
+        [
+            "-i",
+            wav,
+            "-map_metadata",
+            "-1",
+            "-af",
+            ",".join(filters),
+            "-ar",
+            str(settings.sample_rate),
+            "-ac",
+            str(settings.channels),
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            f"{settings.bitrate_kbps}k",
+            "-compression_level",
+            str(MP3_QUALITY),
+            "-write_xing",
+            "1",
+            "-id3v2_version",
+            "0",
+            "-f",
+            "mp3",
+            mp3,
+        ],
         what=str(mp3),
     )
 
@@ -382,19 +437,33 @@ def mp3_encoding(settings: AudioSettings) -> str:
     Everything ``encode_mp3`` reads from the settings is in it, with the encoder's quality, so
     an encoding made under other settings (or by an older rule) is never taken for this one.
     """
-    return digest("mp3", MP3_ENCODING_VERSION, settings.sample_rate, settings.channels, settings.bitrate_kbps,
-                  settings.loudness is LoudnessProfile.OFF, MP3_QUALITY)[:16]
+    return digest(
+        "mp3",
+        MP3_ENCODING_VERSION,
+        settings.sample_rate,
+        settings.channels,
+        settings.bitrate_kbps,
+        settings.loudness is LoudnessProfile.OFF,
+        MP3_QUALITY,
+    )[:16]
 
 
 def measure_loudness(path: Path) -> Loudness:
     """BS.1770 integrated loudness, true and sample peak, loudness range and RMS of any audio file."""
     report = run_ffmpeg_analysis(
-        ["-nostats", "-i", path, "-af",
-         "ebur128=peak=sample+true:framelog=quiet,astats=measure_perchannel=none:measure_overall=RMS_level",
-         "-f", "null", "-"],
+        [
+            "-nostats",
+            "-i",
+            path,
+            "-af",
+            "ebur128=peak=sample+true:framelog=quiet,astats=measure_perchannel=none:measure_overall=RMS_level",
+            "-f",
+            "null",
+            "-",
+        ],
         what=str(path),
     )
-    peaks = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", report[report.rfind("Summary:"):])
+    peaks = re.findall(r"Peak:\s+(-?[\d.]+|-inf) dBFS", report[report.rfind("Summary:") :])
     rms = re.findall(r"RMS level dB:\s+(-?[\d.]+|-inf)", report)
 
     def number(text: str | None) -> float:

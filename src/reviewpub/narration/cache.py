@@ -329,8 +329,9 @@ class NarrationCache:
             discard(wav)
             return None
 
-    def put_chapter(self, key: str, rendered_wav: Path, sample_rate: int, sample_count: int,
-                    positions: list[tuple[int, int]]) -> CachedChapter:
+    def put_chapter(
+        self, key: str, rendered_wav: Path, sample_rate: int, sample_count: int, positions: list[tuple[int, int]]
+    ) -> CachedChapter:
         """Move a rendered chapter WAV into the cache (renamed, never copied) and index it.
 
         The WAV goes first: an index is written only beside the WAV it describes, so a reader
@@ -344,10 +345,18 @@ class NarrationCache:
             clear_folder_in_place(wav)
             os.replace(rendered_wav, wav)
         except OSError as error:
-            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
-                              "choose another --cache-dir") from error
-        record = {"key": key, "sample_rate": sample_rate, "sample_count": sample_count,
-                  "positions": positions, "wav_bytes": size, "wav_sha256": checksum}
+            raise WriterError(
+                f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                "choose another --cache-dir"
+            ) from error
+        record = {
+            "key": key,
+            "sample_rate": sample_rate,
+            "sample_count": sample_count,
+            "positions": positions,
+            "wav_bytes": size,
+            "wav_sha256": checksum,
+        }
         with self.writing(index) as stream:
             stream.write(seal(CHAPTER_MAGIC, json.dumps(record, separators=(",", ":")).encode("utf-8")))
         return CachedChapter(wav, sample_rate, sample_count, tuple(positions), checksum)
@@ -364,8 +373,10 @@ class NarrationCache:
             clear_folder_in_place(path)
             os.replace(encoded, path)
         except OSError as error:
-            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
-                              "choose another --cache-dir") from error
+            raise WriterError(
+                f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                "choose another --cache-dir"
+            ) from error
         record = {"key": path.stem, "bytes": size, "sha256": checksum}
         with self.writing(index) as stream:
             stream.write(seal(ENCODED_MAGIC, json.dumps(record, separators=(",", ":")).encode("utf-8")))
@@ -381,8 +392,10 @@ class NarrationCache:
             folder.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(prefix=f"{os.getpid()}-", suffix=suffix, dir=folder)
         except OSError as error:
-            raise WriterError(f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
-                              "choose another --cache-dir") from error
+            raise WriterError(
+                f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); "
+                "choose another --cache-dir"
+            ) from error
         os.close(handle)
         return Path(name)
 
@@ -423,5 +436,6 @@ class NarrationCache:
                 yield stream
         except WriterError as error:
             reason = describe_os_error(error.__cause__) if isinstance(error.__cause__, OSError) else str(error)
-            raise WriterError(f"{self.folder}: cannot write the narration cache ({reason}); "
-                              "choose another --cache-dir") from error
+            raise WriterError(
+                f"{self.folder}: cannot write the narration cache ({reason}); choose another --cache-dir"
+            ) from error

@@ -38,8 +38,9 @@ class ChapterEncoder:
         self.cache = cache
         self.settings = settings
         self.encoding = mp3_encoding(settings)
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers),
-                                                          thread_name_prefix="chapter-encoder")
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="chapter-encoder"
+        )
         self.pending: list[concurrent.futures.Future[None]] = []
         self.lock = threading.Lock()
         self.is_closed = False
@@ -67,8 +68,7 @@ class ChapterEncoder:
             encode_mp3(chapter_wav, scratch, self.settings)
             self.cache.put_encoded(chapter_wav, self.encoding, scratch)
         except WriterError as error:
-            logger.debug("encoding %s in the background failed (%s); the MP3 writer will encode it", chapter_wav,
-                         error)
+            logger.debug("encoding %s in the background failed (%s); the MP3 writer will encode it", chapter_wav, error)
         finally:
             scratch.unlink(missing_ok=True)
 
@@ -92,8 +92,9 @@ class ChapterEncoder:
         """The encoder, ready for chapters."""
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         """Wait for all encodings, or on an exception only for those already running."""
         if kind is None:
             self.finish()

@@ -124,8 +124,9 @@ def limiter_gains(peaks: npt.ArrayLike, gain: float, ceiling: float) -> Gains:
     return np.where(sloped < own * (1 - ROUNDING), sloped, own)
 
 
-def limiting_loss_db(levels: WindowLevels, gains: Gains, gain: float, *, window_samples: int,
-                     every_window: bool) -> float:
+def limiting_loss_db(
+    levels: WindowLevels, gains: Gains, gain: float, *, window_samples: int, every_window: bool
+) -> float:
     """How much (dB, ≤ 0) the limiter lowers the level compared with the plain ``gain``.
 
     Energy-weighted over the windows that are heard (above -60 dBFS), as the gated BS.1770
@@ -152,8 +153,15 @@ class GainPlan:
         return not isinstance(self.gains, float)
 
 
-def plan_gain(levels: WindowLevels, measured: float, target: float, ceiling_dbfs: float, *, window_samples: int,
-              every_window: bool) -> GainPlan:
+def plan_gain(
+    levels: WindowLevels,
+    measured: float,
+    target: float,
+    ceiling_dbfs: float,
+    *,
+    window_samples: int,
+    every_window: bool,
+) -> GainPlan:
     """The linear gain taking ``measured`` to ``target``, with the limiter where peaks need it.
 
     When the limiter is needed, its loss is estimated and made up for, a few times over,
@@ -166,16 +174,20 @@ def plan_gain(levels: WindowLevels, measured: float, target: float, ceiling_dbfs
         if levels.peak * gain <= ceiling * (FULL_SCALE - 1):
             return GainPlan(gain_db, gain)
         gains = limiter_gains(levels.peaks, gain, ceiling)
-        reached = measured + gain_db + limiting_loss_db(levels, gains, gain, window_samples=window_samples,
-                                                        every_window=every_window)
+        reached = (
+            measured
+            + gain_db
+            + limiting_loss_db(levels, gains, gain, window_samples=window_samples, every_window=every_window)
+        )
         if abs(target - reached) <= LEVEL_TOLERANCE_DB or gain_db >= MAX_GAIN_DB:
             break
         gain_db = min(MAX_GAIN_DB, gain_db + target - reached)
     return GainPlan(gain_db, gains)
 
 
-def apply_gains(samples: npt.NDArray[np.int16], gains: float | Gains, first_window: int,
-                window_samples: int) -> npt.NDArray[np.int16]:
+def apply_gains(
+    samples: npt.NDArray[np.int16], gains: float | Gains, first_window: int, window_samples: int
+) -> npt.NDArray[np.int16]:
     """``samples`` (starting at window ``first_window``) times their window's gain, rounded and clipped to 16 bits."""
     if isinstance(gains, float):
         if gains == 1.0:
@@ -183,8 +195,8 @@ def apply_gains(samples: npt.NDArray[np.int16], gains: float | Gains, first_wind
         scaled = samples * np.float32(gains)
     else:
         windows = -(-len(samples) // window_samples)
-        per_sample = np.repeat(gains[first_window:first_window + windows].astype(np.float32), window_samples)
-        scaled = samples * per_sample[:len(samples)]
+        per_sample = np.repeat(gains[first_window : first_window + windows].astype(np.float32), window_samples)
+        scaled = samples * per_sample[: len(samples)]
     # float32 products of 16-bit samples are exact to far below one step of the output.
     np.rint(scaled, out=scaled)
     np.clip(scaled, -FULL_SCALE, FULL_SCALE - 1, out=scaled)

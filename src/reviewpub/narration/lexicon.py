@@ -83,16 +83,21 @@ class Lexicon:
     @property
     def fingerprint(self) -> str:
         """A digest of every lexeme, the same whichever file format held them (for cache keys)."""
-        canonical = json.dumps([[list(lexeme.graphemes), lexeme.alias, lexeme.phoneme, lexeme.alphabet]
-                                for lexeme in self.lexemes], ensure_ascii=False, separators=(",", ":"))
+        canonical = json.dumps(
+            [[list(lexeme.graphemes), lexeme.alias, lexeme.phoneme, lexeme.alphabet] for lexeme in self.lexemes],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
     @property
     def phoneme_entries(self) -> tuple[tuple[str, str], ...]:
         """(grapheme, IPA) for every written form with an IPA pronunciation, in file order."""
         return tuple(
-            (grapheme, lexeme.phoneme) for lexeme in self.lexemes
-            if lexeme.phoneme and lexeme.alphabet.lower() == DEFAULT_ALPHABET for grapheme in lexeme.graphemes
+            (grapheme, lexeme.phoneme)
+            for lexeme in self.lexemes
+            if lexeme.phoneme and lexeme.alphabet.lower() == DEFAULT_ALPHABET
+            for grapheme in lexeme.graphemes
         )
 
     @functools.cached_property
@@ -164,8 +169,9 @@ def phoneme_placeholder(index: int) -> str:
     return PLACEHOLDER_MARK + "".join(chr(ord("a") + int(digit)) for digit in str(index)) + "q"
 
 
-def whole_word_matcher(entries: tuple[tuple[str, str], ...], phonemes: tuple[tuple[str, str], ...] = ()
-                       ) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
+def whole_word_matcher(
+    entries: tuple[tuple[str, str], ...], phonemes: tuple[tuple[str, str], ...] = ()
+) -> tuple[re.Pattern[str], dict[str, str], dict[str, str]] | None:
     """(whole-word pattern of every grapheme, longest first; exact map; case-folded map).
 
     Graphemes with IPA in ``phonemes`` map to their placeholder word, before any alias.
@@ -244,9 +250,14 @@ def warn_unspoken(lexicon: Lexicon, path: Path) -> Lexicon:
     """Log once which entries have a phoneme but no alias (only Piper can say phonemes)."""
     unspoken = [lexeme.graphemes[0] for lexeme in lexicon.lexemes if not lexeme.alias]
     if unspoken:
-        logger.warning("%s: %d entr%s without an <alias> change only Piper's narration (other engines cannot "
-                       "say phonemes; the EPUB keeps them): %s",
-                       path, len(unspoken), "y" if len(unspoken) == 1 else "ies", ", ".join(unspoken[:8]))
+        logger.warning(
+            "%s: %d entr%s without an <alias> change only Piper's narration (other engines cannot "
+            "say phonemes; the EPUB keeps them): %s",
+            path,
+            len(unspoken),
+            "y" if len(unspoken) == 1 else "ies",
+            ", ".join(unspoken[:8]),
+        )
     return lexicon
 
 
@@ -276,12 +287,16 @@ def checked_text(text: str, path: Path, grapheme: str, field: str, limit: int) -
     if not single:
         raise SettingsError(f"{path}: entry {shown(grapheme)}: {field} must be a non-empty text")
     if len(single) > limit:
-        raise SettingsError(f"{path}: entry {shown(grapheme)}: {field} has {len(single):,} characters; "
-                            f"the most a lexicon allows is {limit:,}")
+        raise SettingsError(
+            f"{path}: entry {shown(grapheme)}: {field} has {len(single):,} characters; "
+            f"the most a lexicon allows is {limit:,}"
+        )
     unwritable = UNWRITABLE_CHARACTERS.search(single)
     if unwritable:
-        raise SettingsError(f"{path}: entry {shown(grapheme)}: {field} holds U+{ord(unwritable.group()):04X}, "
-                            "a control or non-character no word holds; remove it")
+        raise SettingsError(
+            f"{path}: entry {shown(grapheme)}: {field} holds U+{ord(unwritable.group()):04X}, "
+            "a control or non-character no word holds; remove it"
+        )
     return single
 
 
@@ -302,16 +317,19 @@ def mapping_text(value: object, path: Path, grapheme: str, field: str) -> str | 
         return None
     if not isinstance(value, str):
         hint = " in quotes" if isinstance(value, (bool, int, float, dt.date, dt.time)) else ""
-        raise SettingsError(f"{path}: entry {shown(grapheme)}: {field} must be a non-empty text{hint}, "
-                            f"not {kind_of(value)}")
+        raise SettingsError(
+            f"{path}: entry {shown(grapheme)}: {field} must be a non-empty text{hint}, not {kind_of(value)}"
+        )
     return checked_text(value, path, grapheme, field, MAX_SPOKEN_CHARACTERS)
 
 
 def refuse_too_many(count: int, path: Path) -> None:
     """Stop at more than ``MAX_WRITTEN_FORMS`` written forms, naming the limit."""
     if count > MAX_WRITTEN_FORMS:
-        raise SettingsError(f"{path}: more than {MAX_WRITTEN_FORMS:,} words; a lexicon may hold at most "
-                            f"{MAX_WRITTEN_FORMS:,} (keep the names your reviews use)")
+        raise SettingsError(
+            f"{path}: more than {MAX_WRITTEN_FORMS:,} words; a lexicon may hold at most "
+            f"{MAX_WRITTEN_FORMS:,} (keep the names your reviews use)"
+        )
 
 
 def from_mapping(data: object, path: Path) -> Lexicon:
@@ -327,8 +345,9 @@ def from_mapping(data: object, path: Path) -> Lexicon:
         if isinstance(value, Mapping):
             unknown = sorted(set(map(str, value)) - {"alias", "phoneme", "alphabet"})
             if unknown:
-                raise SettingsError(f"{path}: entry {shown(grapheme)}: unknown field {shown(unknown[0])}; "
-                                    "use alias, phoneme, alphabet")
+                raise SettingsError(
+                    f"{path}: entry {shown(grapheme)}: unknown field {shown(unknown[0])}; use alias, phoneme, alphabet"
+                )
             alias = mapping_text(value.get("alias"), path, grapheme, "alias")
             phoneme = mapping_text(value.get("phoneme"), path, grapheme, "phoneme")
             alphabet = mapping_text(value.get("alphabet"), path, grapheme, "alphabet") or DEFAULT_ALPHABET
@@ -368,10 +387,12 @@ def from_pls(content: bytes, path: Path) -> Lexicon:
     try:
         root = etree.fromstring(content, parser=parser)
     except etree.XMLSyntaxError as error:
-        reason = "elements nested more than 256 deep" if "Excessive depth" in str(error) else " ".join(str(error).split())
+        reason = (
+            "elements nested more than 256 deep" if "Excessive depth" in str(error) else " ".join(str(error).split())
+        )
         raise SettingsError(f"{path}: not a valid PLS file ({reason})") from None
     if local_name(root.tag) != "lexicon":
-        raise SettingsError(f"{path}: a PLS file's root element is <lexicon xmlns=\"{PLS_NAMESPACE}\">")
+        raise SettingsError(f'{path}: a PLS file\'s root element is <lexicon xmlns="{PLS_NAMESPACE}">')
     default_alphabet = root.get("alphabet") or DEFAULT_ALPHABET
     lexemes = []
     written_forms = 0
@@ -386,7 +407,9 @@ def from_pls(content: bytes, path: Path) -> Lexicon:
         if not graphemes or not (aliases or phonemes):
             continue
         alias = checked_text(aliases[0][0], path, graphemes[0], "alias", MAX_SPOKEN_CHARACTERS) if aliases else None
-        phoneme = checked_text(phonemes[0][0], path, graphemes[0], "phoneme", MAX_SPOKEN_CHARACTERS) if phonemes else None
+        phoneme = (
+            checked_text(phonemes[0][0], path, graphemes[0], "phoneme", MAX_SPOKEN_CHARACTERS) if phonemes else None
+        )
         alphabet = (phonemes[0][1].get("alphabet") if phonemes else None) or default_alphabet
         alphabet = checked_text(alphabet, path, graphemes[0], "alphabet", MAX_SPOKEN_CHARACTERS)
         lexemes.append(Lexeme(graphemes, alias, phoneme, alphabet))
@@ -442,8 +465,10 @@ def parse_toml(text: str, path: Path) -> object:
         # passes that on with no position: find the number ourselves.
         found = LONG_DIGITS.search(text)
         where = f"{line_of(text, found.start())}: " if found else ""
-        raise SettingsError(f"{path}: {where}a number too long to read; a lexicon's words are texts in quotes, "
-                            f"such as {MAPPING_EXAMPLE}") from None
+        raise SettingsError(
+            f"{path}: {where}a number too long to read; a lexicon's words are texts in quotes, "
+            f"such as {MAPPING_EXAMPLE}"
+        ) from None
     except RecursionError:
         raise SettingsError(f"{path}: not valid as a lexicon (lists or tables nested too deeply)") from None
 

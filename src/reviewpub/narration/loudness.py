@@ -50,8 +50,11 @@ def k_weighting(sample_rate: int) -> tuple[Floats, Floats]:
     k = math.tan(math.pi * shelf_hz / sample_rate)
     high, band = 10 ** (gain_db / 20), (10 ** (gain_db / 20)) ** 0.4996667741545416
     scale = 1 + k / shelf_q + k * k
-    shelf_b = [(high + band * k / shelf_q + k * k) / scale, 2 * (k * k - high) / scale,
-               (high - band * k / shelf_q + k * k) / scale]
+    shelf_b = [
+        (high + band * k / shelf_q + k * k) / scale,
+        2 * (k * k - high) / scale,
+        (high - band * k / shelf_q + k * k) / scale,
+    ]
     shelf_a = [1.0, 2 * (k * k - 1) / scale, (1 - k / shelf_q + k * k) / scale]
     pass_hz, pass_q = 38.13547087602444, 0.5003270373238773
     k = math.tan(math.pi * pass_hz / sample_rate)
@@ -108,7 +111,7 @@ class BlockedFilter:
         local = np.zeros((group * order, group * order))
         for k in range(group):
             for j in range(k):
-                local[j * order:(j + 1) * order, k * order:(k + 1) * order] = block_powers[k - 1 - j].T
+                local[j * order : (j + 1) * order, k * order : (k + 1) * order] = block_powers[k - 1 - j].T
         self.group_local = local
         """Group inputs (row, flattened) @ this = each block-start state from the group's own inputs."""
         self.group_step = block_powers[group]
@@ -209,7 +212,7 @@ class LoudnessMeter:
         partial = np.zeros(len(offsets))
         for number, (block, length) in enumerate(zip(block_of, inside)):
             if length:
-                piece = weighted[block * FILTER_BLOCK:block * FILTER_BLOCK + length].astype(np.float64)
+                piece = weighted[block * FILTER_BLOCK : block * FILTER_BLOCK + length].astype(np.float64)
                 partial[number] = float(np.dot(piece, piece)) / (FULL_SCALE * FULL_SCALE)
         running = block_sums[block_of] + partial
         previous = 0.0

@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INSTALL_HINT = "Ray is not installed: pip install 'reviewpub[ray]'"
-NO_ADDRESS_HINT = ("--executor ray needs a running Ray cluster: start one with `ray start --head`, then give "
-                   "--ray-address auto (or the address it printed, or set RAY_ADDRESS)")
+NO_ADDRESS_HINT = (
+    "--executor ray needs a running Ray cluster: start one with `ray start --head`, then give "
+    "--ray-address auto (or the address it printed, or set RAY_ADDRESS)"
+)
 NAMESPACE = "reviewpub"
 """Ray namespace of reviewpub's actors, so a test or an operator can find them by name."""
 ACTOR_NAME_PREFIX = "reviewpub-synthesizer"
@@ -107,8 +109,9 @@ class ClipSynthesizer:
                 return f"{socket.gethostname()}: {error}"
         return None
 
-    def synthesize(self, engine: Engine, voice: str, batch: Sequence[tuple[str, str]]
-                   ) -> tuple[list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]], float]:
+    def synthesize(
+        self, engine: Engine, voice: str, batch: Sequence[tuple[str, str]]
+    ) -> tuple[list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]], float]:
         """Speak each ``(clip key, spoken text)`` and trim its silence, as a local worker would.
 
         Returns the clips and the CPU seconds this process spent on them (the cost model's
@@ -137,15 +140,20 @@ def bootstrap_address(ray: ModuleType, address: str) -> str:
         SettingsError: the address is not HOST:PORT.
     """
     if address.startswith("ray://"):
-        return address[len("ray://"):]
+        return address[len("ray://") :]
     try:
         from ray._private.services import canonicalize_bootstrap_address_or_die
+
         return str(canonicalize_bootstrap_address_or_die(address))
     except ConnectionError:
-        raise EngineUnavailable(f"--ray-address {address}: no Ray cluster is running on this machine; "
-                                "start one with `ray start --head`, or give its address") from None
+        raise EngineUnavailable(
+            f"--ray-address {address}: no Ray cluster is running on this machine; "
+            "start one with `ray start --head`, or give its address"
+        ) from None
     except ValueError:
-        raise SettingsError(f"--ray-address {address}: give HOST:PORT (as `ray start --head` prints it) or auto") from None
+        raise SettingsError(
+            f"--ray-address {address}: give HOST:PORT (as `ray start --head` prints it) or auto"
+        ) from None
 
 
 def probe(address: str, host_port: str) -> None:
@@ -163,8 +171,10 @@ def probe(address: str, host_port: str) -> None:
             pass
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise EngineUnavailable(f"--ray-address {address}: cannot reach a Ray cluster there ({reason}); "
-                                "start one with `ray start --head` or check the address") from None
+        raise EngineUnavailable(
+            f"--ray-address {address}: cannot reach a Ray cluster there ({reason}); "
+            "start one with `ray start --head` or check the address"
+        ) from None
 
 
 def send_token_if_any() -> None:
@@ -270,8 +280,9 @@ class RayExecutor:
             context = multiprocessing.get_context("spawn")
         log_path = Path(tempfile.gettempdir()) / f"reviewpub-ray-{os.getpid()}.log"
         ours, theirs = context.Pipe()
-        process = context.Process(target=run_driver, args=(theirs, address, device, log_path), daemon=True,
-                                  name="reviewpub-ray-driver")
+        process = context.Process(
+            target=run_driver, args=(theirs, address, device, log_path), daemon=True, name="reviewpub-ray-driver"
+        )
         process.start()
         theirs.close()
         executor = cls(address, device, process, ours, log_path)
@@ -281,8 +292,9 @@ class RayExecutor:
             executor.close()
             raise EngineUnavailable(str(details[0]))
         executor.cpus, executor.gpus = details
-        logger.debug("ray: joined %s: %d CPUs, %d GPUs (driver log: %s)", address, executor.cpus, executor.gpus,
-                     log_path)
+        logger.debug(
+            "ray: joined %s: %d CPUs, %d GPUs (driver log: %s)", address, executor.cpus, executor.gpus, log_path
+        )
         return executor
 
     def receive(self, made: int = 0) -> tuple[Any, ...]:
@@ -301,9 +313,11 @@ class RayExecutor:
             pass
         self.process.join(timeout=5)
         self.keeps_log = True
-        raise EngineError(f"--ray-address {self.address}: the Ray cluster disappeared (its driver process ended with "
-                          f"status {self.process.exitcode}; details in {self.log_path}); the sentences synthesised "
-                          f"so far ({made}) are kept in the cache: run again to resume")
+        raise EngineError(
+            f"--ray-address {self.address}: the Ray cluster disappeared (its driver process ended with "
+            f"status {self.process.exitcode}; details in {self.log_path}); the sentences synthesised "
+            f"so far ({made}) are kept in the cache: run again to resume"
+        )
 
     def fill_cache(self, jobs: Sequence[ChapterJob], progress: Progress) -> int:
         """Synthesise on the cluster every clip of ``jobs`` the cache lacks, stored in the cache as each arrives.
@@ -346,9 +360,11 @@ class RayExecutor:
                 elif kind == "failed":
                     raise EngineUnavailable(str(details[0]))
                 elif kind == "cluster-error":
-                    raise EngineError(f"--ray-address {self.address}: the Ray cluster stopped answering ({details[0]}); "
-                                      f"the sentences synthesised so far ({made}) are kept in the cache: run again "
-                                      "to resume")
+                    raise EngineError(
+                        f"--ray-address {self.address}: the Ray cluster stopped answering ({details[0]}); "
+                        f"the sentences synthesised so far ({made}) are kept in the cache: run again "
+                        "to resume"
+                    )
                 else:
                     self.traffic = details[0]
                     break
@@ -359,9 +375,16 @@ class RayExecutor:
             progress.finish()
         # The bench reads this line (totals for the whole process, every review so far).
         traffic = self.traffic
-        logger.debug("ray: %d clips, %d bytes sent, %d bytes received, %.2f min of audio, %.3f CPU s in the Ray "
-                     "driver process, %.3f CPU s in the actors", traffic.clips, traffic.sent_bytes,
-                     traffic.received_bytes, traffic.audio_s / 60, traffic.driver_cpu_s, traffic.worker_cpu_s)
+        logger.debug(
+            "ray: %d clips, %d bytes sent, %d bytes received, %.2f min of audio, %.3f CPU s in the Ray "
+            "driver process, %.3f CPU s in the actors",
+            traffic.clips,
+            traffic.sent_bytes,
+            traffic.received_bytes,
+            traffic.audio_s / 60,
+            traffic.driver_cpu_s,
+            traffic.worker_cpu_s,
+        )
         return made
 
     def remove_log(self) -> None:
@@ -392,16 +415,26 @@ def run_driver(connection: Any, address: str, device: str, log_path: Path) -> No
 
     send_token_if_any()
     try:
-        ray.init(address=address, namespace=NAMESPACE, logging_level=logging.WARNING, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(
+            address=address,
+            namespace=NAMESPACE,
+            logging_level=logging.WARNING,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         resources = ray.cluster_resources()
     except (ConnectionError, RuntimeError, ray.exceptions.RayError) as error:
         connection.send(("failed", f"--ray-address {address}: cannot join the Ray cluster there ({first_line(error)})"))
         return
     cpus, gpus = int(resources.get("CPU", 0)), int(resources.get("GPU", 0))
     if device == "cuda" and gpus < 1:
-        connection.send(("failed", f"--device cuda: the Ray cluster at {address} has no GPU; use --device cpu or "
-                                   "add a node with an NVIDIA GPU"))
+        connection.send(
+            (
+                "failed",
+                f"--device cuda: the Ray cluster at {address} has no GPU; use --device cpu or "
+                "add a node with an NVIDIA GPU",
+            )
+        )
         return
     if cpus < 1:
         connection.send(("failed", f"--ray-address {address}: the Ray cluster has no CPU to run on"))
@@ -439,21 +472,31 @@ class SynthesizerPool:
         resources = {"num_cpus": 1, "num_gpus": 1} if self.device == "cuda" else {"num_cpus": 1}
         run = f"{ACTOR_NAME_PREFIX}-{socket.gethostname()}-{os.getppid()}"
         self.actors = [
-            remote.options(name=f"{run}-{index}", namespace=NAMESPACE, max_restarts=MAX_RESTARTS,
-                           max_task_retries=MAX_RESTARTS, **resources).remote()
+            remote.options(
+                name=f"{run}-{index}",
+                namespace=NAMESPACE,
+                max_restarts=MAX_RESTARTS,
+                max_task_retries=MAX_RESTARTS,
+                **resources,
+            ).remote()
             for index in range(self.size)
         ]
         try:
-            problems = ray.get([actor.ready.options(concurrency_group="control").remote(self.device)
-                                for actor in self.actors], timeout=STALL_TIMEOUT_S)
+            problems = ray.get(
+                [actor.ready.options(concurrency_group="control").remote(self.device) for actor in self.actors],
+                timeout=STALL_TIMEOUT_S,
+            )
         except ray.exceptions.RayError as error:
             self.actors = []
-            return (f"--ray-address {self.address}: the cluster could not start reviewpub's synthesizer "
-                    f"({first_line(error)}); is reviewpub installed on every node?")
+            return (
+                f"--ray-address {self.address}: the cluster could not start reviewpub's synthesizer "
+                f"({first_line(error)}); is reviewpub installed on every node?"
+            )
         return next((problem for problem in problems if problem), None)
 
-    def fill(self, connection: Any, engine: Engine, voice: str, batches: list[list[tuple[str, str]]],
-             cache: NarrationCache) -> None:
+    def fill(
+        self, connection: Any, engine: Engine, voice: str, batches: list[list[tuple[str, str]]], cache: NarrationCache
+    ) -> None:
         """Send ``batches`` to the actors, a few in flight each; store and announce every clip as it comes."""
         ray = self.ray
         problem = self.start_actors()
@@ -528,7 +571,9 @@ def batch_size(clips: int, actors: int) -> int:
     return max(1, min(BATCH_SENTENCES, clips // max(1, actors * CALLS_IN_FLIGHT_PER_ACTOR)))
 
 
-def make_batches(wanted: dict[str, tuple[ChapterJob, int, str]], size: int = BATCH_SENTENCES) -> list[list[tuple[str, str]]]:
+def make_batches(
+    wanted: dict[str, tuple[ChapterJob, int, str]], size: int = BATCH_SENTENCES
+) -> list[list[tuple[str, str]]]:
     """Batches of up to ``size`` ``(key, spoken)``, never across chapters (a failure names one)."""
     batches: list[list[tuple[str, str]]] = []
     current_chapter = None

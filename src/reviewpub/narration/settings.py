@@ -80,29 +80,40 @@ class AudioSettings:
             raise SettingsError(f"--sample-rate {self.sample_rate}: MP3 supports {rates} Hz")
         allowed = MPEG1_BITRATES if self.sample_rate in MPEG1_RATES else MPEG2_BITRATES
         if self.bitrate_kbps not in allowed:
-            raise SettingsError(f"--bitrate {self.bitrate_kbps}: at {self.sample_rate} Hz an MP3 can be "
-                                f"{', '.join(str(rate) for rate in allowed)} kbps")
+            raise SettingsError(
+                f"--bitrate {self.bitrate_kbps}: at {self.sample_rate} Hz an MP3 can be "
+                f"{', '.join(str(rate) for rate in allowed)} kbps"
+            )
         if profile is LoudnessProfile.AUDIOBOOK:
             if self.sample_rate != DEFAULT_SAMPLE_RATE:
                 raise SettingsError(f"--sample-rate {self.sample_rate}: the audiobook profile (ACX) needs 44100 Hz")
             if self.bitrate_kbps < AUDIOBOOK_BITRATE_KBPS:
-                raise SettingsError(f"--bitrate {self.bitrate_kbps}: the audiobook profile (ACX) needs 192 kbps "
-                                    "or more; leave --bitrate out")
+                raise SettingsError(
+                    f"--bitrate {self.bitrate_kbps}: the audiobook profile (ACX) needs 192 kbps "
+                    "or more; leave --bitrate out"
+                )
         pauses = (self.heading_pause_ms, self.sentence_pause_ms, self.paragraph_pause_ms, self.section_pause_ms)
         if any(pause < 0 or pause > 10000 for pause in pauses):
             raise SettingsError(f"pauses {pauses} ms: each must be between 0 and 10000 ms")
 
     @classmethod
-    def from_options(cls, *, loudness: str = "podcast", bitrate_kbps: int | None = None,
-                     sample_rate: int | None = None, stereo: bool = False) -> AudioSettings:
+    def from_options(
+        cls,
+        *,
+        loudness: str = "podcast",
+        bitrate_kbps: int | None = None,
+        sample_rate: int | None = None,
+        stereo: bool = False,
+    ) -> AudioSettings:
         """Settings from command-line values (``None``: not given, the profile decides)."""
         try:
             profile = LoudnessProfile(loudness)
         except ValueError:
             names = ", ".join(item.value for item in LoudnessProfile)
             raise SettingsError(f"--loudness {loudness}: choose one of {names}") from None
-        return cls(loudness=profile, bitrate_kbps=bitrate_kbps or 0, sample_rate=sample_rate or 0,
-                   channels=2 if stereo else 1)
+        return cls(
+            loudness=profile, bitrate_kbps=bitrate_kbps or 0, sample_rate=sample_rate or 0, channels=2 if stereo else 1
+        )
 
     @property
     def target_lufs(self) -> float:

@@ -109,6 +109,7 @@ CURRENCY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)(\s+(?:thousand|million
 
 def currency(text: str) -> str:
     """``$5`` → ``5 dollars`` and ``$2 million`` → ``2 million dollars`` (eSpeak says "dollar five")."""
+
     def spoken(match: re.Match[str]) -> str:
         singular, plural = CURRENCIES[match.group(1)]
         amount, scale = match.group(2), match.group(3) or ""
@@ -121,8 +122,13 @@ def currency(text: str) -> str:
 RATING_DENOMINATORS = frozenset({4, 5, 10, 20, 100})
 """``N/D`` with one of these below is a score ("4/5" → "4 out of 5") when N is at most D."""
 FRACTIONS = {
-    "1/2": "one half", "1/3": "one third", "2/3": "two thirds",
-    "1/4": "one quarter", "3/4": "three quarters", "1/5": "one fifth", "1/10": "one tenth",
+    "1/2": "one half",
+    "1/3": "one third",
+    "2/3": "two thirds",
+    "1/4": "one quarter",
+    "3/4": "three quarters",
+    "1/5": "one fifth",
+    "1/10": "one tenth",
 }
 """Fractions said as such when a noun follows ("3/4 of the film")."""
 UNITS = {"km/h": "kilometres per hour", "m/s": "metres per second", "mi/h": "miles per hour"}
@@ -165,8 +171,21 @@ def word_slashes(text: str) -> str:
     return WORD_SLASH.sub(spoken, text)
 
 
-CONNECTORS = {"en": "and", "fr": "et", "de": "und", "es": "y", "it": "e", "pt": "e", "nl": "en", "sv": "och",
-              "da": "og", "no": "og", "nb": "og", "pl": "i", "ru": "и"}
+CONNECTORS = {
+    "en": "and",
+    "fr": "et",
+    "de": "und",
+    "es": "y",
+    "it": "e",
+    "pt": "e",
+    "nl": "en",
+    "sv": "och",
+    "da": "og",
+    "no": "og",
+    "nb": "og",
+    "pl": "i",
+    "ru": "и",
+}
 """How ``&`` is said per language; languages not listed get a pause."""
 
 
@@ -186,11 +205,22 @@ def symbols(text: str) -> str:
     return text
 
 
-ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
-       "seventeen eighteen nineteen".split()
+ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen".split()
+)
 TENS = {2: "twenty", 3: "thirty", 4: "forty", 5: "fifty", 6: "sixty", 7: "seventy", 8: "eighty", 9: "ninety"}
-DECADES = {10: "tens", 20: "twenties", 30: "thirties", 40: "forties", 50: "fifties", 60: "sixties",
-           70: "seventies", 80: "eighties", 90: "nineties"}
+DECADES = {
+    10: "tens",
+    20: "twenties",
+    30: "thirties",
+    40: "forties",
+    50: "fifties",
+    60: "sixties",
+    70: "seventies",
+    80: "eighties",
+    90: "nineties",
+}
 
 
 def two_digits(number: int) -> str:
@@ -232,8 +262,10 @@ def years(text: str) -> str:
     four-digit number from 1100 to 2099 in running text is taken as a year; amounts in a
     review carry a comma, a unit or a currency sign.
     """
-    text = DECADE.sub(lambda match: decade_words(int(match.group(1))) if len(match.group(1)) == 4
-                      else DECADES[int(match.group(1))], text)
+    text = DECADE.sub(
+        lambda match: decade_words(int(match.group(1))) if len(match.group(1)) == 4 else DECADES[int(match.group(1))],
+        text,
+    )
     return YEAR.sub(lambda match: year_words(int(match.group(1))), text)
 
 
@@ -243,8 +275,11 @@ SPELLED_OUT = frozenset("US UK USA EU UN ISS TV BBC FBI CIA CEO DVD HBO AI".spli
 
 def initialisms(text: str) -> str:
     """``ISS`` → ``I S S`` for initialisms a listener expects spelled out."""
-    return re.sub(r"\b[A-Z]{2,4}\b", lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT
-                  else match.group(0), text)
+    return re.sub(
+        r"\b[A-Z]{2,4}\b",
+        lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT else match.group(0),
+        text,
+    )
 
 
 MARKUP = re.compile(r"[<>\[\]{}*_#|\\`~^&]")

@@ -78,8 +78,12 @@ def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Doc
     if not any(section.has_text() for section in sections):
         raise SourceError(f"{path}: no body text after the title; add paragraphs under the title and headings")
     if name_single_chapter(sections, title):
-        decisions.append(Decision(1, title, "title", "no headings found: the whole review is one chapter named after its title"))
-    metadata = build_metadata(values, identifier=document_identifier(name, title), modified=reproducible_timestamp(path))
+        decisions.append(
+            Decision(1, title, "title", "no headings found: the whole review is one chapter named after its title")
+        )
+    metadata = build_metadata(
+        values, identifier=document_identifier(name, title), modified=reproducible_timestamp(path)
+    )
     return Document(
         metadata=metadata,
         chapters=assemble(sections),
@@ -106,7 +110,7 @@ def split_plain_front_matter(text: str, path: str) -> tuple[str, dict[str, Any]]
     from reviewpub.reading.front_matter import load_front_matter
 
     front = load_front_matter(match.group("content"), path)
-    return "\n" * match.group(0).count("\n") + text[match.end():], front
+    return "\n" * match.group(0).count("\n") + text[match.end() :], front
 
 
 def rating_decisions(lines: list[RatingLine], implied: dict[str, Any], *, given: Any) -> list[Decision]:
@@ -119,9 +123,11 @@ def rating_decisions(lines: list[RatingLine], implied: dict[str, Any], *, given:
     if rating is None or given is None:
         return decisions
     return [
-        dataclasses.replace(decision, rule=f"{decision.rule}; overridden by rating {given} given in front matter "
-                                           "or on the command line")
-        if decision.verdict == "rating" else decision
+        dataclasses.replace(
+            decision, rule=f"{decision.rule}; overridden by rating {given} given in front matter or on the command line"
+        )
+        if decision.verdict == "rating"
+        else decision
         for decision in decisions
     ]
 

@@ -122,14 +122,18 @@ def decode_bytes(data: bytes, path: Path) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 name = encoding.replace("-sig", "").upper()
-                raise SourceError(f"{path}: broken {name} text (it starts with a {name} byte-order mark); save it as UTF-8") from None
+                raise SourceError(
+                    f"{path}: broken {name} text (it starts with a {name} byte-order mark); save it as UTF-8"
+                ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     legacy = guess_legacy_encoding(data)
     if legacy is None:
-        raise SourceError(f"{path}: cannot tell the text encoding (not UTF-8, not a known legacy encoding); save the file as UTF-8")
+        raise SourceError(
+            f"{path}: cannot tell the text encoding (not UTF-8, not a known legacy encoding); save the file as UTF-8"
+        )
     return data.decode(legacy)
 
 
@@ -149,13 +153,21 @@ def guess_legacy_encoding(data: bytes) -> str | None:
         if (match.chaos, -match.coherence) == best
         for encoding in match.could_be_from_charset
     }
-    ranked = sorted(candidates, key=lambda name: LEGACY_ENCODINGS.index(name) if name in LEGACY_ENCODINGS else len(LEGACY_ENCODINGS))
+    ranked = sorted(
+        candidates, key=lambda name: LEGACY_ENCODINGS.index(name) if name in LEGACY_ENCODINGS else len(LEGACY_ENCODINGS)
+    )
     return ranked[0]
 
 
 def normalize_line_endings(text: str) -> str:
     """``\\r\\n`` and lone ``\\r`` (old Mac) become ``\\n``; Unicode line/paragraph separators too."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n\n").replace("\x85", "\n")
+    return (
+        text.replace("\r\n", "\n")
+        .replace("\r", "\n")
+        .replace("\u2028", "\n")
+        .replace("\u2029", "\n\n")
+        .replace("\x85", "\n")
+    )
 
 
 def clean_text(text: str) -> str:

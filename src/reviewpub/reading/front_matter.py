@@ -130,7 +130,7 @@ def shown(text: str) -> str:
 
 def shown_tag(tag: str) -> str:
     """A tag as the author wrote it: ``!!int`` rather than ``tag:yaml.org,2002:int``."""
-    return shown("!!" + tag[len(YAML_TAG):] if tag.startswith(YAML_TAG) else tag)
+    return shown("!!" + tag[len(YAML_TAG) :] if tag.startswith(YAML_TAG) else tag)
 
 
 def merged_pairs(root: yaml.MappingNode) -> list[tuple[str, yaml.Node]]:
@@ -208,7 +208,7 @@ class NodeReader:
             implied = self.loader.resolve(yaml.ScalarNode, node.value, (True, False))
             fits = implied == tag or (tag == YAML_TAG + "float" and implied == YAML_TAG + "int")
             if not fits:
-                kind = tag[len(YAML_TAG):]
+                kind = tag[len(YAML_TAG) :]
                 raise self.fail(key, f"{shown(node.value)!r} is not a YAML {kind}; remove the {shown_tag(tag)} tag")
         elif tag == BINARY_TAG:
             try:

@@ -108,7 +108,9 @@ def markdown_parser() -> MarkdownIt:
     return parser
 
 
-def declined_when_deep(rule: Callable[[StateBlock, int, int, bool], bool]) -> Callable[[StateBlock, int, int, bool], bool]:
+def declined_when_deep(
+    rule: Callable[[StateBlock, int, int, bool], bool],
+) -> Callable[[StateBlock, int, int, bool], bool]:
     """A container rule that does not open at FLATTEN_LEVEL or deeper, so its lines stay paragraph text."""
 
     def rule_below_flatten_level(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
@@ -148,7 +150,7 @@ def deep_pieces(content: str) -> list[str]:
         marker = DEEP_MARKERS.match(line)
         if marker or not pieces:
             pieces.append([])
-        pieces[-1].append(line[marker.end():] if marker else line)
+        pieces[-1].append(line[marker.end() :] if marker else line)
     return [text for text in ("\n".join(lines).strip() for lines in pieces) if text]
 
 
@@ -261,16 +263,24 @@ def arrange(items: list[Heading | DraftBlock], front: dict[str, FrontValue]) -> 
             heading_text = normalize_title(text_of(item.spans)) or UNTITLED
             if item.level == chapter_level or chapter is None:
                 is_faq = FAQ_TITLE.match(heading_text) is not None
-                chapter = DraftSection(heading_text, ChapterRole.FAQ if is_faq else ChapterRole.CHAPTER, title_spans=item.spans)
+                chapter = DraftSection(
+                    heading_text, ChapterRole.FAQ if is_faq else ChapterRole.CHAPTER, title_spans=item.spans
+                )
                 sections.append(chapter)
                 target = chapter
                 rule = f"level-{item.level} heading: the chapter level (the shallowest level used)"
-                decisions.append(Decision(item.line, heading_text, "heading", rule + ("; names the FAQ" if is_faq else "")))
+                decisions.append(
+                    Decision(item.line, heading_text, "heading", rule + ("; names the FAQ" if is_faq else ""))
+                )
             elif item.level == child_level:
                 role = ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION
                 target = DraftSection(heading_text, role, title_spans=item.spans)
                 chapter.children.append(target)
-                decisions.append(Decision(item.line, heading_text, "subheading", f"level-{item.level} heading: one below the chapters"))
+                decisions.append(
+                    Decision(
+                        item.line, heading_text, "subheading", f"level-{item.level} heading: one below the chapters"
+                    )
+                )
             else:
                 bold = [dataclasses.replace(span, strong=True) for span in item.spans]
                 (target or chapter).blocks.append(DraftBlock("paragraph", [bold]))

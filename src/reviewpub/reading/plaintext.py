@@ -40,29 +40,100 @@ SMALL_WORDS = frozenset(
 
 SUBHEADING_NAMES = frozenset(
     {
-        "pros", "cons", "the good", "the bad", "the ugly", "strengths", "weaknesses", "highlights", "lowlights",
-        "likes", "dislikes", "what works", "what doesn't work", "what worked", "what didn't work", "what we liked",
-        "what we didn't like", "positives", "negatives", "the positives", "the negatives",
+        "pros",
+        "cons",
+        "the good",
+        "the bad",
+        "the ugly",
+        "strengths",
+        "weaknesses",
+        "highlights",
+        "lowlights",
+        "likes",
+        "dislikes",
+        "what works",
+        "what doesn't work",
+        "what worked",
+        "what didn't work",
+        "what we liked",
+        "what we didn't like",
+        "positives",
+        "negatives",
+        "the positives",
+        "the negatives",
     }
 )
 """Headings that are sections of a chapter wherever they appear ("Pros" and "Cons" under "Verdict")."""
 
 CHAPTER_NAMES = frozenset(
     {
-        "introduction", "overview", "summary", "conclusion", "conclusions", "final thoughts", "final word",
-        "final words", "verdict", "the verdict", "final verdict", "bottom line", "the bottom line", "in conclusion",
-        "closing thoughts", "wrap-up", "the wrap-up",
+        "introduction",
+        "overview",
+        "summary",
+        "conclusion",
+        "conclusions",
+        "final thoughts",
+        "final word",
+        "final words",
+        "verdict",
+        "the verdict",
+        "final verdict",
+        "bottom line",
+        "the bottom line",
+        "in conclusion",
+        "closing thoughts",
+        "wrap-up",
+        "the wrap-up",
     }
 )
 """Headings that open or close a review and so are chapters, never sections of the one before."""
 
 CREDIT_LABELS = frozenset(
     {
-        "director", "directed by", "starring", "cast", "writer", "writers", "written by", "screenplay", "producer",
-        "produced by", "runtime", "running time", "rating", "rated", "genre", "genres", "release date", "released",
-        "release", "studio", "distributor", "score", "grade", "stars", "platform", "platforms", "price", "year",
-        "country", "language", "certificate", "music", "cinematography", "editor", "developer", "publisher",
-        "author", "format", "length", "pages", "network", "episodes", "seasons", "where to watch",
+        "director",
+        "directed by",
+        "starring",
+        "cast",
+        "writer",
+        "writers",
+        "written by",
+        "screenplay",
+        "producer",
+        "produced by",
+        "runtime",
+        "running time",
+        "rating",
+        "rated",
+        "genre",
+        "genres",
+        "release date",
+        "released",
+        "release",
+        "studio",
+        "distributor",
+        "score",
+        "grade",
+        "stars",
+        "platform",
+        "platforms",
+        "price",
+        "year",
+        "country",
+        "language",
+        "certificate",
+        "music",
+        "cinematography",
+        "editor",
+        "developer",
+        "publisher",
+        "author",
+        "format",
+        "length",
+        "pages",
+        "network",
+        "episodes",
+        "seasons",
+        "where to watch",
     }
 )
 """Labels of "Label: Value" credit lines, which are text even when the value is in Title Case."""
@@ -191,7 +262,10 @@ def heading_form(line: str) -> tuple[str | None, str]:
     if SENTENCE_END.search(stripped):
         if count > MAX_EXPLAINED_SENTENCE_WORDS or INNER_SENTENCE_END.search(stripped):
             return None, ""
-        return None, "ends with punctuation, so it reads as a sentence (remove the final punctuation to make it a heading)"
+        return (
+            None,
+            "ends with punctuation, so it reads as a sentence (remove the final punctuation to make it a heading)",
+        )
     if not any(character.isalpha() for character in stripped):
         return None, "has no letters"
     numbered = NUMBERED.match(stripped)
@@ -286,8 +360,10 @@ def take_title(groups: list[Group], fallback_title: str) -> tuple[str, list[Grou
     line = first.lines[0].strip()
     count = len(words_of(line))
     if count > MAX_TITLE_WORDS:
-        rule = (f"{count} words: too long for a title, so the text starts here and the title comes from the file "
-                "name (put a short title on the first line, or use --title)")
+        rule = (
+            f"{count} words: too long for a title, so the text starts here and the title comes from the file "
+            "name (put a short title on the first line, or use --title)"
+        )
         return fallback_title, groups, [Decision(first.line, line, "body", rule)]
     marked = MARKED_HEADING.match(line)
     title = marked.group(2) if marked else line
@@ -308,7 +384,9 @@ def cut_groups(groups: list[Group], decisions: list[Decision]) -> list[Group]:
     result: list[Group] = []
     for group in groups:
         if all(SEPARATOR.match(line) for line in group.lines):
-            decisions.append(Decision(group.line, group.lines[0].strip(), "body", "a separator line: left out of the text"))
+            decisions.append(
+                Decision(group.line, group.lines[0].strip(), "body", "a separator line: left out of the text")
+            )
             continue
         lines, first_line = group.lines, group.line
         start = 0
@@ -324,8 +402,8 @@ def cut_groups(groups: list[Group], decisions: list[Decision]) -> list[Group]:
                 and (index - 1 > start or index + 1 < len(lines))
             ):
                 if index - 1 > start:
-                    result.append(Group(first_line + start, lines[start:index - 1]))
-                result.append(Group(first_line + index - 1, lines[index - 1:index + 1]))
+                    result.append(Group(first_line + start, lines[start : index - 1]))
+                result.append(Group(first_line + index - 1, lines[index - 1 : index + 1]))
                 start = index + 1
         rest = Group(first_line + start, lines[start:])
         if not rest.lines:
@@ -354,8 +432,12 @@ def parse_plain_text(text: str, fallback_title: str) -> Parsed:
             verdict = kind.name if kind.name != "heading" else ("subheading" if kind.level == 2 else "heading")
             decisions.append(Decision(group.line, kind.title or group.lines[0].strip(), verdict, kind.rule))
     decisions.sort(key=lambda decision: decision.line)
-    return Parsed(title=title, sections=arrange(groups, kinds), decisions=decisions,
-                  rating_lines=find_rating_lines(body_lines(groups, kinds)))
+    return Parsed(
+        title=title,
+        sections=arrange(groups, kinds),
+        decisions=decisions,
+        rating_lines=find_rating_lines(body_lines(groups, kinds)),
+    )
 
 
 def body_lines(groups: list[Group], kinds: list[Kind]) -> list[tuple[int, str]]:
@@ -466,13 +548,20 @@ def mark_questions(groups: list[Group], kinds: list[Kind]) -> None:
         keep = len(answered) >= 2 or (under_faq_heading and answered)
         for position in run:
             if keep and position in answered:
-                rule = "a question under the FAQ heading" if kinds[position].in_faq else "a numbered question with its answer, one of a run"
+                rule = (
+                    "a question under the FAQ heading"
+                    if kinds[position].in_faq
+                    else "a numbered question with its answer, one of a run"
+                )
                 kinds[position].rule = rule
             elif keep:
                 kinds[position] = Kind("body", rule="a question with no answer after it")
             else:
-                rule = ("a question with no answer after it" if position not in answered
-                        else "a lone question, not a run of FAQ items (an FAQ needs two or more, or an 'FAQ' heading)")
+                rule = (
+                    "a question with no answer after it"
+                    if position not in answered
+                    else "a lone question, not a run of FAQ items (an FAQ needs two or more, or an 'FAQ' heading)"
+                )
                 kinds[position] = Kind("body", rule=rule)
         index = cursor
 
@@ -523,13 +612,16 @@ def arrange(groups: list[Group], kinds: list[Kind]) -> list[DraftSection]:
             faq = None
             if kind.level == 2 and chapter is not None:
                 # Under a FAQ heading a sub-heading is a question, even without its "?" (as in Markdown).
-                target = DraftSection(kind.title,
-                                      ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION)
+                target = DraftSection(
+                    kind.title, ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION
+                )
                 chapter.children.append(target)
             else:
                 is_faq = bool(FAQ_TITLE.match(kind.title))
-                chapter = DraftSection(kind.title.rstrip(":").strip() if is_faq else kind.title,
-                                       ChapterRole.FAQ if is_faq else ChapterRole.CHAPTER)
+                chapter = DraftSection(
+                    kind.title.rstrip(":").strip() if is_faq else kind.title,
+                    ChapterRole.FAQ if is_faq else ChapterRole.CHAPTER,
+                )
                 sections.append(chapter)
                 target = chapter
                 faq = chapter if is_faq else None
@@ -558,8 +650,11 @@ def arrange(groups: list[Group], kinds: list[Kind]) -> list[DraftSection]:
                 target = chapter
             blocks = split_blocks([line for line in lines if line.strip()], as_list=kind.as_list)
             if (
-                previous == "body" and blocks and target.blocks
-                and blocks[0].kind in ("list", "ordered") and target.blocks[-1].kind == blocks[0].kind
+                previous == "body"
+                and blocks
+                and target.blocks
+                and blocks[0].kind in ("list", "ordered")
+                and target.blocks[-1].kind == blocks[0].kind
             ):
                 # A list with blank lines between its items is still one list.
                 target.blocks[-1].parts.extend(blocks.pop(0).parts)

@@ -18,9 +18,25 @@ from dataclasses import dataclass
 from reviewpub.document import Decision, Rating
 
 RATING_LABELS = (
-    "rating", "rated", "score", "grade", "stars", "verdict", "overall", "overall rating", "overall score",
-    "final rating", "final score", "final verdict", "our rating", "our score", "our verdict", "my rating",
-    "my score", "my verdict", "the verdict",
+    "rating",
+    "rated",
+    "score",
+    "grade",
+    "stars",
+    "verdict",
+    "overall",
+    "overall rating",
+    "overall score",
+    "final rating",
+    "final score",
+    "final verdict",
+    "our rating",
+    "our score",
+    "our verdict",
+    "my rating",
+    "my score",
+    "my verdict",
+    "the verdict",
 )
 """Labels of a ``Label: 4/5`` line; "Rating: PG-13" matches none of the value forms and stays a credit."""
 FILLED_STAR = "★"
@@ -87,8 +103,10 @@ def star_rating(stars: str) -> tuple[Rating | None, str]:
     if filled + halves == 0:
         return None, "no filled star: a decoration, not a rating"
     if empty == 0:
-        return None, (f"only filled stars, so the scale is not written; add the empty ones ({EMPTY_STAR}) "
-                      f"or write 'Rating: {filled + 0.5 * halves:g}/5'")
+        return None, (
+            f"only filled stars, so the scale is not written; add the empty ones ({EMPTY_STAR}) "
+            f"or write 'Rating: {filled + 0.5 * halves:g}/5'"
+        )
     return Rating(filled + 0.5 * halves, float(total)), ""
 
 
@@ -143,8 +161,10 @@ def detected_rating(lines: list[RatingLine]) -> tuple[Rating | None, list[Decisi
             rule = f"looks like a rating line, but gives none: {line.problem}; set rating in front matter"
         elif agreed is None:
             shown = ", ".join(sorted({str(rating) for rating in ratings}))
-            rule = (f"a rating line ({line.rating}), but the text's rating lines disagree ({shown}), so none is "
-                    "taken; keep one, or set rating in front matter")
+            rule = (
+                f"a rating line ({line.rating}), but the text's rating lines disagree ({shown}), so none is "
+                "taken; keep one, or set rating in front matter"
+            )
         else:
             rule = f"a rating line: the review is rated {line.rating} (the line stays in the text; a rating in front matter would win)"
         decisions.append(Decision(line.line, line.text, "rating", rule))

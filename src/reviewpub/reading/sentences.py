@@ -147,7 +147,11 @@ def split_spans(spans: Sequence[Span]) -> list[tuple[Span, ...]]:
     if len(spans) == 1:
         only = spans[0]
         return [
-            (only if end - begin == len(only.text) else Span(only.text[begin:end], only.emphasis, only.strong, only.code, only.href),)
+            (
+                only
+                if end - begin == len(only.text)
+                else Span(only.text[begin:end], only.emphasis, only.strong, only.code, only.href),
+            )
             for begin, end in split_offsets(only.text)
         ]
     starts: list[int] = []
@@ -167,8 +171,10 @@ def split_spans(spans: Sequence[Span]) -> list[tuple[Span, ...]]:
             span = spans[index]
             low, high = max(begin, starts[index]), min(end, starts[index] + len(span.text))
             if low < high:
-                piece = span.text[low - starts[index]:high - starts[index]]
-                pieces.append(span if piece == span.text else Span(piece, span.emphasis, span.strong, span.code, span.href))
+                piece = span.text[low - starts[index] : high - starts[index]]
+                pieces.append(
+                    span if piece == span.text else Span(piece, span.emphasis, span.strong, span.code, span.href)
+                )
             index += 1
         sentences.append(tuple(pieces))
     return sentences

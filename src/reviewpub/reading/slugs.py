@@ -20,8 +20,26 @@ FALLBACK_NAME = "review"
 
 NOT_SLUG = re.compile(r"[^a-z0-9]+")
 NOT_NAME = re.compile(r"[^a-z0-9._-]+")
-FOLDED_LETTERS = str.maketrans({"æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d", "Đ": "D", "ł": "l",
-                                "Ł": "L", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ð": "d", "Ð": "D", "ı": "i"})
+FOLDED_LETTERS = str.maketrans(
+    {
+        "æ": "ae",
+        "Æ": "AE",
+        "ø": "o",
+        "Ø": "O",
+        "ß": "ss",
+        "đ": "d",
+        "Đ": "D",
+        "ł": "l",
+        "Ł": "L",
+        "œ": "oe",
+        "Œ": "OE",
+        "þ": "th",
+        "Þ": "Th",
+        "ð": "d",
+        "Ð": "D",
+        "ı": "i",
+    }
+)
 """Letters NFKD does not decompose into ASCII ("Asbæk" → "asbaek", not "asbk")."""
 
 

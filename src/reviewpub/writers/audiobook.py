@@ -61,8 +61,9 @@ def check_chapter_audio(narration: Narration, path: Path) -> int:
             raise WriterError(f"{chapter.wav_path}: chapter audio is missing; run the build again to re-narrate")
     rates = {chapter.sample_rate for chapter in narration.chapters}
     if len(rates) != 1:
-        raise WriterError(f"{path}: chapters were narrated at different sample rates {sorted(rates)}; "
-                          "clear the cache and build again")
+        raise WriterError(
+            f"{path}: chapters were narrated at different sample rates {sorted(rates)}; clear the cache and build again"
+        )
     return rates.pop()
 
 
@@ -82,8 +83,13 @@ def render_ffmetadata(narration: Narration) -> str:
     """The chapter marks (ms) in ffmpeg's FFMETADATA format."""
     lines = [";FFMETADATA1"]
     for chapter, (start_ms, end_ms) in zip(narration.chapters, chapter_spans_ms(narration)):
-        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start_ms}", f"END={end_ms}",
-                  f"title={metadata_value(' '.join(chapter.title.split()))}"]
+        lines += [
+            "[CHAPTER]",
+            "TIMEBASE=1/1000",
+            f"START={start_ms}",
+            f"END={end_ms}",
+            f"title={metadata_value(' '.join(chapter.title.split()))}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -92,8 +98,11 @@ def book_inputs(narration: Narration) -> Iterator[tuple[Path, Path]]:
     """A concat script of the chapter WAVs and the FFMETADATA chapters, in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="reviewpub-book-") as folder:
         script = Path(folder) / "chapters.ffconcat"
-        script.write_text("ffconcat version 1.0\n" + "".join(
-            f"file {concat_quote(chapter.wav_path)}\n" for chapter in narration.chapters), encoding="utf-8")
+        script.write_text(
+            "ffconcat version 1.0\n"
+            + "".join(f"file {concat_quote(chapter.wav_path)}\n" for chapter in narration.chapters),
+            encoding="utf-8",
+        )
         chapters = Path(folder) / "chapters.ffmeta"
         chapters.write_text(render_ffmetadata(narration), encoding="utf-8")
         yield script, chapters
@@ -118,8 +127,14 @@ def input_digest(document: Document, narration: Narration, cover_jpeg: bytes | N
     over, else by hashing the file.
     """
     hasher = hashlib.sha256()
-    for part in (repr(document.metadata), narration.engine, narration.voice, repr(settings),
-                 render_ffmetadata(narration), comment(narration)):
+    for part in (
+        repr(document.metadata),
+        narration.engine,
+        narration.voice,
+        repr(settings),
+        render_ffmetadata(narration),
+        comment(narration),
+    ):
         hasher.update(part.encode("utf-8") + b"\0")
     hasher.update(hashlib.sha256(cover_jpeg or b"").digest())
     for chapter in narration.chapters:
@@ -157,8 +172,9 @@ def stored_mp3_digest(path: Path) -> str | None:
     return str(frame.text[0]) if frame is not None and frame.text else None
 
 
-def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None,
-              bitrate_kbps: int = 64) -> Path:
+def write_m4b(
+    document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None, bitrate_kbps: int = 64
+) -> Path:
     """Write the audiobook as M4B: mono AAC, chapter marks, title/author/date/cover tags.
 
     Returns:
@@ -179,10 +195,37 @@ def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpe
     with book_inputs(narration) as (script, chapters), atomic_path(path) as temporary:
         # Global tags from the FFMETADATA file too (it has none): "-map_metadata -1" would
         # also drop the chapters' titles.
-        run_ffmpeg([*concat_arguments(script), "-i", chapters, "-map", "0:a", "-map_metadata", "1",
-                    "-map_chapters", "1", "-c:a", "aac", "-aac_coder", "fast", "-b:a", f"{bitrate_kbps}k",
-                    "-ac", "1", "-ar", str(BOOK_SAMPLE_RATE), "-movflags", "+faststart", "-fflags", "+bitexact",
-                    "-f", "ipod", temporary], what=str(path))
+        run_ffmpeg(
+            [
+                *concat_arguments(script),
+                "-i",
+                chapters,
+                "-map",
+                "0:a",
+                "-map_metadata",
+                "1",
+                "-map_chapters",
+                "1",
+                "-c:a",
+                "aac",
+                "-aac_coder",
+                "fast",
+                "-b:a",
+                f"{bitrate_kbps}k",
+                "-ac",
+                "1",
+                "-ar",
+                str(BOOK_SAMPLE_RATE),
+                "-movflags",
+                "+faststart",
+                "-fflags",
+                "+bitexact",
+                "-f",
+                "ipod",
+                temporary,
+            ],
+            what=str(path),
+        )
         tags = MP4(temporary)
         if tags.tags is None:
             tags.add_tags()
@@ -205,8 +248,9 @@ def write_m4b(document: Document, narration: Narration, path: Path, *, cover_jpe
     return path
 
 
-def write_book_mp3(document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None,
-                   bitrate_kbps: int = 96) -> Path:
+def write_book_mp3(
+    document: Document, narration: Narration, path: Path, *, cover_jpeg: bytes | None, bitrate_kbps: int = 96
+) -> Path:
     """Write the whole book as one MP3 with ID3v2.4 chapters (CHAP under a CTOC) and tags.
 
     The tags are those of the chapter MP3s, with the document title as the title: album,
@@ -227,22 +271,60 @@ def write_book_mp3(document: Document, narration: Narration, path: Path, *, cove
         return path
     metadata = document.metadata
     with book_inputs(narration) as (script, _), atomic_path(path) as temporary:
-        run_ffmpeg([*concat_arguments(script), "-map", "0:a", "-map_metadata", "-1", "-ar", str(BOOK_SAMPLE_RATE),
-                    "-ac", "1", "-c:a", "libmp3lame", "-b:a", f"{bitrate_kbps}k", "-compression_level",
-                    str(LAME_QUALITY), "-write_xing", "1", "-id3v2_version", "0", "-fflags", "+bitexact",
-                    "-f", "mp3", temporary], what=str(path))
+        run_ffmpeg(
+            [
+                *concat_arguments(script),
+                "-map",
+                "0:a",
+                "-map_metadata",
+                "-1",
+                "-ar",
+                str(BOOK_SAMPLE_RATE),
+                "-ac",
+                "1",
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                f"{bitrate_kbps}k",
+                "-compression_level",
+                str(LAME_QUALITY),
+                "-write_xing",
+                "1",
+                "-id3v2_version",
+                "0",
+                "-fflags",
+                "+bitexact",
+                "-f",
+                "mp3",
+                temporary,
+            ],
+            what=str(path),
+        )
         tags = ID3()
         for frame in book_frames(document, metadata.title, narration.engine, narration.voice, cover_jpeg):
             tags.add(frame)
         element_ids = []
         for number, (chapter, (start_ms, end_ms)) in enumerate(
-                zip(narration.chapters, chapter_spans_ms(narration)), start=1):
+            zip(narration.chapters, chapter_spans_ms(narration)), start=1
+        ):
             element_id = f"chp{number}"
             element_ids.append(element_id)
-            tags.add(CHAP(element_id=element_id, start_time=start_ms, end_time=end_ms,
-                          sub_frames=[TIT2(encoding=3, text=chapter.title)]))
-        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                      child_element_ids=element_ids, sub_frames=[TIT2(encoding=3, text=metadata.title)]))
+            tags.add(
+                CHAP(
+                    element_id=element_id,
+                    start_time=start_ms,
+                    end_time=end_ms,
+                    sub_frames=[TIT2(encoding=3, text=chapter.title)],
+                )
+            )
+        tags.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=element_ids,
+                sub_frames=[TIT2(encoding=3, text=metadata.title)],
+            )
+        )
         tags.add(TXXX(encoding=3, desc=ID3_DIGEST_DESCRIPTION, text=digest))
         tags.save(temporary, v2_version=4)
     return path

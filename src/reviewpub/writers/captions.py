@@ -116,8 +116,12 @@ def render_srt(chapter: ChapterNarration) -> str:
     """The SRT file of a chapter: numbered cues separated by blank lines."""
     lines: list[str] = []
     for number, cue in enumerate(chapter_cues(chapter), start=1):
-        lines += [str(number), f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}",
-                  escape_srt_text(cue.text), ""]
+        lines += [
+            str(number),
+            f"{timestamp(cue.start_ms, ',')} --> {timestamp(cue.end_ms, ',')}",
+            escape_srt_text(cue.text),
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -80,7 +80,9 @@ def xhtml_item(uid: str, file_name: str, content: str, *, properties: list[str] 
     """An XHTML item whose bytes ebooklib writes exactly as given."""
     from ebooklib import epub
 
-    item = epub.EpubItem(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=content.encode("utf-8"))
+    item = epub.EpubItem(
+        uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=content.encode("utf-8")
+    )
     item.properties = properties or []
     return item
 
@@ -146,8 +148,12 @@ def descriptive_metadata(book: epub.EpubBook, document: Document) -> None:
     if metadata.author:
         book.add_metadata("DC", "creator", clean(metadata.author), {"id": "creator"})
         book.add_metadata(None, "meta", "aut", {"refines": "#creator", "property": "role", "scheme": "marc:relators"})
-    for name, value in (("description", metadata.description), ("publisher", metadata.publisher),
-                        ("rights", metadata.rights), ("date", metadata.date)):
+    for name, value in (
+        ("description", metadata.description),
+        ("publisher", metadata.publisher),
+        ("rights", metadata.rights),
+        ("date", metadata.date),
+    ):
         if value:
             book.add_metadata("DC", name, clean(value))
     review_metadata(book, document)
@@ -163,16 +169,25 @@ def review_metadata(book: epub.EpubBook, document: Document) -> None:
     metadata = document.metadata
     if metadata.item:
         book.add_metadata("DC", "subject", clean(metadata.item))
-        book.add_metadata(None, "meta", clean(metadata.item), {"property": "schema:itemReviewed", "id": "item-reviewed"})
+        book.add_metadata(
+            None, "meta", clean(metadata.item), {"property": "schema:itemReviewed", "id": "item-reviewed"}
+        )
         if metadata.item_type:
-            book.add_metadata(None, "meta", f"https://schema.org/{metadata.item_type}",
-                              {"refines": "#item-reviewed", "property": "schema:additionalType"})
+            book.add_metadata(
+                None,
+                "meta",
+                f"https://schema.org/{metadata.item_type}",
+                {"refines": "#item-reviewed", "property": "schema:additionalType"},
+            )
     if metadata.rating:
         rating = metadata.rating
         book.add_metadata(None, "meta", f"{rating.value:g}", {"property": "schema:reviewRating", "id": "review-rating"})
-        book.add_metadata(None, "meta", f"{rating.best:g}", {"refines": "#review-rating", "property": "schema:bestRating"})
-        book.add_metadata(None, "meta", f"{rating.worst:g}",
-                          {"refines": "#review-rating", "property": "schema:worstRating"})
+        book.add_metadata(
+            None, "meta", f"{rating.best:g}", {"refines": "#review-rating", "property": "schema:bestRating"}
+        )
+        book.add_metadata(
+            None, "meta", f"{rating.worst:g}", {"refines": "#review-rating", "property": "schema:worstRating"}
+        )
 
 
 def fill_nav_map(ncx: bytes, document: Document, files: list[ChapterFile]) -> bytes:
@@ -218,32 +233,50 @@ def toc_depth(chapter: Chapter) -> int:
     return 1 + max((toc_depth(child) for child in chapter.children), default=0)
 
 
-def add_read_aloud(book: epub.EpubBook, files: list[ChapterFile], read_aloud: ReadAloud,
-                   items: dict[str, epub.EpubItem]) -> None:
+def add_read_aloud(
+    book: epub.EpubBook, files: list[ChapterFile], read_aloud: ReadAloud, items: dict[str, epub.EpubItem]
+) -> None:
     """Embed chapter MP3s and SMIL overlays; declare each duration, the total, narrator and active class."""
     from ebooklib import epub
 
     narrations = {chapter.chapter_id: chapter for chapter in read_aloud.narration.chapters}
     unknown = sorted(set(narrations) - {item.chapter.id for item in files})
     if unknown:
-        raise WriterError(f"the narration has chapter {unknown[0]!r}, which the text does not; narrate the current text again")
+        raise WriterError(
+            f"the narration has chapter {unknown[0]!r}, which the text does not; narrate the current text again"
+        )
     total_ms = 0
     for item in files:
         narration = narrations.get(item.chapter.id)
         if narration is None:
             continue
         if item.chapter.id not in read_aloud.chapter_audio:
-            raise WriterError(f"chapter {item.number} {item.chapter.title!r}: no MP3 was given to embed; write the chapter MP3s first")
+            raise WriterError(
+                f"chapter {item.number} {item.chapter.title!r}: no MP3 was given to embed; write the chapter MP3s first"
+            )
         sentence_ids = {sentence.id for sentence in item.chapter.all_sentences()}
         clips = overlay_clips(narration, sentence_ids)
         audio_name = f"audio/{narration.file_stem}.mp3"
-        book.add_item(epub.EpubItem(uid=f"audio-{item.number:02d}", file_name=audio_name, media_type="audio/mpeg",
-                                    content=read_chapter_audio(read_aloud.chapter_audio[item.chapter.id], narration)))
+        book.add_item(
+            epub.EpubItem(
+                uid=f"audio-{item.number:02d}",
+                file_name=audio_name,
+                media_type="audio/mpeg",
+                content=read_chapter_audio(read_aloud.chapter_audio[item.chapter.id], narration),
+            )
+        )
         overlay_id = f"overlay-{item.number:02d}"
-        smil = render_overlay(clips, f"../{item.file_name}", f"../{audio_name}",
-                              epub_type=TOP_LEVEL_SEMANTICS[item.chapter.role][0])
-        book.add_item(epub.EpubItem(uid=overlay_id, file_name=f"overlays/{narration.file_stem}.smil",
-                                    media_type="application/smil+xml", content=smil.encode("utf-8")))
+        smil = render_overlay(
+            clips, f"../{item.file_name}", f"../{audio_name}", epub_type=TOP_LEVEL_SEMANTICS[item.chapter.role][0]
+        )
+        book.add_item(
+            epub.EpubItem(
+                uid=overlay_id,
+                file_name=f"overlays/{narration.file_stem}.smil",
+                media_type="application/smil+xml",
+                content=smil.encode("utf-8"),
+            )
+        )
         items[item.chapter.id].media_overlay = overlay_id
         duration_ms = clips[-1].end_ms - clips[0].begin_ms
         book.add_metadata(None, "meta", clock(duration_ms), {"property": "media:duration", "refines": f"#{overlay_id}"})
@@ -279,23 +312,35 @@ def assemble_book(document: Document, read_aloud: ReadAloud | None) -> epub.Epub
     accessibility_metadata(book, read_aloud)
     if is_right_to_left(metadata.language):
         book.set_direction("rtl")
-    book.add_item(epub.EpubItem(uid="style", file_name="style.css", media_type="text/css",
-                                content=stylesheet(read_aloud is not None)))
+    book.add_item(
+        epub.EpubItem(
+            uid="style", file_name="style.css", media_type="text/css", content=stylesheet(read_aloud is not None)
+        )
+    )
     book.set_cover(COVER_IMAGE, make_cover(metadata), create_page=False)
     cover_page = xhtml_item("cover", COVER_PAGE, render_cover_page(document, COVER_IMAGE, cover_alt_text(metadata)))
     title_page = xhtml_item("titlepage", TITLE_PAGE, render_title_page(document))
     files = chapter_files(document)
-    nav = xhtml_item("nav", "nav.xhtml", render_nav(document, files, cover_file=COVER_PAGE, title_file=TITLE_PAGE),
-                     properties=["nav"])
+    nav = xhtml_item(
+        "nav",
+        "nav.xhtml",
+        render_nav(document, files, cover_file=COVER_PAGE, title_file=TITLE_PAGE),
+        properties=["nav"],
+    )
     lexicon = lexicon_item(document, read_aloud)
     extra_head = ""
     if lexicon is not None:
-        extra_head = (f'<link rel="pronunciation" type="application/pls+xml" href="{LEXICON_FILE}" '
-                      f"hreflang={quoteattr(clean(metadata.language))}/>\n")
+        extra_head = (
+            f'<link rel="pronunciation" type="application/pls+xml" href="{LEXICON_FILE}" '
+            f"hreflang={quoteattr(clean(metadata.language))}/>\n"
+        )
     anchors = anchor_files(files)
     chapters = {
-        item.chapter.id: xhtml_item(f"c{item.number:02d}", item.file_name,
-                                    render_chapter(document, item, extra_head=extra_head, anchors=anchors))
+        item.chapter.id: xhtml_item(
+            f"c{item.number:02d}",
+            item.file_name,
+            render_chapter(document, item, extra_head=extra_head, anchors=anchors),
+        )
         for item in files
     }
     for item in (cover_page, title_page, nav, *chapters.values()):
@@ -319,8 +364,15 @@ def package_bytes(document: Document, read_aloud: ReadAloud | None = None) -> by
     rtl = is_right_to_left(document.metadata.language)
     # compresslevel 0: repack() decides each entry's compression; deflating the chapter MP3s
     # here only to inflate them there cost seconds per read-aloud EPUB.
-    options = {"mtime": modified_utc(document), "epub3_pages": False, "epub3_landmark": False,
-               "epub2_guide": False, "spine_direction": rtl, "package_direction": rtl, "compresslevel": 0}
+    options = {
+        "mtime": modified_utc(document),
+        "epub3_pages": False,
+        "epub3_landmark": False,
+        "epub2_guide": False,
+        "spine_direction": rtl,
+        "package_direction": rtl,
+        "compresslevel": 0,
+    }
     epub.EpubWriter(raw, book, options).write()
     return repack(raw.getvalue(), document, chapter_files(document))
 
@@ -344,8 +396,9 @@ def repack(data: bytes, document: Document, files: list[ChapterFile]) -> bytes:
             if name == OPF_PATH:
                 content = content.replace(b"<package ", b"<package xml:lang=" + language + b" ", 1)
             elif name == NCX_PATH:  # ebooklib always says 0
-                content = fill_nav_map(content, document, files).replace(b'<meta content="0" name="dtb:depth"/>',
-                                                                         depth, 1)
+                content = fill_nav_map(content, document, files).replace(
+                    b'<meta content="0" name="dtb:depth"/>', depth, 1
+                )
             entry = zipfile.ZipInfo(name, date_time=stamp)
             entry.external_attr = 0o644 << 16
             entry.create_system = 3

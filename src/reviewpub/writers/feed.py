@@ -59,18 +59,56 @@ APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "History": (),
     "Health & Fitness": ("Alternative Health", "Fitness", "Medicine", "Mental Health", "Nutrition", "Sexuality"),
     "Kids & Family": ("Education for Kids", "Parenting", "Pets & Animals", "Stories for Kids"),
-    "Leisure": ("Animation & Manga", "Automotive", "Aviation", "Crafts", "Games", "Hobbies", "Home & Garden",
-                "Video Games"),
+    "Leisure": (
+        "Animation & Manga",
+        "Automotive",
+        "Aviation",
+        "Crafts",
+        "Games",
+        "Hobbies",
+        "Home & Garden",
+        "Video Games",
+    ),
     "Music": ("Music Commentary", "Music History", "Music Interviews"),
-    "News": ("Business News", "Daily News", "Entertainment News", "News Commentary", "Politics", "Sports News",
-             "Tech News"),
-    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion",
-                                "Spirituality"),
-    "Science": ("Astronomy", "Chemistry", "Earth Sciences", "Life Sciences", "Mathematics", "Natural Sciences",
-                "Nature", "Physics", "Social Sciences"),
+    "News": (
+        "Business News",
+        "Daily News",
+        "Entertainment News",
+        "News Commentary",
+        "Politics",
+        "Sports News",
+        "Tech News",
+    ),
+    "Religion & Spirituality": ("Buddhism", "Christianity", "Hinduism", "Islam", "Judaism", "Religion", "Spirituality"),
+    "Science": (
+        "Astronomy",
+        "Chemistry",
+        "Earth Sciences",
+        "Life Sciences",
+        "Mathematics",
+        "Natural Sciences",
+        "Nature",
+        "Physics",
+        "Social Sciences",
+    ),
     "Society & Culture": ("Documentary", "Personal Journals", "Philosophy", "Places & Travel", "Relationships"),
-    "Sports": ("Baseball", "Basketball", "Cricket", "Fantasy Sports", "Football", "Golf", "Hockey", "Rugby",
-               "Running", "Soccer", "Swimming", "Tennis", "Volleyball", "Wilderness", "Wrestling"),
+    "Sports": (
+        "Baseball",
+        "Basketball",
+        "Cricket",
+        "Fantasy Sports",
+        "Football",
+        "Golf",
+        "Hockey",
+        "Rugby",
+        "Running",
+        "Soccer",
+        "Swimming",
+        "Tennis",
+        "Volleyball",
+        "Wilderness",
+        "Wrestling",
+    ),
     "Technology": (),
     "True Crime": (),
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
@@ -102,16 +140,19 @@ def podcast_category(names: tuple[str, ...]) -> tuple[str, ...]:
     spelled = {name.lower(): name for name in APPLE_CATEGORIES}
     category = spelled.get(names[0].strip().lower())
     if category is None:
-        raise SettingsError(f"--category {names[0]!r} is not an Apple Podcasts category; choose one of: "
-                            + ", ".join(APPLE_CATEGORIES))
+        raise SettingsError(
+            f"--category {names[0]!r} is not an Apple Podcasts category; choose one of: " + ", ".join(APPLE_CATEGORIES)
+        )
     if len(names) == 1:
         return (category,)
     subcategories = {name.lower(): name for name in APPLE_CATEGORIES[category]}
     subcategory = subcategories.get(names[1].strip().lower())
     if subcategory is None:
         offered = APPLE_CATEGORIES[category]
-        raise SettingsError(f"--category {names[1]!r} is not a subcategory of {category!r}; "
-                            + (f"it has: {', '.join(offered)}" if offered else "it has none, give it alone"))
+        raise SettingsError(
+            f"--category {names[1]!r} is not a subcategory of {category!r}; "
+            + (f"it has: {', '.join(offered)}" if offered else "it has none, give it alone")
+        )
     return (category, subcategory)
 
 
@@ -142,18 +183,25 @@ def feed_base_url(base_url: str | None) -> str:
         parts = urllib.parse.urlsplit(given)
         port = parts.port  # ValueError unless a number from 0 to 65535
     except ValueError as error:  # "Invalid IPv6 URL", a host that changes under NFKC, a bad port
-        raise SettingsError(f"--base-url {shown}: not a valid address ({hide(str(error))}); give one {example}") from None
+        raise SettingsError(
+            f"--base-url {shown}: not a valid address ({hide(str(error))}); give one {example}"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(f"--base-url {shown}: give the absolute http(s) address the folder is published at, "
-                            f"{example}")
+        raise SettingsError(
+            f"--base-url {shown}: give the absolute http(s) address the folder is published at, {example}"
+        )
     if "@" in parts.netloc:
         without = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment=""))
-        raise SettingsError(f"--base-url {shown}: holds a user name or password, which the public feed would "
-                            f"publish in every link; give the address without them ({without})")
+        raise SettingsError(
+            f"--base-url {shown}: holds a user name or password, which the public feed would "
+            f"publish in every link; give the address without them ({without})"
+        )
     if parts.query or parts.fragment:
         part = "a query (?...)" if parts.query else "a fragment (#...)"
-        raise SettingsError(f"--base-url {shown}: has {part}, and every file's URL is this address plus the file's "
-                            f"name; give the folder's address alone, {example}")
+        raise SettingsError(
+            f"--base-url {shown}: has {part}, and every file's URL is this address plus the file's "
+            f"name; give the folder's address alone, {example}"
+        )
     host = parts.netloc.rpartition(":")[0] if port is not None or parts.netloc.endswith(":") else parts.netloc
     if not host.isascii():
         try:
@@ -187,8 +235,9 @@ def itunes_duration(seconds: float) -> str:
 
 def summary(chapter: Chapter, sentences: int = SUMMARY_SENTENCES) -> str:
     """The first sentences of a chapter's body (its sections' when it has none of its own)."""
-    found = [sentence.text for section in chapter.walk() for block in section.blocks
-             for sentence in block_sentences(block)]
+    found = [
+        sentence.text for section in chapter.walk() for block in section.blocks for sentence in block_sentences(block)
+    ]
     return " ".join(" ".join(found[:sentences]).split()) or chapter.title
 
 
@@ -252,12 +301,21 @@ def file_size(folder: Path, relative: str) -> int:
     try:
         return (folder / relative).stat().st_size
     except FileNotFoundError:
-        raise WriterError(f"{folder / relative}: missing; write the audio before the feed "
-                          "(`reviewpub build` does both)") from None
+        raise WriterError(
+            f"{folder / relative}: missing; write the audio before the feed (`reviewpub build` does both)"
+        ) from None
 
 
-def write_feed(document: Document, narration: Narration, folder: Path, path: Path, *, base_url: str | None,
-               category: tuple[str, ...] | None, explicit: bool = False) -> Path:
+def write_feed(
+    document: Document,
+    narration: Narration,
+    folder: Path,
+    path: Path,
+    *,
+    base_url: str | None,
+    category: tuple[str, ...] | None,
+    explicit: bool = False,
+) -> Path:
     """Write the podcast feed of a built folder to ``path`` (usually ``folder/feed.xml``).
 
     ``folder`` holds ``audio/NN-<chapter>.mp3``, ``captions/NN-<chapter>.vtt`` and ``.srt``,
@@ -274,7 +332,8 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     chapters = {chapter.id: chapter for chapter in document.chapters}
     author = metadata.author or "reviewpub"
     description = with_review_line(
-        metadata, metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title))
+        metadata, metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title)
+    )
     rating = "true" if explicit else "false"
 
     rss = ElementTree.Element("rss", {"version": "2.0"})
@@ -314,29 +373,52 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     for chapter_narration in narration.chapters:
         chapter = chapters.get(chapter_narration.chapter_id)
         if chapter is None:
-            raise WriterError(f"{path}: the narration has a chapter {chapter_narration.chapter_id!r} the document "
-                              "lacks; build again so both come from the same source")
+            raise WriterError(
+                f"{path}: the narration has a chapter {chapter_narration.chapter_id!r} the document "
+                "lacks; build again so both come from the same source"
+            )
         stem = chapter_narration.file_stem
-        item = add_item(channel, base, folder, title=chapter_narration.title,
-                        description=with_review_line(metadata, summary(chapter)),
-                        guid=f"{metadata.identifier}#{chapter.id}",
-                        published=published + dt.timedelta(minutes=chapter_narration.number),
-                        audio=f"audio/{stem}.mp3", seconds=chapter_narration.duration_s, rating=rating)
+        item = add_item(
+            channel,
+            base,
+            folder,
+            title=chapter_narration.title,
+            description=with_review_line(metadata, summary(chapter)),
+            guid=f"{metadata.identifier}#{chapter.id}",
+            published=published + dt.timedelta(minutes=chapter_narration.number),
+            audio=f"audio/{stem}.mp3",
+            seconds=chapter_narration.duration_s,
+            rating=rating,
+        )
         sub(item, f"{{{ITUNES}}}episode", str(chapter_narration.number))
         sub(item, f"{{{ITUNES}}}episodeType", "full")
         for suffix, media_type, role in ((".vtt", "text/vtt", "captions"), (".srt", "application/x-subrip", None)):
             transcript = f"captions/{stem}{suffix}"
             if (folder / transcript).is_file():
                 extra = {"rel": role} if role else {}
-                sub(item, f"{{{PODCAST}}}transcript", url=file_url(base, transcript), type=media_type,
-                    language=metadata.language, **extra)
+                sub(
+                    item,
+                    f"{{{PODCAST}}}transcript",
+                    url=file_url(base, transcript),
+                    type=media_type,
+                    language=metadata.language,
+                    **extra,
+                )
 
     book = f"{document.name}.mp3"
     if (folder / book).is_file():
-        item = add_item(channel, base, folder, title=f"{metadata.title} (complete)", description=description,
-                        guid=f"{metadata.identifier}#complete",
-                        published=published + dt.timedelta(minutes=len(narration.chapters) + 1),
-                        audio=book, seconds=narration.duration_s, rating=rating)
+        item = add_item(
+            channel,
+            base,
+            folder,
+            title=f"{metadata.title} (complete)",
+            description=description,
+            guid=f"{metadata.identifier}#complete",
+            published=published + dt.timedelta(minutes=len(narration.chapters) + 1),
+            audio=book,
+            seconds=narration.duration_s,
+            rating=rating,
+        )
         sub(item, f"{{{ITUNES}}}episodeType", "bonus")
         if (folder / CHAPTERS_NAME).is_file():
             sub(item, f"{{{PODCAST}}}chapters", url=file_url(base, CHAPTERS_NAME), type=CHAPTERS_MEDIA_TYPE)
@@ -349,8 +431,19 @@ def write_feed(document: Document, narration: Narration, folder: Path, path: Pat
     return Path(path)
 
 
-def add_item(channel: ElementTree.Element, base: str, folder: Path, *, title: str, description: str, guid: str,
-             published: dt.datetime, audio: str, seconds: float, rating: str) -> ElementTree.Element:
+def add_item(
+    channel: ElementTree.Element,
+    base: str,
+    folder: Path,
+    *,
+    title: str,
+    description: str,
+    guid: str,
+    published: dt.datetime,
+    audio: str,
+    seconds: float,
+    rating: str,
+) -> ElementTree.Element:
     """One episode: title, description, stable guid, date, enclosure (exact length), duration."""
     item = sub(channel, "item")
     sub(item, "title", title)
@@ -417,8 +510,14 @@ def render_show_feed(show: Show, episodes: list[Episode]) -> bytes:
         sub(item, f"{{{PODCAST}}}chapters", url=file_url(base, episode.chapters), type=CHAPTERS_MEDIA_TYPE)
         for transcript in episode.transcripts:
             extra = {"rel": transcript.role} if transcript.role else {}
-            sub(item, f"{{{PODCAST}}}transcript", url=file_url(base, transcript.path), type=transcript.media_type,
-                language=episode.language, **extra)
+            sub(
+                item,
+                f"{{{PODCAST}}}transcript",
+                url=file_url(base, transcript.path),
+                type=transcript.media_type,
+                language=episode.language,
+                **extra,
+            )
     ElementTree.indent(rss, space=" ")
     body: bytes = ElementTree.tostring(rss, encoding="utf-8", xml_declaration=False)
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body + b"\n"

@@ -40,16 +40,83 @@ NARRATOR_CREDIT = "reviewpub"
 """Artist when the review names no author."""
 GENRE = "Speech"
 ISO_639_2 = {
-    "af": "afr", "am": "amh", "ar": "ara", "az": "aze", "be": "bel", "bg": "bul", "bn": "ben", "bs": "bos",
-    "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan", "de": "deu", "el": "ell", "en": "eng", "eo": "epo",
-    "es": "spa", "et": "est", "eu": "eus", "fa": "fas", "fi": "fin", "fr": "fra", "ga": "gle", "gd": "gla",
-    "gl": "glg", "gu": "guj", "he": "heb", "hi": "hin", "hr": "hrv", "hu": "hun", "hy": "hye", "id": "ind",
-    "is": "isl", "it": "ita", "ja": "jpn", "ka": "kat", "kk": "kaz", "kn": "kan", "ko": "kor", "ku": "kur",
-    "ky": "kir", "la": "lat", "lt": "lit", "lv": "lav", "mk": "mkd", "ml": "mal", "mn": "mon", "mr": "mar",
-    "ms": "msa", "mt": "mlt", "my": "mya", "nb": "nob", "ne": "nep", "nl": "nld", "nn": "nno", "no": "nor",
-    "pa": "pan", "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "si": "sin", "sk": "slk", "sl": "slv",
-    "sq": "sqi", "sr": "srp", "sv": "swe", "sw": "swa", "ta": "tam", "te": "tel", "th": "tha", "tr": "tur",
-    "uk": "ukr", "ur": "urd", "uz": "uzb", "vi": "vie", "zh": "zho",
+    "af": "afr",
+    "am": "amh",
+    "ar": "ara",
+    "az": "aze",
+    "be": "bel",
+    "bg": "bul",
+    "bn": "ben",
+    "bs": "bos",
+    "ca": "cat",
+    "cs": "ces",
+    "cy": "cym",
+    "da": "dan",
+    "de": "deu",
+    "el": "ell",
+    "en": "eng",
+    "eo": "epo",
+    "es": "spa",
+    "et": "est",
+    "eu": "eus",
+    "fa": "fas",
+    "fi": "fin",
+    "fr": "fra",
+    "ga": "gle",
+    "gd": "gla",
+    "gl": "glg",
+    "gu": "guj",
+    "he": "heb",
+    "hi": "hin",
+    "hr": "hrv",
+    "hu": "hun",
+    "hy": "hye",
+    "id": "ind",
+    "is": "isl",
+    "it": "ita",
+    "ja": "jpn",
+    "ka": "kat",
+    "kk": "kaz",
+    "kn": "kan",
+    "ko": "kor",
+    "ku": "kur",
+    "ky": "kir",
+    "la": "lat",
+    "lt": "lit",
+    "lv": "lav",
+    "mk": "mkd",
+    "ml": "mal",
+    "mn": "mon",
+    "mr": "mar",
+    "ms": "msa",
+    "mt": "mlt",
+    "my": "mya",
+    "nb": "nob",
+    "ne": "nep",
+    "nl": "nld",
+    "nn": "nno",
+    "no": "nor",
+    "pa": "pan",
+    "pl": "pol",
+    "pt": "por",
+    "ro": "ron",
+    "ru": "rus",
+    "si": "sin",
+    "sk": "slk",
+    "sl": "slv",
+    "sq": "sqi",
+    "sr": "srp",
+    "sv": "swe",
+    "sw": "swa",
+    "ta": "tam",
+    "te": "tel",
+    "th": "tha",
+    "tr": "tur",
+    "uk": "ukr",
+    "ur": "urd",
+    "uz": "uzb",
+    "vi": "vie",
+    "zh": "zho",
 }
 """ID3's ``TLAN`` wants ISO 639-2 codes; documents carry BCP 47 tags."""
 CHAPTER_FILE = re.compile(r"^\d{2,4}-[^/]+\.mp3$")
@@ -110,22 +177,35 @@ def book_frames(document: Document, title: str, engine: str, voice: str, cover_j
     return frames
 
 
-def tag_frames(document: Document, chapter: ChapterNarration, total: int, engine: str, voice: str,
-               cover_jpeg: bytes | None, transcript: str) -> list[Any]:
+def tag_frames(
+    document: Document,
+    chapter: ChapterNarration,
+    total: int,
+    engine: str,
+    voice: str,
+    cover_jpeg: bytes | None,
+    transcript: str,
+) -> list[Any]:
     """The ID3v2.4 frames of one chapter file (the digests aside): the book's, plus the
     chapter's track number and its text as lyrics."""
     from mutagen.id3 import TRCK, USLT
 
     language = language_code(document.metadata.language)
-    return [*book_frames(document, chapter.title, engine, voice, cover_jpeg),
-            TRCK(encoding=3, text=f"{chapter.number}/{total}"),
-            USLT(encoding=3, lang=language, desc="", text=transcript)]
+    return [
+        *book_frames(document, chapter.title, engine, voice, cover_jpeg),
+        TRCK(encoding=3, text=f"{chapter.number}/{total}"),
+        USLT(encoding=3, lang=language, desc="", text=transcript),
+    ]
 
 
 def frames_digest(frames: list[Any]) -> str:
     """A digest of tag frames, pictures included (by their bytes' hash)."""
-    return digest([[frame.HashKey, repr(frame) if not hasattr(frame, "data") else hashlib.sha256(frame.data).hexdigest()]
-                   for frame in frames])
+    return digest(
+        [
+            [frame.HashKey, repr(frame) if not hasattr(frame, "data") else hashlib.sha256(frame.data).hexdigest()]
+            for frame in frames
+        ]
+    )
 
 
 def write_tags(path: Path, frames: list[Any], audio_digest: str, tags_digest: str) -> None:
@@ -189,8 +269,9 @@ def retag_chapter(planned: PlannedFile) -> None:
         write_tags(temporary, planned.frames, planned.audio_digest, planned.tags_digest)
 
 
-def plan_files(document: Document, narration: Narration, folder: Path, audio: AudioSettings,
-               cover_jpeg: bytes | None) -> list[PlannedFile]:
+def plan_files(
+    document: Document, narration: Narration, folder: Path, audio: AudioSettings, cover_jpeg: bytes | None
+) -> list[PlannedFile]:
     """Every chapter's file, frames and digests."""
     chapters = {chapter.id: chapter for chapter in document.chapters}
     total = len(narration.chapters)
@@ -198,12 +279,27 @@ def plan_files(document: Document, narration: Narration, folder: Path, audio: Au
     for chapter_narration in narration.chapters:
         chapter = chapters.get(chapter_narration.chapter_id)
         transcript = chapter_transcript(chapter) if chapter is not None else chapter_narration.title
-        frames = tag_frames(document, chapter_narration, total, narration.engine, narration.voice, cover_jpeg,
-                            transcript)
-        audio_digest = digest("chapter-mp3", chapter_narration.wav_path.name, chapter_narration.sample_count,
-                              audio.bitrate_kbps, audio.sample_rate, audio.channels, MP3_QUALITY)
-        planned.append(PlannedFile(chapter_narration, Path(folder) / f"{chapter_narration.file_stem}.mp3", frames,
-                                   audio_digest, frames_digest(frames)))
+        frames = tag_frames(
+            document, chapter_narration, total, narration.engine, narration.voice, cover_jpeg, transcript
+        )
+        audio_digest = digest(
+            "chapter-mp3",
+            chapter_narration.wav_path.name,
+            chapter_narration.sample_count,
+            audio.bitrate_kbps,
+            audio.sample_rate,
+            audio.channels,
+            MP3_QUALITY,
+        )
+        planned.append(
+            PlannedFile(
+                chapter_narration,
+                Path(folder) / f"{chapter_narration.file_stem}.mp3",
+                frames,
+                audio_digest,
+                frames_digest(frames),
+            )
+        )
     return planned
 
 

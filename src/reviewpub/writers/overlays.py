@@ -72,22 +72,29 @@ def overlay_clips(chapter: ChapterNarration, sentence_ids: Collection[str]) -> t
         raise WriterError(f"chapter {chapter.number} {chapter.title!r}: the narration has no clips; narrate it again")
     unknown = [clip.sentence_id for clip in chapter.clips if clip.sentence_id not in sentence_ids]
     if unknown:
-        raise WriterError(f"chapter {chapter.number} {chapter.title!r}: the narration reads sentences the text does not "
-                          f"have ({unknown[0]}); narrate the current text again")
+        raise WriterError(
+            f"chapter {chapter.number} {chapter.title!r}: the narration reads sentences the text does not "
+            f"have ({unknown[0]}); narrate the current text again"
+        )
     if chapter.clips[-1].end_sample > chapter.sample_count:
         raise WriterError(f"chapter {chapter.number} {chapter.title!r}: a clip ends after the audio; narrate it again")
     in_order = all(clip.start_sample < clip.end_sample for clip in chapter.clips) and all(
-        later.start_sample >= earlier.end_sample for earlier, later in zip(chapter.clips, chapter.clips[1:]))
+        later.start_sample >= earlier.end_sample for earlier, later in zip(chapter.clips, chapter.clips[1:])
+    )
     starts = [0] + [milliseconds(chapter, clip.start_sample) for clip in chapter.clips[1:]]
     ends = starts[1:] + [milliseconds(chapter, chapter.sample_count)]
     clips = tuple(OverlayClip(clip.sentence_id, begin, end) for clip, begin, end in zip(chapter.clips, starts, ends))
     if not in_order or any(clip.end_ms <= clip.begin_ms for clip in clips):
-        raise WriterError(f"chapter {chapter.number} {chapter.title!r}: the narration's clips overlap or are out of "
-                          "order; narrate it again")
+        raise WriterError(
+            f"chapter {chapter.number} {chapter.title!r}: the narration's clips overlap or are out of "
+            "order; narrate it again"
+        )
     return clips
 
 
-def render_overlay(clips: tuple[OverlayClip, ...], text_file: str, audio_file: str, *, epub_type: str = "chapter") -> str:
+def render_overlay(
+    clips: tuple[OverlayClip, ...], text_file: str, audio_file: str, *, epub_type: str = "chapter"
+) -> str:
     """The SMIL document of one chapter: a ``<par>`` per sentence, in reading order."""
     pars = [
         f'<par id="par{index}"><text src="{text_file}#{clip.sentence_id}"/>'
@@ -116,13 +123,17 @@ def read_chapter_audio(path: Path, chapter: ChapterNarration) -> bytes:
         content = Path(path).read_bytes()
         info = MP3(path).info
     except (OSError, MutagenError) as error:
-        raise WriterError(f"{path}: cannot embed the audio of chapter {chapter.number} ({error}); write the chapter "
-                          "MP3s again") from None
+        raise WriterError(
+            f"{path}: cannot embed the audio of chapter {chapter.number} ({error}); write the chapter MP3s again"
+        ) from None
     if info is None:
-        raise WriterError(f"{path}: cannot embed the audio of chapter {chapter.number} (not an MP3); write the "
-                          "chapter MP3s again")
+        raise WriterError(
+            f"{path}: cannot embed the audio of chapter {chapter.number} (not an MP3); write the chapter MP3s again"
+        )
     length_s = info.length
     if abs(length_s - chapter.duration_s) > AUDIO_LENGTH_TOLERANCE_S:
-        raise WriterError(f"{path}: the MP3 lasts {length_s:.2f} s but chapter {chapter.number}'s narration "
-                          f"{chapter.duration_s:.2f} s; write the chapter MP3s again")
+        raise WriterError(
+            f"{path}: the MP3 lasts {length_s:.2f} s but chapter {chapter.number}'s narration "
+            f"{chapter.duration_s:.2f} s; write the chapter MP3s again"
+        )
     return content

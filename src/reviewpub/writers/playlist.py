@@ -22,7 +22,9 @@ def playlist_text(narration: Narration, relative_folder: str) -> str:
     for chapter in narration.chapters:
         title = " ".join(chapter.title.split())  # one line, whatever the heading held
         lines.append(f"#EXTINF:{round(chapter.duration_s)},{title}")
-        lines.append(f"{chapter.file_stem}.mp3" if relative_folder == "." else f"{relative_folder}/{chapter.file_stem}.mp3")
+        lines.append(
+            f"{chapter.file_stem}.mp3" if relative_folder == "." else f"{relative_folder}/{chapter.file_stem}.mp3"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -117,8 +117,20 @@ def parse_date(value: str | None) -> dt.date | None:
 
 def shown_date(day: dt.date) -> str:
     """``1 March 2024``: the same in every locale the build runs in."""
-    months = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-              "November", "December")
+    months = (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    )
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 
@@ -132,8 +144,9 @@ def sentence_timings(document: Document, narration: Narration) -> list[tuple[str
     timings = []
     for chapter, (start_s, _) in zip(narration.chapters, chapter_spans(narration)):
         for clip in overlay_clips(chapter, sentence_ids):
-            timings.append((clip.sentence_id, round(start_s + clip.begin_ms / 1000, 3),
-                            round(start_s + clip.end_ms / 1000, 3)))
+            timings.append(
+                (clip.sentence_id, round(start_s + clip.begin_ms / 1000, 3), round(start_s + clip.end_ms / 1000, 3))
+            )
     return timings
 
 
@@ -146,8 +159,10 @@ def render_sentence(sentence: Sentence, anchors: dict[str, str]) -> str:
 def render_text_section(chapter: Chapter, depth: int, anchors: dict[str, str]) -> list[str]:
     """A chapter (``<h2>``) or section (``<h3>`` and down) with its blocks, as HTML."""
     level = min(depth + 1, 6)
-    lines = [f'<section id="{escape(chapter.id)}" aria-labelledby="{escape(chapter.heading.id)}">',
-             f"<h{level}>{render_sentence(chapter.heading, anchors)}</h{level}>"]
+    lines = [
+        f'<section id="{escape(chapter.id)}" aria-labelledby="{escape(chapter.heading.id)}">',
+        f"<h{level}>{render_sentence(chapter.heading, anchors)}</h{level}>",
+    ]
 
     def sentences(items: Sequence[Sentence]) -> str:
         return " ".join(render_sentence(sentence, anchors) for sentence in items)
@@ -204,8 +219,12 @@ def review_json_ld(document: Document, narration: Narration, text: str, links: S
         review["itemReviewed"] = {"@type": metadata.item_type or "Thing", "name": metadata.item}
     if metadata.rating is not None:
         rating = metadata.rating
-        review["reviewRating"] = {"@type": "Rating", "ratingValue": number(rating.value),
-                                  "bestRating": number(rating.best), "worstRating": number(rating.worst)}
+        review["reviewRating"] = {
+            "@type": "Rating",
+            "ratingValue": number(rating.value),
+            "bestRating": number(rating.best),
+            "worstRating": number(rating.worst),
+        }
     review["image"] = url(links.base_url, COVER_NAME)
     review["audio"] = {
         "@type": "AudioObject",
@@ -219,8 +238,16 @@ def review_json_ld(document: Document, narration: Narration, text: str, links: S
     return review
 
 
-def html_page(*, title: str, language: str, head: Sequence[str], header: Sequence[str], main: Sequence[str],
-              footer: Sequence[str], scripts: Sequence[str] = ()) -> str:
+def html_page(
+    *,
+    title: str,
+    language: str,
+    head: Sequence[str],
+    header: Sequence[str],
+    main: Sequence[str],
+    footer: Sequence[str],
+    scripts: Sequence[str] = (),
+) -> str:
     """A whole HTML5 page with the landmarks every page has: skip link, header, main, footer."""
     direction = ' dir="rtl"' if is_right_to_left(language) else ""
     lines = [
@@ -273,13 +300,19 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
     anchors = page_anchors(document)
     json_ld = review_json_ld(document, narration, render_review_text(document), links)
     feed_type = "application/rss+xml"
-    head = [f'<meta name="description" content="{escape(json_ld["description"])}">',
-            f'<link rel="alternate" type="{feed_type}" title="Podcast feed" href="{escape(links.feed)}">',
-            f'<script type="application/ld+json">\n{script_json(json_ld)}\n</script>']
-    header = ['<nav aria-label="Site">', "<ul>",
-              '<li><a href="../index.html">All reviews</a></li>',
-              f'<li><a href="{escape(links.feed)}" class="subscribe">Subscribe</a></li>',
-              "</ul>", "</nav>"]
+    head = [
+        f'<meta name="description" content="{escape(json_ld["description"])}">',
+        f'<link rel="alternate" type="{feed_type}" title="Podcast feed" href="{escape(links.feed)}">',
+        f'<script type="application/ld+json">\n{script_json(json_ld)}\n</script>',
+    ]
+    header = [
+        '<nav aria-label="Site">',
+        "<ul>",
+        '<li><a href="../index.html">All reviews</a></li>',
+        f'<li><a href="{escape(links.feed)}" class="subscribe">Subscribe</a></li>',
+        "</ul>",
+        "</nav>",
+    ]
 
     byline = []
     if metadata.author:
@@ -293,7 +326,8 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
     for spoken, (start_s, _) in zip(narration.chapters, chapter_spans(narration)):
         chapter_items.append(
             f'<li><a href="#{escape(spoken.chapter_id)}" data-start="{start_s:.3f}">{escape(spoken.title)}</a> '
-            f'<span class="chapter-time">{clock(start_s)}</span></li>')
+            f'<span class="chapter-time">{clock(start_s)}</span></li>'
+        )
 
     text: list[str] = []
     for chapter in document.chapters:
@@ -333,7 +367,9 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
         "</section>",
         '<nav class="chapters" aria-labelledby="chapters-title">',
         '<h2 id="chapters-title">Chapters</h2>',
-        "<ol>", *chapter_items, "</ol>",
+        "<ol>",
+        *chapter_items,
+        "</ol>",
         "</nav>",
         '<div class="review-text">',
         *text,
@@ -347,14 +383,18 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
         "</article>",
     ]
     footer = [f'<p>Made with reviewpub. <a href="{escape(links.feed)}">Subscribe to the podcast</a>.</p>']
-    scripts = [f'<script type="application/json" id="{TIMINGS_ID}">\n{script_json(timings, indent=None)}\n</script>',
-               f'<script src="{SCRIPT_NAME}"></script>']
-    return html_page(title=metadata.title, language=language, head=head, header=header, main=main, footer=footer,
-                     scripts=scripts)
+    scripts = [
+        f'<script type="application/json" id="{TIMINGS_ID}">\n{script_json(timings, indent=None)}\n</script>',
+        f'<script src="{SCRIPT_NAME}"></script>',
+    ]
+    return html_page(
+        title=metadata.title, language=language, head=head, header=header, main=main, footer=footer, scripts=scripts
+    )
 
 
-def render_index(title: str, language: str, entries: Sequence[IndexEntry], feed: str | None,
-                 description: str = "") -> str:
+def render_index(
+    title: str, language: str, entries: Sequence[IndexEntry], feed: str | None, description: str = ""
+) -> str:
     """``output/index.html``: every review, newest first, each with a player and its page."""
     items = []
     for entry in entries:
@@ -375,22 +415,43 @@ def render_index(title: str, language: str, entries: Sequence[IndexEntry], feed:
             f'aria-label="{escape("Listen to " + entry.title)}">',
             f'<a href="{name}/{name}.mp3">Download the MP3</a>',
             "</audio>",
-            *([f'<p><a class="subscribe" href="{escape(entry.feed)}">Subscribe to this review</a></p>']
-              if entry.feed else []),
+            *(
+                [f'<p><a class="subscribe" href="{escape(entry.feed)}">Subscribe to this review</a></p>']
+                if entry.feed
+                else []
+            ),
             "</div>",
             "</li>",
         ]
-    header = ['<nav aria-label="Site">', "<ul>", f'<li><a href="{PAGE_NAME}" aria-current="page">All reviews</a></li>',
-              *([f'<li><a href="{escape(feed)}" class="subscribe">Subscribe</a></li>'] if feed else []),
-              "</ul>", "</nav>"]
-    main = [f"<h1>{escape(title)}</h1>",
-            *([f"<p>{escape(description)}</p>"] if description else []),
-            *([f'<p><a href="{escape(feed)}" class="subscribe">Subscribe to the podcast</a> '
-               "(paste this link into a podcast app).</p>"] if feed else []),
-            '<ul class="episodes">', *items, "</ul>"]
+    header = [
+        '<nav aria-label="Site">',
+        "<ul>",
+        f'<li><a href="{PAGE_NAME}" aria-current="page">All reviews</a></li>',
+        *([f'<li><a href="{escape(feed)}" class="subscribe">Subscribe</a></li>'] if feed else []),
+        "</ul>",
+        "</nav>",
+    ]
+    main = [
+        f"<h1>{escape(title)}</h1>",
+        *([f"<p>{escape(description)}</p>"] if description else []),
+        *(
+            [
+                f'<p><a href="{escape(feed)}" class="subscribe">Subscribe to the podcast</a> '
+                "(paste this link into a podcast app).</p>"
+            ]
+            if feed
+            else []
+        ),
+        '<ul class="episodes">',
+        *items,
+        "</ul>",
+    ]
     footer = ["<p>Made with reviewpub.</p>"]
-    head = ([f'<link rel="alternate" type="application/rss+xml" title="Podcast feed" href="{escape(feed)}">']
-            if feed else [])
+    head = (
+        [f'<link rel="alternate" type="application/rss+xml" title="Podcast feed" href="{escape(feed)}">']
+        if feed
+        else []
+    )
     return html_page(title=title, language=language, head=head, header=header, main=main, footer=footer)
 
 
@@ -417,8 +478,9 @@ def write_review_page(document: Document, narration: Narration, folder: Path, li
     return [page, *write_assets(folder)]
 
 
-def write_index(output: Path, title: str, language: str, entries: Sequence[IndexEntry], feed: str | None,
-                description: str = "") -> list[Path]:
+def write_index(
+    output: Path, title: str, language: str, entries: Sequence[IndexEntry], feed: str | None, description: str = ""
+) -> list[Path]:
     """Write ``output/index.html`` with its stylesheet (``site.js`` is for review pages only)."""
     page = write_text(Path(output) / PAGE_NAME, render_index(title, language, entries, feed, description))
     return [page, write_text(Path(output) / STYLESHEET_NAME, asset_bytes(STYLESHEET_NAME))]

@@ -37,8 +37,12 @@ def render_review_vtt(document: Document, narration: Narration) -> str:
             cue_end_ms = max(start_ms + cue.end_ms, cue_start_ms + 1)
             previous_end_ms = cue_end_ms
             number += 1
-            lines += [str(number), f"{timestamp(cue_start_ms, '.')} --> {timestamp(cue_end_ms, '.')}",
-                      escape_cue_text(cue.text), ""]
+            lines += [
+                str(number),
+                f"{timestamp(cue_start_ms, '.')} --> {timestamp(cue_end_ms, '.')}",
+                escape_cue_text(cue.text),
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -56,7 +60,10 @@ def render_review_text(document: Document) -> str:
 def write_review_transcripts(document: Document, narration: Narration, folder: Path) -> list[Path]:
     """Write ``transcript.vtt`` and ``transcript.txt`` (UTF-8) into ``folder`` (``output/NAME``)."""
     written = []
-    for name, content in ((VTT_NAME, render_review_vtt(document, narration)), (TEXT_NAME, render_review_text(document))):
+    for name, content in (
+        (VTT_NAME, render_review_vtt(document, narration)),
+        (TEXT_NAME, render_review_text(document)),
+    ):
         path = Path(folder) / name
         with atomic_write(path) as handle:
             handle.write(content.encode("utf-8"))

@@ -153,7 +153,9 @@ def render_section(chapter: Chapter, depth: int, anchors: Mapping[str, str]) -> 
             items = "\n".join(f"<li>{render_sentences(item, anchors)}</li>" for item in block.items)
             lines.append(f"<{tag}>\n{items}\n</{tag}>")
         else:
-            paragraphs = "\n".join(f"<p>{render_sentences(paragraph.sentences, anchors)}</p>" for paragraph in block.paragraphs)
+            paragraphs = "\n".join(
+                f"<p>{render_sentences(paragraph.sentences, anchors)}</p>" for paragraph in block.paragraphs
+            )
             lines.append(f"<blockquote>\n{paragraphs}\n</blockquote>")
     for child in chapter.children:
         lines += render_section(child, depth + 1, anchors)
@@ -175,21 +177,27 @@ def page(title: str, language: str, body: Sequence[str], *, body_type: str = "",
     )
 
 
-def render_chapter(document: Document, chapter_file: ChapterFile, *, extra_head: str = "",
-                   anchors: Mapping[str, str] | None = None) -> str:
+def render_chapter(
+    document: Document, chapter_file: ChapterFile, *, extra_head: str = "", anchors: Mapping[str, str] | None = None
+) -> str:
     """The XHTML file of one top-level chapter, its sections nested inside it."""
     found = anchors if anchors is not None else anchor_files(chapter_files(document))
     return page(
-        chapter_file.chapter.title, document.metadata.language, render_section(chapter_file.chapter, 1, found),
-        body_type="bodymatter", extra_head=extra_head,
+        chapter_file.chapter.title,
+        document.metadata.language,
+        render_section(chapter_file.chapter, 1, found),
+        body_type="bodymatter",
+        extra_head=extra_head,
     )
 
 
 def render_title_page(document: Document) -> str:
     """The title page: title, subtitle, author, what was reviewed and its rating, publisher, date and rights."""
     metadata = document.metadata
-    lines = ['<section class="titlepage" epub:type="titlepage" aria-labelledby="title">',
-             f'<h1 id="title">{escape(metadata.title)}</h1>']
+    lines = [
+        '<section class="titlepage" epub:type="titlepage" aria-labelledby="title">',
+        f'<h1 id="title">{escape(metadata.title)}</h1>',
+    ]
     if metadata.subtitle:
         lines.append(f'<p class="subtitle">{escape(metadata.subtitle)}</p>')
     if metadata.author:
