@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from raw_pipeline import MP3_ARGUMENTS  # noqa: E402
+from raw_pipeline import MP3_ARGUMENTS
 
 NOISE_SCALE = 0.0
 NOISE_W_SCALE = 0.0

@@ -33,11 +33,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-import corpus  # noqa: E402
-from inputs import outline, write_chapters, write_sentences  # noqa: E402
-import quality  # noqa: E402
-from figures import Figure, at_least, at_most, below, make_figure, notes, quality_figure, table, under_mb  # noqa: E402
-from measuring import Bench, Command, Measured, run_once  # noqa: E402
+import corpus
+import quality
+from figures import Figure, at_least, at_most, below, make_figure, notes, quality_figure, table, under_mb
+from inputs import outline, write_chapters, write_sentences
+from measuring import Bench, Command, Measured, run_once
 
 SEED_REVIEW = ROOT / "source" / "iss-review.txt"
 GROUPS = ("startup", "epub", "audio-review", "audio-book", "audio-piper", "quality", "ray")
@@ -784,7 +784,7 @@ def parse_arguments(arguments: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (inputs and outputs)")
     options = parser.parse_args(arguments)
-    if options.runs is not None and options.runs < 1 or options.long_runs < 1 or options.piece_words < 8:
+    if (options.runs is not None and options.runs < 1) or options.long_runs < 1 or options.piece_words < 8:
         parser.error("--runs and --long-runs must be at least 1, --piece-words at least 8")
     return options
 

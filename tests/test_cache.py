@@ -151,10 +151,9 @@ def test_a_plan_of_another_length_is_a_miss(tmp_path: Path) -> None:
 def test_a_failed_write_leaves_no_entry_and_no_temporary_file(tmp_path: Path) -> None:
     cache = NarrationCache(tmp_path)
     path = cache.clip_path("12" * 32)
-    with pytest.raises(RuntimeError):
-        with cache.writing(path) as stream:
-            stream.write(b"half")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), cache.writing(path) as stream:
+        stream.write(b"half")
+        raise RuntimeError("interrupted")
     assert not path.exists()
     assert leftovers(tmp_path) == []
 

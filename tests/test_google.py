@@ -139,9 +139,8 @@ def test_backoff_is_capped() -> None:
 
 def test_giving_up_is_one_line_saying_what_to_do() -> None:
     recorder = Recorder()
-    with fake_google([429] * 10) as google:
-        with pytest.raises(EngineError) as raised:
-            engine(recorder).synthesize("Hello.", voice="en")
+    with fake_google([429] * 10) as google, pytest.raises(EngineError) as raised:
+        engine(recorder).synthesize("Hello.", voice="en")
     assert str(raised.value) == (
         "gTTS: Google answered 429 Too Many Requests 5 times; try again later or use --engine espeak"
     )
@@ -150,11 +149,10 @@ def test_giving_up_is_one_line_saying_what_to_do() -> None:
 
 def test_repeated_time_outs_give_up_the_same_way() -> None:
     recorder = Recorder()
-    with fake_google(["timeout"] * 3):
-        with pytest.raises(
-            EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"
-        ):
-            engine(recorder, attempts=3).synthesize("Hello.", voice="en")
+    with fake_google(["timeout"] * 3), pytest.raises(
+        EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"
+    ):
+        engine(recorder, attempts=3).synthesize("Hello.", voice="en")
     assert len(recorder.slept) == 2
 
 
@@ -207,9 +205,8 @@ def test_unknown_language_lists_what_gtts_offers() -> None:
 
 
 def test_an_unknown_language_is_refused_before_anything_is_sent() -> None:
-    with fake_google([]) as google:
-        with pytest.raises(SettingsError, match="unknown language 'klingon'"):
-            GoogleEngine().synthesize("Hello.", voice="klingon")
+    with fake_google([]) as google, pytest.raises(SettingsError, match="unknown language 'klingon'"):
+        GoogleEngine().synthesize("Hello.", voice="klingon")
     assert google.requests == []
 
 

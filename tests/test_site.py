@@ -248,7 +248,7 @@ def test_the_sentence_read_is_scrolled_into_view_at_once_with_reduced_motion(bro
         )
         before, top, bottom, height = box
         assert before > height, "the last sentence should start out of view for this test to mean anything"
-        assert 0 <= top and bottom <= height, box
+        assert top >= 0 and bottom <= height, box
 
 
 @pytest.mark.parametrize("relative", ["index.html", "a/index.html"])

@@ -24,12 +24,12 @@ from reviewpub.staging import stage
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
-    from reviewpub.show import Episode, Show
     from reviewpub.engines.base import Engine
     from reviewpub.narration.lexicon import Lexicon
     from reviewpub.narration.model import Narration
     from reviewpub.narration.ray_executor import RayExecutor
     from reviewpub.narration.settings import AudioSettings
+    from reviewpub.show import Episode, Show
 
 logger = logging.getLogger(__name__)
 

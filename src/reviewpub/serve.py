@@ -174,11 +174,11 @@ class FolderHandler(http.server.BaseHTTPRequestHandler):
         here = self.origin() + ("" if folder == "." else urllib.parse.quote(folder) + "/")
         return feed.replace(prefix, here.encode("ascii")) if prefix else feed
 
-    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+    def do_HEAD(self) -> None:
         """The headers a GET would send."""
         self.answer(send_body=False)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         """The file, whole or one byte range of it."""
         self.answer(send_body=True)
 

@@ -21,10 +21,10 @@ __all__ = [
     "Speech",
     "Voice",
     "WordMark",
-    "engine_names",
-    "engine_classes",
-    "load_engine",
     "choose_engine",
+    "engine_classes",
+    "engine_names",
+    "load_engine",
     "register",
     "unregister",
 ]

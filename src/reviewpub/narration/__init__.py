@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from reviewpub.narration.lexicon import Lexicon
     from reviewpub.narration.ray_executor import RayExecutor
 
-__all__ = ["narrate", "AudioSettings", "LoudnessProfile", "Narration", "ChapterNarration", "Clip"]
+__all__ = ["AudioSettings", "ChapterNarration", "Clip", "LoudnessProfile", "Narration", "narrate"]
 
 logger = logging.getLogger(__name__)
 UNSPEAKABLE_MS = 250

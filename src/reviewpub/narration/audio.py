@@ -31,12 +31,19 @@ import numpy.typing as npt
 
 from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
 from reviewpub.narration.cache import digest
-from reviewpub.narration.levelling import FULL_SCALE, SILENT_BELOW_DB, GainPlan, WindowLevels, WindowMeter, apply_gains
+from reviewpub.narration.levelling import (
+    FULL_SCALE,
+    SILENT_BELOW_DB,
+    GainPlan,
+    WindowLevels,
+    WindowMeter,
+    apply_gains,
+    plan_gain,
+)
 
 # Re-exported: the chapter cache key and the chapter worker name them through this module.
 from reviewpub.narration.levelling import LIMITER_STEP_DB as LIMITER_STEP_DB
 from reviewpub.narration.levelling import LIMITER_WINDOW_MS as LIMITER_WINDOW_MS
-from reviewpub.narration.levelling import plan_gain
 from reviewpub.narration.loudness import LoudnessMeter as LoudnessMeter
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 

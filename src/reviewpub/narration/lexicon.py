@@ -155,7 +155,7 @@ class Lexicon:
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<lexicon version="1.0" xmlns="{PLS_NAMESPACE}" alphabet="{DEFAULT_ALPHABET}" '
             f"xml:lang={quoteattr(language)}>\n{''.join(lexemes)}</lexicon>\n"
-        ).encode("utf-8")
+        ).encode()
 
 
 PLACEHOLDER_MARK = "zqxphon"

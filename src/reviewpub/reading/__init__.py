@@ -31,7 +31,7 @@ IDENTIFIER_NAMESPACE = uuid.UUID("5b0c3a52-5e0f-4f7e-9c1e-7265766965ff")
 """Namespace of the ``urn:uuid:`` identifiers: uuid5(namespace, name + title) never changes
 while the file name and the title stay the same, whatever happens to the body."""
 
-__all__ = ["read_document", "document_name", "document_identifier"]
+__all__ = ["document_identifier", "document_name", "read_document"]
 
 
 def read_document(path: Path, overrides: Mapping[str, Any] | None = None) -> Document:

@@ -38,7 +38,7 @@ RESOLVED_TAGS = frozenset(YAML_TAG + name for name in ("int", "float", "bool", "
 """Tags a plain scalar gets from its form; an explicit one must fit the value (``!!int abc`` does not)."""
 MERGE_KEY_TAG = YAML_TAG + "merge"
 
-FrontValue = Union[str, None, list[str], dict[str, Union[str, None]]]
+FrontValue = Union[str, None, list[str], dict[str, str | None]]
 """A front-matter value: text, nothing, a list of texts or a mapping of texts (one level)."""
 
 

@@ -27,8 +27,7 @@ from typing import TYPE_CHECKING
 
 from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import run_ffmpeg
-from reviewpub.files import atomic_path
-from reviewpub.files import file_sha256
+from reviewpub.files import atomic_path, file_sha256
 from reviewpub.writers.chapters import chapter_spans_ms
 from reviewpub.writers.mp3 import NARRATOR_CREDIT, book_frames, narrator_comment, release_date
 

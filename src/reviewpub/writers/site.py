@@ -24,7 +24,7 @@ from reviewpub.document import Chapter, ListBlock, Paragraph, Rating, Sentence
 from reviewpub.files import atomic_write
 from reviewpub.writers.chapters import chapter_spans
 from reviewpub.writers.overlays import overlay_clips
-from reviewpub.writers.xhtml import clean, is_right_to_left, link_target, render_span
+from reviewpub.writers.xhtml import clean, is_right_to_left, render_span
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
