@@ -323,7 +323,7 @@ def write_inputs(folder: Path, *, smoke: bool = False) -> dict[str, Path]:
 
 
 def write_piece(folder: Path, *, smoke: bool = False, words: int = PIECE_CHAPTERS * PIECE_WORDS_PER_CHAPTER) -> Path:
-    """Write piece.txt (about ``words`` words in eight chapters; a few short sentences with ``smoke``) into ``folder``."""
+    """Write piece.txt into ``folder``: about ``words`` words in eight chapters (a few sentences with ``smoke``)."""
     if smoke:
         rng = random.Random(PIECE_SEED)
         used: set[str] = set()
@@ -347,7 +347,10 @@ def edit_one_sentence(text: str, chapter_heading: str, revision: int) -> str:
 
 
 def markdown_from_plain_text(text: str) -> str:
-    """A Markdown copy of a plain-text review for pandoc: short unpunctuated lines between blank lines become headings."""
+    """A Markdown copy of a plain-text review for pandoc.
+
+    Short unpunctuated lines between blank lines become headings.
+    """
     blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n") if block.strip()]
     parts = [f'---\ntitle: "{blocks[0]}"\n---']
     for block in blocks[1:]:

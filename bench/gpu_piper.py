@@ -23,7 +23,8 @@ result = {}
 
 
 def save():
-    json.dump(result, open(os.path.join(out, "gpu.json"), "w"), indent=1)
+    with open(os.path.join(out, "gpu.json"), "w") as file:
+        json.dump(result, file, indent=1)
     print(json.dumps(result, indent=1), flush=True)
 
 
@@ -44,7 +45,8 @@ try:
     result["check_cuda"] = "ok"
 except Exception as error:
     result["check_cuda"] = f"{type(error).__name__}: {error}"
-data = json.load(open(".gpu/sentences.json"))
+with open(".gpu/sentences.json") as file:
+    data = json.load(file)
 voice, sentences = data["voice"], data["sentences"]
 result["sentences"] = len(sentences)
 
@@ -56,7 +58,8 @@ def one_pass(engine, texts):
 
 def measure(device, threads, streams):
     engines = [P.PiperEngine(device=device, threads=threads) for _ in range(streams)]
-    # Load (and warm up) each stream's voice once; cached per process by model/threads/device, so streams share one session.
+    # Load (and warm up) each stream's voice once; cached per process by model/threads/device,
+    # so streams share one session.
     t = time.perf_counter()
     engines[0].synthesize(sentences[0], voice=voice)
     load_s = time.perf_counter() - t

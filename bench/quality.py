@@ -90,7 +90,10 @@ class Scores:
 
 
 def score(mp3s: list[Path], jobs: int = 1) -> Scores:
-    """P.808 of every chapter MP3, in the order given, ``jobs`` files at a time (DNSMOS is slow: ~0.2 s per second of audio)."""
+    """P.808 of every chapter MP3, in the order given, ``jobs`` files at a time.
+
+    DNSMOS is slow: about 0.2 s per second of audio.
+    """
     if not mp3s:
         raise ValueError("no MP3 to score")
     if jobs <= 1 or len(mp3s) == 1:

@@ -170,7 +170,10 @@ class Plan:
 
 def startup_figures(bench: Bench, plan: Plan) -> None:
     """reviewpub --help and outline against bare interpreter start-up with Click imported."""
-    click_run: Command = lambda _: [sys.executable, "-c", "import click"]
+
+    def click_run(_: int) -> list[str]:
+        return [sys.executable, "-c", "import click"]
+
     click, help_run, outline_run = bench.alternate(
         [
             ('python -c "import click"', click_run),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import itertools
 import math
 import random
 from pathlib import Path
@@ -48,7 +49,7 @@ def test_the_limiter_keeps_every_peak_under_the_ceiling_and_the_slope_gentle() -
     gains = levelling.limiter_gains(peaks, 8.0, 0.5)
     assert all(peak * gain <= 0.5 * (FULL_SCALE - 1) + 1e-9 for peak, gain in zip(peaks, gains))
     step = 10 ** (LIMITER_STEP_DB / 20)
-    assert all(max(a, b) / min(a, b) <= step + 1e-12 for a, b in zip(gains, gains[1:]))
+    assert all(max(a, b) / min(a, b) <= step + 1e-12 for a, b in itertools.pairwise(gains))
     assert gains[0] == gains[-1] == 8.0
 
 

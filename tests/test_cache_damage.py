@@ -3,7 +3,8 @@
 Issue 15, defect 3: a clip copied over another, a foreign clip of the same length, an edited
 sample rate or a chapter index saying ``sample_rate: 0`` reached the published audio or raised
 a traceback. Each case below damages one file of a warm cache (a clip, a chapter WAV, a
-chapter index, or a chapter's cached MP3 encoding or its index) in one way, builds again through the CLI into a fresh output folder, and
+chapter index, or a chapter's cached MP3 encoding or its index) in one way, builds again
+through the CLI into a fresh output folder, and
 compares every output file with a build from an empty cache.
 
 Every damage here is to an entry the cache can drop and make again, so the only acceptable

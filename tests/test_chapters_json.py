@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_spans_are_exact_sums_of_samples_even_for_many_chapters(narration: Narra
     )
     spans = chapter_spans(many)
     assert spans[-1][1] == one.sample_count * 300 / one.sample_rate
-    assert all(end == next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))
+    assert all(end == next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
     assert chapter_spans_ms(many)[-1] == ((299 * 3350), 300 * 3350)
 
 

@@ -64,7 +64,8 @@ def test_help_imports_no_heavy_library() -> None:
         "from reviewpub.cli import main\n"
         "sys.argv = ['reviewpub', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = {'ebooklib', 'pydub', 'gtts', 'PIL', 'markdown_it', 'mutagen', 'lxml', 'requests', 'charset_normalizer'}\n"
+        "heavy = {'ebooklib', 'pydub', 'gtts', 'PIL', 'markdown_it', 'mutagen', 'lxml', 'requests',"
+        " 'charset_normalizer'}\n"
         "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
     )
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

@@ -100,7 +100,7 @@ def test_broken_utf16_is_reported() -> None:
 @pytest.mark.parametrize("data", [b"", b"   \n\n \t\r\n", codecs.BOM_UTF8 + b"\n\n", b"\x0c\n  \n\x0c"])
 def test_empty_files_are_reported(data: bytes) -> None:
     with pytest.raises(
-        SourceError, match="^x.txt: the file is empty; write the review in it: a title line, then paragraphs$"
+        SourceError, match=r"^x\.txt: the file is empty; write the review in it: a title line, then paragraphs$"
     ):
         decode_text(data, Path("x.txt"))
 

@@ -115,7 +115,8 @@ def test_engine_names_come_from_metadata_without_importing_any_engine() -> None:
         "import json, sys\n"
         "from reviewpub.engines import engine_names\n"
         "names = engine_names()\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith(('reviewpub.engines.', 'gtts', 'requests', 'espeakng')))\n"
+        "loaded = sorted(m for m in sys.modules"
+        " if m.startswith(('reviewpub.engines.', 'gtts', 'requests', 'espeakng')))\n"
         "print(json.dumps([names, loaded]))\n"
     )
     completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)

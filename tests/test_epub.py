@@ -59,7 +59,10 @@ NS = {
 }
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-HOSTILE = "Tom & Jerry <script>alert(1)</script> ]]> <![CDATA[x]]> \"quoted\" 'single' 🎬🍿 שלום עולם e\u0301 NUL\x00 bell\x07 \x1b[31m"
+HOSTILE = (
+    "Tom & Jerry <script>alert(1)</script> ]]> <![CDATA[x]]> \"quoted\" 'single' "
+    "🎬🍿 שלום עולם e\u0301 NUL\x00 bell\x07 \x1b[31m"
+)
 MODIFIED = dt.datetime(2024, 5, 6, 9, 30, 15, tzinfo=dt.timezone(dt.timedelta(hours=2)))
 """A non-UTC modification time: the package must say 07:30:15Z."""
 
@@ -439,9 +442,10 @@ def test_seed_faq_questions_nest_under_the_faq(epubs: dict[str, Path]) -> None:
     nav = xml(epubs["iss-review.txt"], "EPUB/nav.xhtml")
     top = toc_entries(nav.find(".//x:nav[@epub:type='toc']/x:ol", NS))
     assert len(top) == 1 + 8 and top[-1][0] == "Frequently Asked Questions"
-    assert [href for _, href, _ in top[-1][2]][
-        0
-    ] == "08-frequently-asked-questions.xhtml#is-i-s-s-suitable-for-all-audiences"
+    assert (
+        next(href for _, href, _ in top[-1][2])
+        == "08-frequently-asked-questions.xhtml#is-i-s-s-suitable-for-all-audiences"
+    )
     assert len(top[-1][2]) == 3
 
 

@@ -139,7 +139,7 @@ def test_base_url_makes_absolute_urls_and_a_podcast_guid(book: Book, folder: Pat
     assert root.findtext("channel/podcast:guid", namespaces=NS) == str(expected)
     (category,) = root.findall("channel/itunes:category", NS)
     assert category.get("text") == "Arts" and category.find("itunes:category", NS).get("text") == "Books"
-    assert {element.text for element in root.iter("{%s}explicit" % NS["itunes"])} == {"true"}
+    assert {element.text for element in root.iter(f"{{{NS['itunes']}}}explicit")} == {"true"}
 
 
 def test_without_base_url_no_podcast_guid_is_claimed(folder: Path) -> None:

@@ -149,8 +149,9 @@ def test_giving_up_is_one_line_saying_what_to_do() -> None:
 
 def test_repeated_time_outs_give_up_the_same_way() -> None:
     recorder = Recorder()
-    with fake_google(["timeout"] * 3), pytest.raises(
-        EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"
+    with (
+        fake_google(["timeout"] * 3),
+        pytest.raises(EngineError, match=r"^gTTS: Google timed out 3 times; try again later or use --engine espeak$"),
     ):
         engine(recorder, attempts=3).synthesize("Hello.", voice="en")
     assert len(recorder.slept) == 2
@@ -159,17 +160,21 @@ def test_repeated_time_outs_give_up_the_same_way() -> None:
 @pytest.mark.parametrize(("status", "reason"), [(403, "Forbidden"), (400, "Bad Request")])
 def test_a_client_error_is_not_retried(status: int, reason: str) -> None:
     recorder = Recorder()
-    with fake_google([status, real_mp3()]) as google:
-        with pytest.raises(EngineError, match=f"^gTTS: Google answered {status} {reason}; check --voice and --tld"):
-            engine(recorder).synthesize("Hello.", voice="en")
+    with (
+        fake_google([status, real_mp3()]) as google,
+        pytest.raises(EngineError, match=f"^gTTS: Google answered {status} {reason}; check --voice and --tld"),
+    ):
+        engine(recorder).synthesize("Hello.", voice="en")
     assert len(google.requests) == 1 and recorder.slept == []
 
 
 def test_unreachable_google_is_engine_unavailable() -> None:
     recorder = Recorder()
-    with fake_google(["refused"] * 5) as google:
-        with pytest.raises(EngineUnavailable, match=r"could not reach Google \(2 attempts\); .* use --engine espeak"):
-            engine(recorder, attempts=2).synthesize("Hello.", voice="en")
+    with (
+        fake_google(["refused"] * 5) as google,
+        pytest.raises(EngineUnavailable, match=r"could not reach Google \(2 attempts\); .* use --engine espeak"),
+    ):
+        engine(recorder, attempts=2).synthesize("Hello.", voice="en")
     assert len(google.requests) == 2
 
 
@@ -179,16 +184,20 @@ def test_a_reply_without_audio_is_an_engine_error() -> None:
 
 
 def test_a_reply_with_broken_audio_is_an_engine_error() -> None:
-    with fake_google([b"this is not an mp3 at all" * 20]):
-        with pytest.raises(EngineError, match="^gTTS: Google's audio for 'Hello.' could not be decoded"):
-            engine(Recorder()).synthesize("Hello.", voice="en")
+    with (
+        fake_google([b"this is not an mp3 at all" * 20]),
+        pytest.raises(EngineError, match=r"^gTTS: Google's audio for 'Hello\.' could not be decoded"),
+    ):
+        engine(Recorder()).synthesize("Hello.", voice="en")
 
 
 def test_other_urls_are_refused_by_the_fake() -> None:
     """The fake serves one endpoint; a request elsewhere (here: another tld) never leaves."""
-    with fake_google([real_mp3()], tld="com") as google:
-        with pytest.raises(EngineUnavailable, match="could not reach Google"):
-            engine(Recorder(), tld="co.uk", attempts=1).synthesize("Hello.", voice="en")
+    with (
+        fake_google([real_mp3()], tld="com") as google,
+        pytest.raises(EngineUnavailable, match="could not reach Google"),
+    ):
+        engine(Recorder(), tld="co.uk", attempts=1).synthesize("Hello.", voice="en")
     assert google.requests == []
 
 

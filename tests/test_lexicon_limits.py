@@ -90,7 +90,8 @@ def one_line_settings_error(path: Path) -> str:
         (
             "long-alias.yaml",
             f'the: "{"a " * MAX_SPOKEN_CHARACTERS}"\n',
-            f"entry 'the': its spoken form has {2 * MAX_SPOKEN_CHARACTERS - 1} characters; the most a lexicon allows is 200",
+            f"entry 'the': its spoken form has {2 * MAX_SPOKEN_CHARACTERS - 1} characters; "
+            "the most a lexicon allows is 200",
         ),
         ("deep.pls", PLS_HEAD + "<a>" * 300 + "</a>" * 300 + "</lexicon>", r"elements nested more than 256 deep"),
         (

@@ -90,9 +90,9 @@ def direct_form(b: np.ndarray, a: np.ndarray, samples: np.ndarray) -> np.ndarray
     inputs, outputs = [0.0] * len(b), [0.0] * len(a)
     result = np.empty(len(samples))
     for index, value in enumerate(samples):
-        inputs = [float(value)] + inputs[:-1]
+        inputs = [float(value), *inputs[:-1]]
         output = sum(b[k] * inputs[k] for k in range(len(b))) - sum(a[k] * outputs[k - 1] for k in range(1, len(a)))
-        outputs = [output] + outputs[:-1]
+        outputs = [output, *outputs[:-1]]
         result[index] = output
     return result
 

@@ -117,7 +117,8 @@ def test_inline_styles_become_spans(markdown: str, expected: list[Span]) -> None
 def test_styling_survives_sentence_splits(tmp_path: Path) -> None:
     source = tmp_path / "styled.md"
     source.write_text(
-        "# Styled\n\nA *strange. And* **wonderful** film from [Yorgos Lanthimos](https://example.org/y). It is 2.5 hours.\n"
+        "# Styled\n\nA *strange. And* **wonderful** film from [Yorgos Lanthimos](https://example.org/y). "
+        "It is 2.5 hours.\n"
     )
     chapter = read_document(source).chapters[0]
     sentences = list(chapter.body_sentences())
@@ -161,7 +162,8 @@ def test_front_matter_fills_the_metadata(tmp_path: Path) -> None:
     source = tmp_path / "fm.md"
     source.write_text(
         "---\ntitle: Poor Things, Reviewed\nsubtitle: A Fairy Tale\nauthor: Zoë Asbæk\nlang: en-GB\ndate: 2024-01-19\n"
-        "description: A review.\npublisher: The Small Screen\nrights: CC BY 4.0\nlayout: post\n---\n\n# Poor Things\n\nText.\n",
+        "description: A review.\npublisher: The Small Screen\nrights: CC BY 4.0\nlayout: post\n---\n\n"
+        "# Poor Things\n\nText.\n",
         encoding="utf-8",
     )
     metadata = read_document(source).metadata

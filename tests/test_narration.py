@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -45,7 +45,7 @@ Maybe, Mr. Asbæk.
 class CountingEspeak(EspeakEngine):
     """eSpeak NG that counts its calls (narration runs in-process with jobs=1)."""
 
-    calls: list[str] = []
+    calls: ClassVar[list[str]] = []
 
     def synthesize(self, text: str, *, voice: str) -> Speech:
         CountingEspeak.calls.append(text)

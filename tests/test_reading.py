@@ -167,7 +167,10 @@ def test_ids_are_unique_start_with_a_letter_and_fall_back() -> None:
 
 
 def test_chapter_and_sentence_ids_in_a_document(tmp_path: Path) -> None:
-    text = "Slugs\n\nIntro.\n\nThe Same Title\n\nOne. Two.\n\nThe Same Title\n\nThree.\n\nשלום\n\nFour.\n\n1917 Again\n\nFive.\n"
+    text = (
+        "Slugs\n\nIntro.\n\nThe Same Title\n\nOne. Two.\n\nThe Same Title\n\nThree.\n\n"
+        "שלום\n\nFour.\n\n1917 Again\n\nFive.\n"
+    )
     document = read_document(write(tmp_path, "slugs.txt", text))
     assert [chapter.id for chapter in document.walk()] == [
         "introduction",

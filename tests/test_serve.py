@@ -229,7 +229,7 @@ def test_a_range_of_the_feed_is_a_range_of_the_rewritten_feed(served: Served) ->
 
 
 def test_a_folder_without_a_feed_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(WriterError, match="no feed.xml or index.html here; run `reviewpub build` first"):
+    with pytest.raises(WriterError, match=r"no feed\.xml or index\.html here; run `reviewpub build` first"):
         make_server(tmp_path, host="127.0.0.1", port=0)
 
 

@@ -260,7 +260,8 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus(
         count = page.evaluate(
             """() => { const controls = [...document.querySelectorAll(
                          'a[href], button, audio[controls], input, select, textarea, [tabindex]:not([tabindex="-1"])')]
-                         .filter(element => element.tagName === 'AUDIO' || !element.closest('audio'));  // fallback content
+                         // leave out an audio element's fallback content
+                         .filter(element => element.tagName === 'AUDIO' || !element.closest('audio'));
                        controls.forEach((element, index) => element.dataset.controlIndex = index);
                        return controls.length; }"""
         )
@@ -273,7 +274,8 @@ def test_tab_reaches_every_control_in_order_with_a_visible_focus(
                 """() => { const element = document.activeElement;
                            const style = getComputedStyle(element);
                            const visible = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
-                           return [element.dataset.controlIndex === undefined ? -1 : Number(element.dataset.controlIndex),
+                           const index = element.dataset.controlIndex;
+                           return [index === undefined ? -1 : Number(index),
                                    visible ? '' : element.outerHTML.slice(0, 80)]; }"""
             )
             if reached and index == reached[-1]:

@@ -123,7 +123,8 @@ def narration_options(function: F) -> F:
         ),
         click.option(
             "--voice",
-            help="Voice of the engine, e.g. en_US-joe-medium (piper), en-gb (espeak), en (gtts); see `reviewpub voices`.",
+            help="Voice of the engine, e.g. en_US-joe-medium (piper), en-gb (espeak), en (gtts); "
+            "see `reviewpub voices`.",
         ),
         click.option(
             "--voice-model",
@@ -135,7 +136,8 @@ def narration_options(function: F) -> F:
         click.option(
             "--rate",
             type=click.IntRange(80, 450),
-            help="Speed in words per minute: eSpeak NG 80-450 (default 175); Piper 80-350 (175 is the voice's own speed).",
+            help="Speed in words per minute: eSpeak NG 80-450 (default 175); "
+            "Piper 80-350 (175 is the voice's own speed).",
         ),
         click.option("--pitch", type=click.IntRange(0, 99), help="eSpeak NG: pitch, 0-99."),
         click.option("--tld", help="gTTS: Google domain for the accent, e.g. com, co.uk, com.au."),

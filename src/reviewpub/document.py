@@ -13,7 +13,7 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 
 def counted(number: int, noun: str) -> str:
@@ -77,7 +77,7 @@ class Quote:
     paragraphs: tuple[Paragraph, ...]
 
 
-Block = Union[Paragraph, ListBlock, Quote]
+Block = Paragraph | ListBlock | Quote
 
 
 def block_sentences(block: Block) -> Iterator[Sentence]:

@@ -87,7 +87,8 @@ def engine_class(name: str) -> type[Engine]:
         loaded = entry.load()
     except Exception as error:  # any import-time failure of a plugin; it must not take reviewpub down
         raise EngineUnavailable(
-            f"engine {name!r} ({entry.value}) failed to load: {type(error).__name__}: {error}; reinstall it or pick another"
+            f"engine {name!r} ({entry.value}) failed to load: {type(error).__name__}: {error}; "
+            "reinstall it or pick another"
         ) from error
     if not (isinstance(loaded, type) and issubclass(loaded, Engine)):
         raise EngineUnavailable(f"engine {name!r} ({entry.value}) is not a reviewpub Engine; pick another")

@@ -172,7 +172,8 @@ def unknown_voice(voice: str, voices: list[Voice]) -> SettingsError:
     nearby = sorted({item.id for item in voices if any(code.split("-")[0] == language for code in item.languages)})
     suggestions = nearby[:12] or ["en", "en-gb", "en-us", "de", "es", "fr"]
     return SettingsError(
-        f"unknown voice {voice[:60]!r} for espeak; try: {', '.join(suggestions)}, ... (reviewpub voices --engine espeak)"
+        f"unknown voice {voice[:60]!r} for espeak; try: {', '.join(suggestions)}, ... "
+        "(reviewpub voices --engine espeak)"
     )
 
 

@@ -11,7 +11,7 @@ bombs cost nothing; tags outside YAML's core schema are still refused, naming th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from reviewpub.errors import SourceError
 
@@ -38,7 +38,7 @@ RESOLVED_TAGS = frozenset(YAML_TAG + name for name in ("int", "float", "bool", "
 """Tags a plain scalar gets from its form; an explicit one must fit the value (``!!int abc`` does not)."""
 MERGE_KEY_TAG = YAML_TAG + "merge"
 
-FrontValue = Union[str, None, list[str], dict[str, str | None]]
+FrontValue = str | None | list[str] | dict[str, str | None]
 """A front-matter value: text, nothing, a list of texts or a mapping of texts (one level)."""
 
 

@@ -284,7 +284,10 @@ def arrange(items: list[Heading | DraftBlock], front: dict[str, FrontValue]) -> 
             else:
                 bold = [dataclasses.replace(span, strong=True) for span in item.spans]
                 (target or chapter).blocks.append(DraftBlock("paragraph", [bold]))
-                rule = f"level-{item.level} heading: deeper than sections, kept as a bold line (use level {child_level} for a section)"
+                rule = (
+                    f"level-{item.level} heading: deeper than sections, kept as a bold line "
+                    f"(use level {child_level} for a section)"
+                )
                 decisions.append(Decision(item.line, heading_text, "body", rule))
         else:
             if target is None:

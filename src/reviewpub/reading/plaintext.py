@@ -34,7 +34,9 @@ FAQ_CHAPTER_TITLE = "Frequently Asked Questions"
 INTRODUCTION_TITLE = "Introduction"
 
 SMALL_WORDS = frozenset(
-    "a an and as at but by en for from if in into nor of off on onto or per so than the to up upon via vs with yet".split()
+    (
+        "a an and as at but by en for from if in into nor of off on onto or per so than the to up upon via vs with yet"
+    ).split()
 )
 """Words Title Case leaves in lower case."""
 

@@ -166,6 +166,9 @@ def detected_rating(lines: list[RatingLine]) -> tuple[Rating | None, list[Decisi
                 "taken; keep one, or set rating in front matter"
             )
         else:
-            rule = f"a rating line: the review is rated {line.rating} (the line stays in the text; a rating in front matter would win)"
+            rule = (
+                f"a rating line: the review is rated {line.rating} "
+                "(the line stays in the text; a rating in front matter would win)"
+            )
         decisions.append(Decision(line.line, line.text, "rating", rule))
     return agreed, decisions

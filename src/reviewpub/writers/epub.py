@@ -391,7 +391,7 @@ def repack(data: bytes, document: Document, files: list[ChapterFile]) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(output, "w") as target:
         names = source.namelist()
         # OCF: "mimetype" first and stored; the rest in a fixed order.
-        for name in ["mimetype"] + sorted(name for name in names if name != "mimetype"):
+        for name in ["mimetype", *sorted(name for name in names if name != "mimetype")]:
             content = source.read(name)
             if name == OPF_PATH:
                 content = content.replace(b"<package ", b"<package xml:lang=" + language + b" ", 1)

@@ -3,8 +3,8 @@
 ``write_feed`` is one review's feed: one episode per chapter, in order, with its MP3, its
 WebVTT/SRT transcript and its first sentences as description (after what was reviewed and
 its rating, when the review gives them), plus a bonus episode holding
-the whole book as one MP3 with its ``chapters.json``. ``write_show_feed`` is the feed of a folder of reviews, the show: one
-episode per review, its whole-review MP3 with chapters and transcripts (``reviewpub.show``).
+the whole book as one MP3 with its ``chapters.json``. ``write_show_feed`` is the feed of a folder
+of reviews, the show: one episode per review, its whole-review MP3 with chapters and transcripts (``reviewpub.show``).
 
 Written with the standard library's ElementTree rather than feedgen, which knows nothing of
 the ``podcast:`` namespace (transcripts, chapters, guid, locked); lxml would add nothing here.

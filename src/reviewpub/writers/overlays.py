@@ -82,7 +82,7 @@ def overlay_clips(chapter: ChapterNarration, sentence_ids: Collection[str]) -> t
         later.start_sample >= earlier.end_sample for earlier, later in zip(chapter.clips, chapter.clips[1:])
     )
     starts = [0] + [milliseconds(chapter, clip.start_sample) for clip in chapter.clips[1:]]
-    ends = starts[1:] + [milliseconds(chapter, chapter.sample_count)]
+    ends = [*starts[1:], milliseconds(chapter, chapter.sample_count)]
     clips = tuple(OverlayClip(clip.sentence_id, begin, end) for clip, begin, end in zip(chapter.clips, starts, ends))
     if not in_order or any(clip.end_ms <= clip.begin_ms for clip in clips):
         raise WriterError(

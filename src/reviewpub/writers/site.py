@@ -86,7 +86,7 @@ def number(value: float) -> int | float:
 
 def clock(seconds: float) -> str:
     """``1:02:03`` or ``2:03``: a time as a listener reads it."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
