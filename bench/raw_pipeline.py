@@ -49,7 +49,7 @@ MP3_ARGUMENTS = [
     "-f",
     "mp3",
 ]
-"""reviewpub's default MP3: mono, 44.1 kHz, 96 kbps CBR, LAME quality 7 (narration/audio.py encode_mp3).
+"""reviewpub's default MP3: mono, 44.1 kHz, 96 kbps CBR, LAME quality 7 (reviewpub/media.py encode_mp3).
 tests/test_bench.py checks these against reviewpub's settings, so the floor follows them."""
 
 SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)

@@ -217,7 +217,7 @@ def test_bench_help_lists_its_options() -> None:
 
 
 def test_raw_pipeline_keeps_reviewpubs_mp3_settings_and_does_not_import_it() -> None:
-    from reviewpub.narration.audio import MP3_QUALITY
+    from reviewpub.media import MP3_QUALITY
     from reviewpub.narration.settings import AudioSettings
 
     source = (BENCH / "raw_pipeline.py").read_text(encoding="utf-8")

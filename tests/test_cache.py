@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from reviewpub.errors import WriterError
+from reviewpub.media import digest
 from reviewpub.narration.cache import (
     CHAPTER_MAGIC,
     CLIP_MAGIC,
     CachedClip,
     NarrationCache,
     copy_encoded,
-    digest,
     encoded_paths,
     seal,
 )

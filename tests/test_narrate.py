@@ -19,8 +19,9 @@ import pytest
 from reviewpub.document import Chapter, ChapterRole, Document, ListBlock, Metadata, Paragraph, Sentence
 from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.errors import EngineError
+from reviewpub.media import encode_mp3, mp3_encoding
 from reviewpub.narration import narrate, reading_plan, short_title
-from reviewpub.narration.audio import audioop, encode_mp3, mp3_encoding, read_pcm
+from reviewpub.narration.audio import audioop, read_pcm
 from reviewpub.narration.cache import copy_encoded
 from reviewpub.narration.model import ChapterNarration, Narration
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile

@@ -19,6 +19,7 @@ from lxml import etree
 from reviewpub.document import Document
 from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import run_ffmpeg
+from reviewpub.narration.lexicon import load_lexicon
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.reading import read_document
 from reviewpub.writers.epub import write_epub
@@ -121,13 +122,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     lexicon = folder / "names.pls"
     lexicon.write_text(PLS, encoding="utf-8")
     results = {}
-    for name, document, lexicon_path in (("sample", sample_document(), lexicon), ("seed", read_document(SEED), None)):
+    loaded = load_lexicon(lexicon)
+    for name, document, read_lexicon in (("sample", sample_document(), loaded), ("seed", read_document(SEED), None)):
         narration, audio = narrate_by_hand(document, folder / name)
         path = write_epub(
             document,
             folder / f"{name}.read-aloud.epub",
             read_aloud=ReadAloud(
-                narration=narration, chapter_audio=audio, narrator="handmade (sine)", lexicon=lexicon_path
+                narration=narration, chapter_audio=audio, narrator="handmade (sine)", lexicon=read_lexicon
             ),
         )
         results[name] = Built(path, document, narration, write_epub(document, folder / f"{name}.epub"))

@@ -21,6 +21,7 @@ from reviewpub.errors import SettingsError, SourceError, WriterError
 from reviewpub.files import describe_os_error
 from reviewpub.progress import NullProgress, Progress
 from reviewpub.staging import stage
+from reviewpub.writers.feed import DEFAULT_CATEGORY
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SOURCE_SUFFIXES = (".txt", ".md", ".markdown", ".text")
-DEFAULT_CATEGORY = ("TV & Film", "Film Reviews")
 
 
 @dataclass(frozen=True)
@@ -334,6 +334,7 @@ def write_audio(
     document: Document, narration: Narration, options: BuildOptions, folder: Path, cover: bytes, progress: Progress
 ) -> list[Path]:
     """Chapter MP3s and the playlist, from a finished narration, into ``folder`` (a staged ``output/NAME``)."""
+    from reviewpub.narration.cache import copy_encoded
     from reviewpub.writers.mp3 import write_chapter_mp3s
     from reviewpub.writers.playlist import write_playlist
 
@@ -346,6 +347,7 @@ def write_audio(
         cover_jpeg=cover,
         jobs=options.jobs,
         progress=progress,
+        copy_encoded=copy_encoded,
     )
     paths.append(write_playlist(narration, folder / f"{document.name}.m3u8", audio_folder=audio_folder))
     return paths
@@ -378,7 +380,7 @@ def publish_audio(document: Document, options: BuildOptions, progress: Progress 
         return Result(paths=paths, narration=narration)
 
 
-def write_read_aloud(document: Document, narration: Narration, options: BuildOptions, folder: Path) -> Path:
+def write_read_aloud(document: Document, narration: Narration, lexicon: Lexicon | None, folder: Path) -> Path:
     """The EPUB with every chapter's narration embedded and synchronised (Media Overlays).
 
     It embeds the chapter MP3s in ``folder``/audio, so they are written (or kept) first.
@@ -390,7 +392,7 @@ def write_read_aloud(document: Document, narration: Narration, options: BuildOpt
         narration=narration,
         chapter_audio=chapter_audio_files(narration, folder),
         narrator=f"{narration.engine} ({narration.voice})",
-        lexicon=options.lexicon,
+        lexicon=lexicon,
     )
     return write_epub(document, folder / f"{document.name}.read-aloud.epub", read_aloud=read_aloud)
 
@@ -408,7 +410,7 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
         narration = narrate(document, options, voicing, progress)
         with stage(options.output, document.name, read_aloud_outputs(document.name)) as staging:
             staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
-            paths = staging.publishes([write_read_aloud(document, narration, options, staging.folder)])
+            paths = staging.publishes([write_read_aloud(document, narration, voicing.lexicon, staging.folder)])
         return paths
 
 
@@ -435,7 +437,7 @@ def build(
             folder = staging.folder
             paths = [write_epub(document, staging.root / f"{document.name}.epub")]
             paths += write_audio(document, narration, options, folder, cover, progress)
-            paths.append(write_read_aloud(document, narration, options, folder))
+            paths.append(write_read_aloud(document, narration, voicing.lexicon, folder))
             paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
             paths.append(
                 write_book_mp3(

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import Chapter, ListBlock, Paragraph, Sentence
 from reviewpub.errors import EngineError, EngineUnavailable, ReviewpubError, SettingsError
+from reviewpub.media import digest
 from reviewpub.narration import audio as chapter_audio
-from reviewpub.narration.cache import CachedChapter, CachedClip, NarrationCache, digest
+from reviewpub.narration.cache import CachedChapter, CachedClip, NarrationCache
 from reviewpub.narration.encoding import ChapterEncoder
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile

@@ -9,7 +9,8 @@ pure gains (no delay, no dynamic ``loudnorm``), so every sentence keeps its samp
 Chapters are streamed through files in chunks of seconds: memory does not grow with the
 length of a chapter.
 
-Helpers other writers reuse: ``encode_mp3``, ``measure_loudness``, ``read_pcm``, ``decode_pcm``.
+Helpers other modules reuse: ``measure_loudness``, ``read_pcm``, ``decode_pcm`` (MP3 encoding is in
+``reviewpub.media``, which writers share).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 
 from reviewpub.ffmpeg import run_ffmpeg, run_ffmpeg_analysis
-from reviewpub.narration.cache import digest
 from reviewpub.narration.levelling import (
     FULL_SCALE,
     SILENT_BELOW_DB,
@@ -81,11 +81,6 @@ MEASURE_BACKLOG = 4
 LEVELLING_VERSION = 2
 """Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
 rounded to nearest), so chapters levelled the old way are made again, not reused."""
-MP3_ENCODING_VERSION = 1
-"""Bumped when ``encode_mp3`` changes its arguments, so encodings cached the old way are not reused."""
-MP3_QUALITY = 7
-"""LAME's algorithm quality (0 best, 9 fastest): 7 encodes about twice as fast as the default
-and is transparent for speech at 96 kbps (encoding dominates a build's time)."""
 
 
 @dataclass(frozen=True)
@@ -373,86 +368,6 @@ def render_chapter(
     )
     write_wav(raw, wav, sample_rate, plan.gains, window_samples, with_room_tone=is_audiobook)
     return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited)
-
-
-def lame_scale(bitrate_kbps: int) -> float:
-    """The gain LAME's CBR/ABR presets apply to the input (``scale`` in its ``abr_switch_map``).
-
-    LAME lowers the level by 0.95 (-0.45 dB) up to 160 kbps, 0.97 at 192 and 0.98 at 224
-    kbps, to keep its own rounding from clipping; ``encode_mp3`` undoes it so the MP3 is
-    exactly as loud as the PCM it came from.
-    """
-    if bitrate_kbps >= 256:
-        return 1.0
-    if bitrate_kbps >= 224:
-        return 0.98
-    if bitrate_kbps >= 192:
-        return 0.97
-    return 0.95
-
-
-def encode_mp3(wav: Path, mp3: Path, settings: AudioSettings) -> None:
-    """Encode a chapter WAV once, as CBR MP3 at the settings' rate, channels and bitrate (no tags).
-
-    The level is raised by exactly what LAME's presets take away (``lame_scale``; not with
-    ``--loudness off``, which keeps the engine's level and headroom), so the encoded file
-    measures what the PCM measured. A stereo file carries the mono signal on both channels at
-    full level (ffmpeg's own upmix would lower it by 3 dB), so it measures 3 LU louder:
-    -16 LUFS from -19 LUFS mono. A LAME header records the encoder delay and padding, so
-    decoders drop them and the decoded audio lines up sample for sample with the WAV.
-    """
-    # soxr: a band-limited resampler over the whole chapter at once, so the engine's 22.05 kHz
-    # reaches 44.1 kHz without imaging and without a seam at any clip join.
-    filters = [f"aresample={settings.sample_rate}:resampler=soxr"]
-    if settings.loudness is not LoudnessProfile.OFF:
-        filters.append(f"volume={1 / lame_scale(settings.bitrate_kbps):.6f}:precision=float")
-    if settings.channels == 2:
-        filters.append("pan=stereo|c0=c0|c1=c0")
-    run_ffmpeg(
-        [
-            "-i",
-            wav,
-            "-map_metadata",
-            "-1",
-            "-af",
-            ",".join(filters),
-            "-ar",
-            str(settings.sample_rate),
-            "-ac",
-            str(settings.channels),
-            "-c:a",
-            "libmp3lame",
-            "-b:a",
-            f"{settings.bitrate_kbps}k",
-            "-compression_level",
-            str(MP3_QUALITY),
-            "-write_xing",
-            "1",
-            "-id3v2_version",
-            "0",
-            "-f",
-            "mp3",
-            mp3,
-        ],
-        what=str(mp3),
-    )
-
-
-def mp3_encoding(settings: AudioSettings) -> str:
-    """A short name for how ``encode_mp3`` encodes under ``settings``: cached encodings are keyed by it.
-
-    Everything ``encode_mp3`` reads from the settings is in it, with the encoder's quality, so
-    an encoding made under other settings (or by an older rule) is never taken for this one.
-    """
-    return digest(
-        "mp3",
-        MP3_ENCODING_VERSION,
-        settings.sample_rate,
-        settings.channels,
-        settings.bitrate_kbps,
-        settings.loudness is LoudnessProfile.OFF,
-        MP3_QUALITY,
-    )[:16]
 
 
 def measure_loudness(path: Path) -> Loudness:

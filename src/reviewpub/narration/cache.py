@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any, TypeGuard
 
 from reviewpub.errors import WriterError
-from reviewpub.files import atomic_write, describe_os_error, file_sha256, process_is_running
+from reviewpub.files import HASH_CHUNK_BYTES, atomic_write, describe_os_error, file_sha256, process_is_running
 
 logger = logging.getLogger(__name__)
 FORMAT = "narration-v2"
@@ -50,18 +50,11 @@ ENCODED_MAGIC = b"reviewpub-encoded/1"
 """First word of a sealed entry: its kind and format version. Bump the version when an entry's
 bytes change: older entries then fail their seal and are replaced in place, so an upgrade
 leaves no stale folder of audio behind (``FORMAT`` names the folder, not the bytes)."""
-HASH_CHUNK_BYTES = 1 << 20
 SAMPLE_WIDTH_BYTES = 2
 """Stored PCM is signed 16-bit."""
 SAMPLE_RATE_RANGE = range(1_000, 1_000_001)
 """Rates a stored entry may state; anything else (0, negative, absurd) is damage."""
 HEX_DIGEST = re.compile(rb"[0-9a-f]{64}")
-
-
-def digest(*parts: Any) -> str:
-    """A stable hex digest of JSON-serialisable parts (dict keys sorted, so order never matters)."""
-    encoded = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
-    return hashlib.sha256(encoded).hexdigest()
 
 
 class DamagedEntry(ValueError):

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from reviewpub.errors import WriterError
-from reviewpub.narration.audio import encode_mp3, mp3_encoding
+from reviewpub.media import encode_mp3, mp3_encoding
 from reviewpub.narration.cache import NarrationCache
 from reviewpub.narration.settings import AudioSettings
 

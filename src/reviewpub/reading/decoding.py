@@ -9,11 +9,11 @@ stops here with a message saying what the file looks like.
 from __future__ import annotations
 
 import codecs
-import re
 import stat
 import unicodedata
 from pathlib import Path
 
+from reviewpub.document import NOT_IN_XML
 from reviewpub.errors import SourceError
 
 MAX_SOURCE_BYTES = 200 * 1024 * 1024
@@ -51,9 +51,6 @@ NUL_SHARE_LIMIT = 100
 CONTROL_SHARE_LIMIT = 20
 """More than one C0 control byte (other than tab, newline, CR, form feed) in this many means binary."""
 SAMPLE_BYTES = 65536
-
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-"""Characters XML 1.0 cannot carry, C1 controls and lone surrogates: removed from all text."""
 
 
 def read_source_bytes(path: Path) -> bytes:
@@ -177,5 +174,5 @@ def clean_text(text: str) -> str:
     removes C0/C1 controls except newline, NUL, lone surrogates, U+FFFE/U+FFFF and the U+FFFD
     replacement character (a sign of damage, not of text).
     """
-    text = FORBIDDEN_CHARACTERS.sub("", text.replace("\t", " ").replace("\ufffd", ""))
+    text = NOT_IN_XML.sub("", text.replace("\t", " ").replace("\ufffd", ""))
     return unicodedata.normalize("NFC", text)

@@ -1,5 +1,3 @@
-# mypy: disallow-untyped-calls=False
-# (mutagen ships no type hints; every tag frame is an untyped call.)
 """The whole audiobook: an M4B (AAC) and one MP3, both with chapter marks.
 
 Both are made by ffmpeg's concat demuxer reading the chapters' finished PCM (the
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING
 from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import run_ffmpeg
 from reviewpub.files import atomic_path, file_sha256
+from reviewpub.media import INPUT_DIGEST_FRAME, MP3_QUALITY, lame_arguments
 from reviewpub.writers.chapters import chapter_spans_ms
 from reviewpub.writers.mp3 import NARRATOR_CREDIT, book_frames, narrator_comment, release_date
 
@@ -36,12 +35,8 @@ if TYPE_CHECKING:
     from reviewpub.narration.model import Narration
 
 BOOK_SAMPLE_RATE = 44100
-LAME_QUALITY = 7
-"""LAME's algorithm quality (0 best, 9 fastest), as for the chapter MP3s: fast, transparent for speech."""
 MP4_DIGEST_ATOM = "----:org.reviewpub:input"
 """Free-form MP4 atom holding the digest of an M4B's inputs."""
-ID3_DIGEST_DESCRIPTION = "reviewpub-input"
-"""``TXXX`` description holding the digest of an MP3's inputs (the chapter MP3s use the same)."""
 AUDIOBOOK_MEDIA_KIND = 2
 """iTunes ``stik`` value for an audiobook."""
 
@@ -165,7 +160,7 @@ def stored_mp3_digest(path: Path) -> str | None:
     if not path.is_file():
         return None
     try:
-        frame = ID3(path).get(f"TXXX:{ID3_DIGEST_DESCRIPTION}")
+        frame = ID3(path).get(f"TXXX:{INPUT_DIGEST_FRAME}")
     except (MutagenError, OSError, ValueError):
         return None
     return str(frame.text[0]) if frame is not None and frame.text else None
@@ -265,7 +260,7 @@ def write_book_mp3(
 
     path = Path(path)
     check_chapter_audio(narration, path)
-    digest = input_digest(document, narration, cover_jpeg, "mp3", bitrate_kbps, BOOK_SAMPLE_RATE, LAME_QUALITY)
+    digest = input_digest(document, narration, cover_jpeg, "mp3", bitrate_kbps, BOOK_SAMPLE_RATE, MP3_QUALITY)
     if stored_mp3_digest(path) == digest:
         return path
     metadata = document.metadata
@@ -281,16 +276,7 @@ def write_book_mp3(
                 str(BOOK_SAMPLE_RATE),
                 "-ac",
                 "1",
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                f"{bitrate_kbps}k",
-                "-compression_level",
-                str(LAME_QUALITY),
-                "-write_xing",
-                "1",
-                "-id3v2_version",
-                "0",
+                *lame_arguments(bitrate_kbps),
                 "-fflags",
                 "+bitexact",
                 "-f",
@@ -324,6 +310,6 @@ def write_book_mp3(
                 sub_frames=[TIT2(encoding=3, text=metadata.title)],
             )
         )
-        tags.add(TXXX(encoding=3, desc=ID3_DIGEST_DESCRIPTION, text=digest))
+        tags.add(TXXX(encoding=3, desc=INPUT_DIGEST_FRAME, text=digest))
         tags.save(temporary, v2_version=4)
     return path

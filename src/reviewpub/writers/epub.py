@@ -294,9 +294,7 @@ def lexicon_item(document: Document, read_aloud: ReadAloud | None) -> epub.EpubI
         return None
     from ebooklib import epub
 
-    from reviewpub.narration.lexicon import load_lexicon
-
-    pls = load_lexicon(read_aloud.lexicon).to_pls(document.metadata.language)
+    pls = read_aloud.lexicon.to_pls(document.metadata.language)
     return epub.EpubItem(uid="lexicon", file_name=LEXICON_FILE, media_type="application/pls+xml", content=pls)
 
 

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import ListBlock, block_sentences
 from reviewpub.files import atomic_path
-from reviewpub.narration.audio import MP3_QUALITY, encode_mp3, mp3_encoding
-from reviewpub.narration.cache import copy_encoded, digest
+from reviewpub.media import INPUT_DIGEST_FRAME, MP3_QUALITY, EncodedCopy, digest, encode_mp3, mp3_encoding
 from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from reviewpub.narration.settings import AudioSettings
 
 logger = logging.getLogger(__name__)
-INPUT_DIGEST_FRAME = "reviewpub-input"
-"""``TXXX`` description of the digest of an MP3's audio inputs (the whole-book MP3 uses it too)."""
 TAGS_DIGEST_FRAME = "reviewpub-tags"
 """``TXXX`` description of the digest of an MP3's tags."""
 NARRATOR_CREDIT = "reviewpub"
@@ -250,14 +247,14 @@ class PlannedFile:
     tags_digest: str
 
 
-def encode_chapter(planned: PlannedFile, audio: AudioSettings) -> None:
+def encode_chapter(planned: PlannedFile, audio: AudioSettings, copy_encoded: EncodedCopy | None) -> None:
     """Encode and tag into a temporary file, then rename it into place.
 
     Narration encodes each chapter into the cache as soon as it is spoken; that encoding is
-    copied when the cache has a whole one, and made here otherwise (the same bytes).
+    copied when the cache has a whole one (``copy_encoded``), and made here otherwise (the same bytes).
     """
     with atomic_path(planned.path) as temporary:
-        if not copy_encoded(planned.chapter.wav_path, mp3_encoding(audio), temporary):
+        if copy_encoded is None or not copy_encoded(planned.chapter.wav_path, mp3_encoding(audio), temporary):
             encode_mp3(planned.chapter.wav_path, temporary, audio)
         write_tags(temporary, planned.frames, planned.audio_digest, planned.tags_digest)
 
@@ -312,12 +309,14 @@ def write_chapter_mp3s(
     cover_jpeg: bytes | None,
     jobs: int | None = None,
     progress: Progress = NullProgress(),
+    copy_encoded: EncodedCopy | None = None,
 ) -> list[Path]:
     """Write ``NN-<chapter-id>.mp3`` for every chapter into ``folder`` (``output/<name>/audio``).
 
     Files whose audio and tags are current are kept as they are; chapter MP3s of chapters
     that no longer exist are removed. Encodings run in parallel (``jobs``, default the CPU
-    count), each an ffmpeg process.
+    count), each an ffmpeg process. ``copy_encoded`` (narration's cache passes its own) copies
+    an encoding made while narrating; without it, every chapter is encoded here.
 
     Raises:
         WriterError: ffmpeg failed or the folder cannot be written; no partial file is left.
@@ -340,7 +339,7 @@ def write_chapter_mp3s(
             cores = os.cpu_count() or 1
             workers = max(1, min(jobs or cores, cores, len(to_encode)))
             with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(encode_chapter, item, audio): item for item in to_encode}
+                futures = {pool.submit(encode_chapter, item, audio, copy_encoded): item for item in to_encode}
                 try:
                     for future in concurrent.futures.as_completed(futures):
                         future.result()

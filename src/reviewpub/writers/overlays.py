@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewpub.errors import WriterError
 from reviewpub.narration.model import ChapterNarration, Narration
+
+if TYPE_CHECKING:
+    from reviewpub.narration.lexicon import Lexicon
 
 ACTIVE_CLASS = "-epub-media-overlay-active"
 """The class a reading system puts on the sentence being read (``media:active-class``)."""
@@ -36,8 +40,8 @@ class ReadAloud:
     """chapter id → the chapter's MP3, embedded in the EPUB."""
     narrator: str
     """Who or what reads (``media:narrator``), e.g. ``espeak (en-us)``."""
-    lexicon: Path | None = None
-    """A pronunciation lexicon (PLS, or TOML/YAML converted to PLS) to ship and link from the chapters."""
+    lexicon: Lexicon | None = None
+    """The pronunciation lexicon narration used, shipped as PLS and linked from the chapters."""
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,14 @@ text and the read-aloud EPUB, so Media Overlays can point at it. All text goes t
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape as escape_markup
 from xml.sax.saxutils import quoteattr
 
-from reviewpub.document import Chapter, ChapterRole, Document, ListBlock, Paragraph, Sentence, Span
+from reviewpub.document import NOT_IN_XML, Chapter, ChapterRole, Document, ListBlock, Paragraph, Sentence, Span
 
-NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff]")
-"""Characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/U+FFFF) plus C1 controls."""
 LINK_SCHEMES = ("http", "https", "mailto")
 """Link targets kept as links; anything else (``javascript:``, local files) would be dead or unsafe."""
 URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
