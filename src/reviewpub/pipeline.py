@@ -12,13 +12,14 @@ import errno
 import fcntl
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewpub.errors import SettingsError, SourceError, WriterError
 from reviewpub.files import describe_os_error
+from reviewpub.layout import FEED_NAME, OutputLayout, ReviewLayout, from_review
 from reviewpub.progress import NullProgress, Progress
 from reviewpub.staging import stage
 from reviewpub.writers.feed import DEFAULT_CATEGORY
@@ -139,9 +140,13 @@ class BuildOptions:
             explicit=explicit,
         )
 
+    def layout(self, document: Document) -> ReviewLayout:
+        """Where each of ``document``'s files goes under ``output/``."""
+        return ReviewLayout(self.output, document.name)
+
     def folder(self, document: Document) -> Path:
         """``output/<name>/``: where everything but the text EPUB goes."""
-        return self.output / document.name
+        return self.layout(document).folder
 
     def audio_settings(self) -> AudioSettings:
         """The audio settings, defaults filled in."""
@@ -242,9 +247,9 @@ def publish_epub(document: Document, options: BuildOptions) -> Path:
     from reviewpub.writers.epub import write_epub
 
     with output_lock(options, document):
-        name = document.name
-        with stage(options.output, name, lambda relative: relative == f"{name}.epub") as staging:
-            (path,) = staging.publishes([write_epub(document, staging.root / f"{name}.epub")])
+        epub_name = options.layout(document).epub_name
+        with stage(options.output, document.name, lambda relative: relative == epub_name) as staging:
+            (path,) = staging.publishes([write_epub(document, ReviewLayout(staging.root, document.name).epub)])
         return path
 
 
@@ -338,35 +343,19 @@ def write_audio(
     from reviewpub.writers.mp3 import write_chapter_mp3s
     from reviewpub.writers.playlist import write_playlist
 
-    audio_folder = folder / "audio"
+    review = ReviewLayout(folder.parent, document.name)
     paths = write_chapter_mp3s(
         document,
         narration,
-        audio_folder,
+        review.audio_folder,
         audio=options.audio_settings(),
         cover_jpeg=cover,
         jobs=options.jobs,
         progress=progress,
         copy_encoded=copy_encoded,
     )
-    paths.append(write_playlist(narration, folder / f"{document.name}.m3u8", audio_folder=audio_folder))
+    paths.append(write_playlist(narration, review.playlist, audio_folder=review.audio_folder))
     return paths
-
-
-def audio_outputs(name: str) -> Callable[[str], bool]:
-    """The outputs ``reviewpub audio`` makes: chapter MP3s and the playlist."""
-    return lambda relative: relative.startswith(f"{name}/audio/") or relative == f"{name}/{name}.m3u8"
-
-
-def read_aloud_outputs(name: str) -> Callable[[str], bool]:
-    """The outputs ``reviewpub epub --read-aloud`` makes: the audio and the read-aloud EPUB."""
-    makes_audio = audio_outputs(name)
-    return lambda relative: makes_audio(relative) or relative == f"{name}/{name}.read-aloud.epub"
-
-
-def every_output(name: str) -> Callable[[str], bool]:
-    """The outputs ``reviewpub build`` makes: the text EPUB and everything in ``output/NAME``."""
-    return lambda relative: relative == f"{name}.epub" or relative.startswith(f"{name}/")
 
 
 def publish_audio(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> Result:
@@ -375,7 +364,7 @@ def publish_audio(document: Document, options: BuildOptions, progress: Progress 
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
-        with stage(options.output, document.name, audio_outputs(document.name)) as staging:
+        with stage(options.output, document.name, options.layout(document).is_audio_output) as staging:
             paths = staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
         return Result(paths=paths, narration=narration)
 
@@ -394,12 +383,13 @@ def write_read_aloud(document: Document, narration: Narration, lexicon: Lexicon 
         narrator=f"{narration.engine} ({narration.voice})",
         lexicon=lexicon,
     )
-    return write_epub(document, folder / f"{document.name}.read-aloud.epub", read_aloud=read_aloud)
+    return write_epub(document, ReviewLayout(folder.parent, document.name).read_aloud, read_aloud=read_aloud)
 
 
 def chapter_audio_files(narration: Narration, folder: Path) -> dict[str, Path]:
     """chapter id → its MP3 in ``folder``/audio."""
-    return {chapter.chapter_id: folder / "audio" / f"{chapter.file_stem}.mp3" for chapter in narration.chapters}
+    review = ReviewLayout(folder.parent, folder.name)
+    return {chapter.chapter_id: review.chapter_mp3(chapter.file_stem) for chapter in narration.chapters}
 
 
 def publish_read_aloud(document: Document, options: BuildOptions, progress: Progress = NullProgress()) -> list[Path]:
@@ -408,7 +398,7 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
     with output_lock(options, document):
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
-        with stage(options.output, document.name, read_aloud_outputs(document.name)) as staging:
+        with stage(options.output, document.name, options.layout(document).is_read_aloud_output) as staging:
             staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
             paths = staging.publishes([write_read_aloud(document, narration, voicing.lexicon, staging.folder)])
         return paths
@@ -433,37 +423,37 @@ def build(
         cover = cover_jpeg(document)
         narration = narrate(document, options, voicing, progress)
         # Every file is made in the stage; they are published together, the feed last.
-        with stage(options.output, document.name, every_output(document.name)) as staging:
+        with stage(options.output, document.name, options.layout(document).owns) as staging:
             folder = staging.folder
-            paths = [write_epub(document, staging.root / f"{document.name}.epub")]
+            review = ReviewLayout(staging.root, document.name)
+            paths = [write_epub(document, review.epub)]
             paths += write_audio(document, narration, options, folder, cover, progress)
             paths.append(write_read_aloud(document, narration, voicing.lexicon, folder))
-            paths.append(write_m4b(document, narration, folder / f"{document.name}.m4b", cover_jpeg=cover))
+            paths.append(write_m4b(document, narration, review.m4b, cover_jpeg=cover))
             paths.append(
                 write_book_mp3(
                     document,
                     narration,
-                    folder / f"{document.name}.mp3",
+                    review.book_mp3,
                     cover_jpeg=cover,
                     bitrate_kbps=options.audio_settings().bitrate_kbps,
                 )
             )
-            paths += write_captions(narration, folder / "captions")
+            paths += write_captions(narration, review.captions_folder)
             # Whole-review transcripts: published with the review, so the show feed links to what is there.
             paths += write_review_transcripts(document, narration, folder)
-            paths.append(write_chapters_json(narration, folder / "chapters.json"))
-            artwork = folder / "cover.jpg"
-            with atomic_write(artwork) as handle:
+            paths.append(write_chapters_json(narration, review.chapters_json))
+            with atomic_write(review.cover) as handle:
                 handle.write(make_square_artwork(document.metadata))
-            paths.append(artwork)
-            links = SiteLinks(feed="../feed.xml" if options.in_show else "feed.xml", base_url=options.base_url)
+            paths.append(review.cover)
+            links = SiteLinks(feed=from_review(FEED_NAME) if options.in_show else FEED_NAME, base_url=options.base_url)
             paths += write_review_page(document, narration, folder, links)
             paths.append(
                 write_feed(
                     document,
                     narration,
                     folder,
-                    folder / "feed.xml",
+                    review.feed,
                     base_url=options.base_url,
                     category=options.category,
                     explicit=options.explicit,
@@ -504,22 +494,22 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
         WriterError: a review's published files are missing, or the output cannot be written.
     """
     from reviewpub.files import atomic_write
-    from reviewpub.show import SHOW_COVER_NAME, first_built_dates, read_ledger, show_episodes, write_ledger
-    from reviewpub.writers.feed import FEED_NAME, write_show_feed
+    from reviewpub.show import first_built_dates, read_ledger, show_episodes, write_ledger
+    from reviewpub.writers.feed import write_show_feed
 
     output = options.output
     with named_lock(output, SHOW_LOCK_NAME):
         ledger = read_ledger(output)
         first_built = first_built_dates(documents, ledger)
         episodes = show_episodes(documents, output, first_built)
-        cover = output / SHOW_COVER_NAME
+        cover = OutputLayout(output).cover
         with atomic_write(cover) as handle:
             handle.write(show.artwork)
         paths = [cover, write_ledger(output, first_built)]
         paths += write_site_index(
             output, show.title, show.language, documents, episodes, FEED_NAME, description=show.description
         )
-        paths.append(write_show_feed(show, episodes, output / FEED_NAME))
+        paths.append(write_show_feed(show, episodes, OutputLayout(output).feed))
         for name in sorted(set(ledger) - set(first_built)):
             remove_review(output, name)
     return paths
@@ -571,7 +561,7 @@ def write_site_index(
                 published=published,
                 rating=metadata.rating,
                 item=metadata.item,
-                feed=None if feed else f"{episode.name}/feed.xml",
+                feed=None if feed else ReviewLayout(output, episode.name).in_root(FEED_NAME),
             )
         )
     return write_index(output, title, language, entries, feed, description)
@@ -603,7 +593,7 @@ def remove_review(output: Path, name: str) -> None:
             logger.warning("%s: changed since reviewpub wrote it; kept", path)
         with contextlib.suppress(OSError):
             staging.manifest_path.unlink()
-        for folder in (output / name / "audio", output / name / "captions", output / name):
+        for folder in ReviewLayout(output, name).made_folders:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only when empty: a file the user put there keeps its folder
         logger.info("Removed %s: it is no longer in the source folder", name)

@@ -29,7 +29,8 @@ from typing import IO, Any, cast
 from xml.sax.saxutils import escape
 
 from reviewpub.errors import WriterError
-from reviewpub.writers.feed import ATOM, FEED_NAME
+from reviewpub.layout import FEED_NAME, PAGE_NAME
+from reviewpub.writers.feed import ATOM
 
 logger = logging.getLogger(__name__)
 CONTENT_TYPES = {
@@ -49,7 +50,6 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
 }
-PAGE_NAME = "index.html"
 """What a folder's address serves: the listening site's page (``/`` and ``/NAME/``)."""
 HOST_HEADER = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 """A Host header safe to write into the feed: a name or an IP literal, and a port."""

@@ -32,6 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.errors import SettingsError, WriterError
 from reviewpub.files import atomic_write
+from reviewpub.layout import (
+    CHAPTERS_NAME,
+    COVER_NAME,
+    TRANSCRIPT_TEXT_NAME,
+    TRANSCRIPT_VTT_NAME,
+    OutputLayout,
+    ReviewLayout,
+)
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -39,9 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "reviewpub.toml"
-LEDGER_NAME = ".show.json"
 LEDGER_VERSION = 1
-SHOW_COVER_NAME = "cover.jpg"
 EPISODE_GUID_NAMESPACE = uuid.UUID("0c7f5a0e-3f4b-5d2a-9a61-72657669657e")
 """Namespace of the GUIDs derived from a review's slug: the same slug, the same GUID, for ever."""
 TEXT_KEYS = ("title", "author", "owner_name", "owner_email", "language", "base_url", "cover", "description")
@@ -277,7 +283,7 @@ def front_matter_id(source: Path | None) -> str | None:
 
 def read_ledger(output: Path) -> dict[str, dt.datetime]:
     """review name → when it was first built, from ``output/.show.json`` (empty when unknown)."""
-    path = Path(output) / LEDGER_NAME
+    path = OutputLayout(Path(output)).ledger
     try:
         data = json.loads(path.read_bytes())
         episodes = data["episodes"] if data.get("version") == LEDGER_VERSION else {}
@@ -296,7 +302,7 @@ def read_ledger(output: Path) -> dict[str, dt.datetime]:
 
 def write_ledger(output: Path, first_built: Mapping[str, dt.datetime]) -> Path:
     """Record the show's reviews and the date each was first built."""
-    path = Path(output) / LEDGER_NAME
+    path = OutputLayout(Path(output)).ledger
     episodes = {name: {"first_built": moment.isoformat()} for name, moment in sorted(first_built.items())}
     with atomic_write(path) as handle:
         handle.write(json.dumps({"version": LEDGER_VERSION, "episodes": episodes}, indent=1).encode("utf-8") + b"\n")
@@ -324,27 +330,30 @@ def show_episodes(documents: list[Document], output: Path, first_built: Mapping[
         WriterError: a review's whole-review MP3 or chapters are missing (build it first).
     """
     from reviewpub.writers.feed import publication_date, summary, with_review_line
-    from reviewpub.writers.transcript import TEXT_NAME, VTT_NAME
 
     episodes = []
     for document in documents:
         metadata = document.metadata
         name = document.name
-        folder = Path(output) / name
-        audio = f"{name}/{name}.mp3"
+        review = ReviewLayout(Path(output), name)
+        folder = review.folder
+        audio = review.in_root(review.book_mp3_name)
         try:
-            audio_bytes = (Path(output) / audio).stat().st_size
-            chapters = json.loads((folder / "chapters.json").read_bytes())["chapters"]
+            audio_bytes = review.book_mp3.stat().st_size
+            chapters = json.loads(review.chapters_json.read_bytes())["chapters"]
             duration_s = float(chapters[-1]["endTime"]) if chapters else 0.0
         except (OSError, ValueError, KeyError, TypeError, IndexError) as error:
             raise WriterError(
-                f"{folder}: its whole-review MP3 or chapters.json is missing or unreadable "
+                f"{folder}: its whole-review MP3 or {CHAPTERS_NAME} is missing or unreadable "
                 f"({error}); build the review again"
             ) from None
         published = publication_date(document) if metadata.date else first_built[name]
         transcripts = tuple(
-            Transcript(f"{name}/{file_name}", media_type, role)
-            for file_name, media_type, role in ((VTT_NAME, "text/vtt", "captions"), (TEXT_NAME, "text/plain", None))
+            Transcript(review.in_root(file_name), media_type, role)
+            for file_name, media_type, role in (
+                (TRANSCRIPT_VTT_NAME, "text/vtt", "captions"),
+                (TRANSCRIPT_TEXT_NAME, "text/plain", None),
+            )
             if (folder / file_name).is_file()
         )
         # What was reviewed and its rating lead, from this review's metadata alone: the item
@@ -363,8 +372,8 @@ def show_episodes(documents: list[Document], output: Path, first_built: Mapping[
                 audio=audio,
                 audio_bytes=audio_bytes,
                 duration_s=duration_s,
-                artwork=f"{name}/cover.jpg",
-                chapters=f"{name}/chapters.json",
+                artwork=review.in_root(COVER_NAME),
+                chapters=review.in_root(CHAPTERS_NAME),
                 transcripts=transcripts,
                 language=metadata.language,
                 author=metadata.author,

@@ -34,11 +34,12 @@ from reviewpub.files import (
     process_is_running,
     remove_abandoned_temporaries,
 )
+from reviewpub.layout import FEED_NAME, ReviewLayout
 
 logger = logging.getLogger(__name__)
 
 MANIFEST_VERSION = 1
-PUBLISHED_LAST = "feed.xml"
+PUBLISHED_LAST = FEED_NAME
 """Podcast apps poll the feed: it is renamed into place after every file it points to."""
 
 
@@ -72,12 +73,8 @@ class Staging:
 
     def refuse_symlinked_folders(self) -> None:
         """Stop if a folder reviewpub writes into is a symlink: it would lead writes and removals outside."""
-        for folder in (
-            self.output,
-            self.output / self.name,
-            self.output / self.name / "audio",
-            self.output / self.name / "captions",
-        ):
+        review = ReviewLayout(self.output, self.name)
+        for folder in (self.output, review.folder, review.audio_folder, review.captions_folder):
             if folder.is_symlink():
                 raise WriterError(
                     f"{folder}: is a symbolic link; reviewpub writes only inside its output folder, "
@@ -107,7 +104,7 @@ class Staging:
             bool(parts)
             and not Path(relative).is_absolute()
             and ".." not in parts
-            and parts[0] in (self.name, f"{self.name}.epub")
+            and parts[0] in (self.name, ReviewLayout(self.output, self.name).epub_name)
         )
 
     def remove_abandoned(self) -> None:

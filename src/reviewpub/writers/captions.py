@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewpub.files import atomic_write
+from reviewpub.layout import chapter_captions_name
 
 if TYPE_CHECKING:
     from reviewpub.narration.model import ChapterNarration, Narration
@@ -137,7 +138,7 @@ def write_captions(narration: Narration, folder: Path) -> list[Path]:
     written: list[Path] = []
     for chapter in narration.chapters:
         for suffix, render in ((".vtt", render_vtt), (".srt", render_srt)):
-            path = Path(folder) / f"{chapter.file_stem}{suffix}"
+            path = Path(folder) / chapter_captions_name(chapter.file_stem, suffix)
             with atomic_write(path) as handle:
                 handle.write(render(chapter).encode("utf-8"))
             written.append(path)

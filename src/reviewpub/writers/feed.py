@@ -32,6 +32,7 @@ from reviewpub import __version__
 from reviewpub.document import block_sentences
 from reviewpub.errors import SettingsError, WriterError
 from reviewpub.files import atomic_write
+from reviewpub.layout import CHAPTERS_NAME, COVER_NAME, FEED_NAME, ReviewLayout, book_mp3_name
 from reviewpub.writers.chapters import CHAPTERS_MEDIA_TYPE
 
 if TYPE_CHECKING:
@@ -114,9 +115,6 @@ APPLE_CATEGORIES: dict[str, tuple[str, ...]] = {
     "TV & Film": ("After Shows", "Film History", "Film Interviews", "Film Reviews", "TV Reviews"),
 }
 """Apple Podcasts' categories and their subcategories: a feed naming another is refused there."""
-FEED_NAME = "feed.xml"
-COVER_NAME = "cover.jpg"
-CHAPTERS_NAME = "chapters.json"
 SUMMARY_SENTENCES = 2
 NOT_XML_CHARACTERS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 """Characters XML 1.0 cannot carry even escaped (C0 controls, lone surrogates, U+FFFE/FFFF)."""
@@ -386,14 +384,14 @@ def write_feed(
             description=with_review_line(metadata, summary(chapter)),
             guid=f"{metadata.identifier}#{chapter.id}",
             published=published + dt.timedelta(minutes=chapter_narration.number),
-            audio=f"audio/{stem}.mp3",
+            audio=ReviewLayout.chapter_mp3_link(stem),
             seconds=chapter_narration.duration_s,
             rating=rating,
         )
         sub(item, f"{{{ITUNES}}}episode", str(chapter_narration.number))
         sub(item, f"{{{ITUNES}}}episodeType", "full")
         for suffix, media_type, role in ((".vtt", "text/vtt", "captions"), (".srt", "application/x-subrip", None)):
-            transcript = f"captions/{stem}{suffix}"
+            transcript = ReviewLayout.chapter_captions_link(stem, suffix)
             if (folder / transcript).is_file():
                 extra = {"rel": role} if role else {}
                 sub(
@@ -405,7 +403,7 @@ def write_feed(
                     **extra,
                 )
 
-    book = f"{document.name}.mp3"
+    book = book_mp3_name(document.name)
     if (folder / book).is_file():
         item = add_item(
             channel,

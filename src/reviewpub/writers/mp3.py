@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import ListBlock, block_sentences
 from reviewpub.files import atomic_path
+from reviewpub.layout import chapter_mp3_name
 from reviewpub.media import INPUT_DIGEST_FRAME, MP3_QUALITY, EncodedCopy, digest, encode_mp3, mp3_encoding
 from reviewpub.progress import NullProgress, Progress
 
@@ -291,7 +292,7 @@ def plan_files(
         planned.append(
             PlannedFile(
                 chapter_narration,
-                Path(folder) / f"{chapter_narration.file_stem}.mp3",
+                Path(folder) / chapter_mp3_name(chapter_narration.file_stem),
                 frames,
                 audio_digest,
                 frames_digest(frames),

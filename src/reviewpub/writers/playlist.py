@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewpub.files import atomic_write
+from reviewpub.layout import chapter_mp3_name
 
 if TYPE_CHECKING:
     from reviewpub.narration.model import Narration
@@ -22,9 +23,8 @@ def playlist_text(narration: Narration, relative_folder: str) -> str:
     for chapter in narration.chapters:
         title = " ".join(chapter.title.split())  # one line, whatever the heading held
         lines.append(f"#EXTINF:{round(chapter.duration_s)},{title}")
-        lines.append(
-            f"{chapter.file_stem}.mp3" if relative_folder == "." else f"{relative_folder}/{chapter.file_stem}.mp3"
-        )
+        file_name = chapter_mp3_name(chapter.file_stem)
+        lines.append(file_name if relative_folder == "." else f"{relative_folder}/{file_name}")
     return "\n".join(lines) + "\n"
 
 

@@ -22,6 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import Chapter, ListBlock, Paragraph, Rating, Sentence
 from reviewpub.files import atomic_write
+from reviewpub.layout import (
+    COVER_NAME,
+    PAGE_NAME,
+    SCRIPT_NAME,
+    STYLESHEET_NAME,
+    TRANSCRIPT_TEXT_NAME,
+    TRANSCRIPT_VTT_NAME,
+    book_mp3_name,
+    epub_name,
+    from_review,
+    in_review,
+    m4b_name,
+    read_aloud_name,
+)
 from reviewpub.writers.chapters import chapter_spans
 from reviewpub.writers.overlays import overlay_clips
 from reviewpub.writers.xhtml import clean, is_right_to_left, render_span
@@ -30,14 +44,11 @@ if TYPE_CHECKING:
     from reviewpub.document import Document
     from reviewpub.narration.model import Narration
 
-PAGE_NAME = "index.html"
-STYLESHEET_NAME = "site.css"
-SCRIPT_NAME = "site.js"
 ASSET_NAMES = (STYLESHEET_NAME, SCRIPT_NAME)
-COVER_NAME = "cover.jpg"
 COVER_SIDE = 3000
 """The square artwork's side in pixels (``make_square_artwork``), so the browser reserves its space."""
-CAPTIONS_NAME = "transcript.vtt"
+CAPTIONS_NAME = TRANSCRIPT_VTT_NAME
+"""The page's captions track: the whole-review WebVTT."""
 TIMINGS_ID = "sentence-timings"
 
 
@@ -229,7 +240,7 @@ def review_json_ld(document: Document, narration: Narration, text: str, links: S
     review["audio"] = {
         "@type": "AudioObject",
         "name": metadata.title,
-        "contentUrl": url(links.base_url, f"{document.name}.mp3"),
+        "contentUrl": url(links.base_url, book_mp3_name(document.name)),
         "encodingFormat": "audio/mpeg",
         "duration": iso_duration(narration.duration_s),
         "inLanguage": metadata.language,
@@ -308,7 +319,7 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
     header = [
         '<nav aria-label="Site">',
         "<ul>",
-        '<li><a href="../index.html">All reviews</a></li>',
+        f'<li><a href="{from_review(PAGE_NAME)}">All reviews</a></li>',
         f'<li><a href="{escape(links.feed)}" class="subscribe">Subscribe</a></li>',
         "</ul>",
         "</nav>",
@@ -334,11 +345,11 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
         text += render_text_section(chapter, 1, anchors)
 
     downloads = [
-        (f"../{name}.epub", "EPUB (text)"),
-        (f"{name}.read-aloud.epub", "Read-aloud EPUB (text and narration)"),
-        (f"{name}.m4b", "Audiobook (M4B, with chapters)"),
-        (f"{name}.mp3", "MP3 (whole review, with chapters)"),
-        ("transcript.txt", "Transcript (plain text)"),
+        (from_review(epub_name(name)), "EPUB (text)"),
+        (read_aloud_name(name), "Read-aloud EPUB (text and narration)"),
+        (m4b_name(name), "Audiobook (M4B, with chapters)"),
+        (book_mp3_name(name), "MP3 (whole review, with chapters)"),
+        (TRANSCRIPT_TEXT_NAME, "Transcript (plain text)"),
         (CAPTIONS_NAME, "Captions (WebVTT)"),
         (links.feed, "Podcast feed (RSS)"),
     ]
@@ -356,12 +367,12 @@ def render_review_page(document: Document, narration: Narration, links: SiteLink
         "</div>",
         '<section class="listen" aria-labelledby="listen-title">',
         '<h2 id="listen-title">Listen</h2>',
-        f'<audio id="player" controls preload="metadata" src="{escape(name)}.mp3" '
+        f'<audio id="player" controls preload="metadata" src="{escape(book_mp3_name(name))}" '
         f'aria-label="{escape("Narration of " + metadata.title)}">',
         # Not "default": a browser would then load it at once, and Chromium refuses any
         # track from file:// with a console error; the highlighted text is the live caption.
         f'<track kind="captions" src="{CAPTIONS_NAME}" srclang="{escape(language)}" label="Captions">',
-        f'<a href="{escape(name)}.mp3">Download the MP3</a>',
+        f'<a href="{escape(book_mp3_name(name))}">Download the MP3</a>',
         "</audio>",
         f'<p class="meta">Narrated by {escape(narration.engine)} ({escape(narration.voice)}), a synthetic voice.</p>',
         "</section>",
@@ -406,14 +417,15 @@ def render_index(
         heading_id = f"episode-{name}"
         items += [
             f'<li class="episode" lang="{escape(entry.language)}">',
-            f'<img class="cover" src="{name}/{COVER_NAME}" width="{COVER_SIDE}" height="{COVER_SIDE}" alt="">',
+            f'<img class="cover" src="{in_review(name, COVER_NAME)}" width="{COVER_SIDE}" height="{COVER_SIDE}" '
+            'alt="">',
             "<div>",
-            f'<h2 id="{heading_id}"><a href="{name}/{PAGE_NAME}">{escape(entry.title)}</a></h2>',
+            f'<h2 id="{heading_id}"><a href="{in_review(name, PAGE_NAME)}">{escape(entry.title)}</a></h2>',
             f'<p class="meta">{" · ".join(meta)}</p>',
             *rating_line(entry.rating, entry.item),
-            f'<audio controls preload="none" src="{name}/{name}.mp3" '
+            f'<audio controls preload="none" src="{in_review(name, book_mp3_name(name))}" '
             f'aria-label="{escape("Listen to " + entry.title)}">',
-            f'<a href="{name}/{name}.mp3">Download the MP3</a>',
+            f'<a href="{in_review(name, book_mp3_name(name))}">Download the MP3</a>',
             "</audio>",
             *(
                 [f'<p><a class="subscribe" href="{escape(entry.feed)}">Subscribe to this review</a></p>']

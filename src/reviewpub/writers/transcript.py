@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING
 
 from reviewpub.document import block_sentences
 from reviewpub.files import atomic_write
+from reviewpub.layout import TRANSCRIPT_TEXT_NAME, TRANSCRIPT_VTT_NAME
 from reviewpub.writers.captions import chapter_cues, escape_cue_text, one_line, timestamp
 from reviewpub.writers.chapters import chapter_spans_ms
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
     from reviewpub.narration.model import Narration
-
-VTT_NAME = "transcript.vtt"
-TEXT_NAME = "transcript.txt"
 
 
 def render_review_vtt(document: Document, narration: Narration) -> str:
@@ -61,8 +59,8 @@ def write_review_transcripts(document: Document, narration: Narration, folder: P
     """Write ``transcript.vtt`` and ``transcript.txt`` (UTF-8) into ``folder`` (``output/NAME``)."""
     written = []
     for name, content in (
-        (VTT_NAME, render_review_vtt(document, narration)),
-        (TEXT_NAME, render_review_text(document)),
+        (TRANSCRIPT_VTT_NAME, render_review_vtt(document, narration)),
+        (TRANSCRIPT_TEXT_NAME, render_review_text(document)),
     ):
         path = Path(folder) / name
         with atomic_write(path) as handle:
