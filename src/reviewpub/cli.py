@@ -472,34 +472,8 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
     with reporting_errors():
         overrides = metadata_overrides(options)
         feed = {name: options.pop(name) for name in ("base_url", "category", "explicit")}
-        is_show = len(sources) == 1 and sources[0].is_dir()
-        config = None
-        if is_show:
-            from reviewpub.show import read_show_config
-
-            # The show's file is checked before any review is read: one line, nothing written.
-            config = read_show_config(sources[0])
-        paths = pipeline.find_sources(sources)
-        documents = [load_document(path, overrides) for path in paths]
-        pipeline.check_distinct_names(paths, documents)
         settings = build_options(output, {**options, **feed, "explicit": bool(feed["explicit"])})
-        show = None
-        if config is not None:
-            from reviewpub.show import resolve_show
-
-            given = {**feed, "author": overrides["author"], "language": overrides["language"]}
-            show = resolve_show(config.overridden(given), documents)
-        # Every review's engine, voice and lexicon are checked before the first is built.
-        voicings = [pipeline.prepare_voicing(document, settings) for document in documents]
-        for document, voicing in zip(documents, voicings):
-            review_settings = settings if show is None else pipeline.show_review_options(settings, show, document)
-            result = pipeline.build(document, review_settings, progress=make_progress(), voicing=voicing)
-            show_written(result.paths)
-            logger.info(result.summary())
-        if show is not None:
-            show_written(pipeline.publish_show(show, documents, settings))
-        else:
-            show_written(pipeline.publish_site_index(documents, settings))
+        pipeline.build_sources(sources, overrides, settings, feed, make_progress=make_progress, published=show_written)
 
 
 @cli.command()

@@ -12,7 +12,7 @@ import errno
 import fcntl
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -461,6 +461,56 @@ def build(
             )
             paths = staging.publishes(paths)
         return Result(paths=paths, narration=narration)
+
+
+def build_sources(
+    sources: tuple[Path, ...],
+    overrides: Mapping[str, Any],
+    options: BuildOptions,
+    feed: Mapping[str, Any],
+    *,
+    make_progress: Callable[[], Progress] = NullProgress,
+    published: Callable[[list[Path]], None] = lambda _paths: None,
+) -> None:
+    """``reviewpub build SOURCES``: every review, then the show's feed (a folder) or the site's index.
+
+    Everything that can be refused is checked before the first byte is written: the show's
+    ``reviewpub.toml``, every source, distinct names, then every review's engine, voice and
+    lexicon. ``published`` hears each review's files as soon as they are in place.
+
+    Args:
+        overrides: metadata given on the command line (None: not given); they win over the text.
+        feed: ``base_url``, ``category`` and ``explicit`` as given (the show's file fills the rest).
+    """
+    from reviewpub.reading import read_document
+
+    is_show = len(sources) == 1 and sources[0].is_dir()
+    config = None
+    if is_show:
+        from reviewpub.show import read_show_config
+
+        # The show's file is checked before any review is read: one line, nothing written.
+        config = read_show_config(sources[0])
+    paths = find_sources(sources)
+    documents = [read_document(path, dict(overrides)) for path in paths]
+    check_distinct_names(paths, documents)
+    show = None
+    if config is not None:
+        from reviewpub.show import resolve_show
+
+        given = {**feed, "author": overrides["author"], "language": overrides["language"]}
+        show = resolve_show(config.overridden(given), documents)
+    # Every review's engine, voice and lexicon are checked before the first is built.
+    voicings = [prepare_voicing(document, options) for document in documents]
+    for document, voicing in zip(documents, voicings):
+        review_options = options if show is None else show_review_options(options, show, document)
+        result = build(document, review_options, progress=make_progress(), voicing=voicing)
+        published(result.paths)
+        logger.info(result.summary())
+    if show is not None:
+        published(publish_show(show, documents, options))
+    else:
+        published(publish_site_index(documents, options))
 
 
 SHOW_LOCK_NAME = ".show"
