@@ -3,7 +3,7 @@
 Run on a machine with an NVIDIA GPU and onnxruntime-gpu (not part of ``make bench``, which
 runs where there is none): ``python bench/gpu_piper.py [PART COUNT]`` with
 ``.gpu/sentences.json`` holding ``{"voice": ..., "sentences": [spoken text, ...]}`` (the
-seed review's spoken sentences from ``narration.plan_jobs``) and ``/tmp/gpusite`` holding
+seed review's spoken sentences from ``narration.plan.plan_jobs``) and ``/tmp/gpusite`` holding
 piper-tts, the voice and onnxruntime-gpu. It writes ``$OUT/gpu.json``: wall and CPU time per
 pass, minutes of audio per minute, and a digest of the PCM so two passes can be compared.
 With PART COUNT it speaks every COUNT-th sentence from PART, to run COUNT processes at once.

@@ -88,7 +88,8 @@ def spoken_chapters(source: Path) -> tuple[str, list[dict[str, list[Any]]]]:
     Lines with nothing to say (reviewpub puts a short silence there) are left out; their pause
     is kept, added to the next line's.
     """
-    from reviewpub.narration import AudioSettings, is_speakable, reading_plan
+    from reviewpub.narration import AudioSettings
+    from reviewpub.narration.plan import is_speakable, reading_plan
     from reviewpub.narration.spoken import spoken_text
     from reviewpub.reading import read_document
 

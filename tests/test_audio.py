@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reviewpub.narration import audio, levelling
-from reviewpub.narration.audio import PcmFile, integrated_loudness
+from reviewpub.narration import levelling, wav
 from reviewpub.narration.levelling import FULL_SCALE, LIMITER_STEP_DB, WindowMeter
 from reviewpub.narration.loudness import LoudnessMeter
+from reviewpub.narration.pcm import PcmFile
+from reviewpub.narration.wav import integrated_loudness
 
 
 def two_pass_limiter(peaks: array.array[int], gain: float, ceiling: float) -> list[float]:
@@ -102,12 +103,12 @@ def test_the_pcm_file_measures_what_is_written(tmp_path: Path) -> None:
     reference = integrated_loudness(raw, 22050)
     assert heard is not None and reference is not None and abs(heard - reference) <= 0.5
     levels = written.levels()
-    assert levels.peaks.tolist() == audio.window_levels(raw, 220).peaks.tolist()
-    assert audio.file_loudness(raw, 22050) == pytest.approx(heard, abs=1e-6)
+    assert levels.peaks.tolist() == wav.window_levels(raw, 220).peaks.tolist()
+    assert wav.file_loudness(raw, 22050) == pytest.approx(heard, abs=1e-6)
 
 
 def test_silence_measures_nothing() -> None:
-    # ffmpeg says -70 LUFS (BS.1770's absolute gate) for silence; render_chapter leaves it alone.
+    # ffmpeg says -70 LUFS (BS.1770's absolute gate) for silence; render_chapter_wav leaves it alone.
     meter = LoudnessMeter(22050)
     meter.feed(b"\0" * 441000)
     assert meter.loudness() is None

@@ -295,7 +295,8 @@ def test_raw_piper_writes_one_mp3_per_chapter_the_same_every_run(tmp_path: Path)
 
 def test_raw_piper_speaks_the_sentences_reviewpub_speaks(tmp_path: Path) -> None:
     from reviewpub.engines import load_engine
-    from reviewpub.narration import AudioSettings, plan_jobs
+    from reviewpub.narration import AudioSettings
+    from reviewpub.narration.plan import plan_jobs
     from reviewpub.reading import read_document
 
     seed = ROOT / "source" / "iss-review.txt"

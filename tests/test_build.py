@@ -14,7 +14,8 @@ import pytest
 from lxml import etree
 
 from reviewpub.ffmpeg import run_ffmpeg_analysis
-from reviewpub.narration.audio import decode_pcm, measure_loudness
+from reviewpub.narration.pcm import decode_pcm
+from reviewpub.narration.wav import measure_loudness
 from reviewpub.serve import make_server
 from tests.conftest import SEED, run_cli
 from tests.validation import assert_valid_epubs

@@ -42,7 +42,7 @@ from reviewpub.writers.xhtml import (
     anchor_files,
     chapter_files,
     clean,
-    render_chapter,
+    render_chapter_xhtml,
     render_nav,
     render_title_page,
 )
@@ -666,7 +666,7 @@ def documents_from(texts: Iterator[str]) -> Document:
 def test_any_text_gives_well_formed_xhtml_that_quotes_it(texts: list[str]) -> None:
     document = documents_from(iter(texts))
     files = chapter_files(document)
-    page = etree.fromstring(render_chapter(document, files[0], anchors=anchor_files(files)).encode("utf-8"))
+    page = etree.fromstring(render_chapter_xhtml(document, files[0], anchors=anchor_files(files)).encode("utf-8"))
     for sentence in document.sentences():
         assert text_of(page.find(f".//*[@id='{sentence.id}']")) == clean(sentence.text)
     for link in page.iter("{http://www.w3.org/1999/xhtml}a"):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from reviewpub.engines.espeak import EspeakEngine
-from reviewpub.narration.audio import integrated_loudness
 from reviewpub.narration.loudness import CHUNK_SAMPLES, BlockedFilter, LoudnessMeter, k_weighting
+from reviewpub.narration.wav import integrated_loudness
 
 RATES = (16000, 22050, 24000, 44100, 48000)
 KINDS = ("white", "pink", "hum 60 Hz", "tone 1 kHz", "tone 5 kHz", "gated noise", "bursts")

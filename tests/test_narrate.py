@@ -20,11 +20,13 @@ from reviewpub.document import Chapter, ChapterRole, Document, ListBlock, Metada
 from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.errors import EngineError
 from reviewpub.media import encode_mp3, mp3_encoding
-from reviewpub.narration import narrate, reading_plan, short_title
-from reviewpub.narration.audio import audioop, read_pcm
+from reviewpub.narration import narrate
 from reviewpub.narration.cache import copy_encoded
 from reviewpub.narration.model import ChapterNarration, Narration
+from reviewpub.narration.pcm import audioop, read_pcm
+from reviewpub.narration.plan import reading_plan
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
+from reviewpub.narration.workers import short_title
 
 ENGINE_RATE = 22050
 LEAD_MS = 100

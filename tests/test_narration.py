@@ -14,8 +14,9 @@ from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.errors import EngineError, ExitStatus
 from reviewpub.narration import encoding as chapter_encoding
 from reviewpub.narration import narrate
-from reviewpub.narration.audio import audioop, decode_pcm, measure_loudness
+from reviewpub.narration.pcm import audioop, decode_pcm
 from reviewpub.narration.settings import AudioSettings
+from reviewpub.narration.wav import measure_loudness
 from reviewpub.pipeline import BuildOptions, publish_audio
 from reviewpub.reading import read_document
 from reviewpub.writers import mp3 as mp3_writer
@@ -97,12 +98,12 @@ def audio_options(tmp_path: Path, engine: str = "espeak", **audio: Any) -> Build
 def run_audio(review: Path, options: BuildOptions, engine: EspeakEngine) -> Any:
     from reviewpub import pipeline
 
-    original = pipeline.choose_engine
-    pipeline.choose_engine = lambda _options: engine  # type: ignore[assignment]
+    original = pipeline.engine_for
+    pipeline.engine_for = lambda _options: engine  # type: ignore[assignment]
     try:
         return publish_audio(read_document(review), options)
     finally:
-        pipeline.choose_engine = original  # type: ignore[assignment]
+        pipeline.engine_for = original  # type: ignore[assignment]
 
 
 def test_clips_are_ordered_exact_and_inside_the_audio(review: Path, tmp_path: Path) -> None:

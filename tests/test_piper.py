@@ -23,9 +23,9 @@ from lxml import etree
 from reviewpub.engines import load_engine
 from reviewpub.engines.piper import BUNDLED_VOICE, PiperEngine, bundled_model_path
 from reviewpub.errors import ExitStatus, SettingsError
-from reviewpub.narration import clip_key
-from reviewpub.narration.audio import decode_pcm
 from reviewpub.narration.lexicon import Lexeme, Lexicon
+from reviewpub.narration.pcm import decode_pcm
+from reviewpub.narration.plan import clip_key
 from reviewpub.narration.spoken import spoken_text
 from tests.conftest import run_cli
 from tests.validation import check_epubs

@@ -253,20 +253,20 @@ def publish_epub(document: Document, options: BuildOptions) -> Path:
         return path
 
 
-def load_lexicon(options: BuildOptions) -> Lexicon | None:
+def read_options_lexicon(options: BuildOptions) -> Lexicon | None:
     """The user's pronunciation lexicon, if one was given."""
     if options.lexicon is None:
         return None
-    from reviewpub.narration.lexicon import load_lexicon as read_lexicon
+    from reviewpub.narration.lexicon import load_lexicon
 
-    return read_lexicon(options.lexicon)
+    return load_lexicon(options.lexicon)
 
 
-def choose_engine(options: BuildOptions) -> Engine:
+def engine_for(options: BuildOptions) -> Engine:
     """The engine the user asked for, chosen once for the whole build."""
-    from reviewpub.engines import choose_engine as choose
+    from reviewpub.engines import choose_engine
 
-    return choose(options.engine, **dict(options.engine_options))
+    return choose_engine(options.engine, **dict(options.engine_options))
 
 
 @dataclass(frozen=True)
@@ -287,8 +287,8 @@ def prepare_voicing(document: Document, options: BuildOptions) -> Voicing:
         EngineUnavailable, SettingsError: a bad engine, voice, model or lexicon, no GPU for
             ``--device cuda``, no Ray or no reachable cluster for ``--executor ray`` (one line each).
     """
-    lexicon = load_lexicon(options)
-    engine = choose_engine(options)
+    lexicon = read_options_lexicon(options)
+    engine = engine_for(options)
     voice = engine.choose_voice(options.voice, document.metadata.language)
     return Voicing(engine, voice, lexicon, prepare_executor(options))
 
@@ -306,11 +306,11 @@ def prepare_executor(options: BuildOptions) -> RayExecutor | None:
     return None
 
 
-def narrate(document: Document, options: BuildOptions, voicing: Voicing, progress: Progress) -> Narration:
+def narrate_review(document: Document, options: BuildOptions, voicing: Voicing, progress: Progress) -> Narration:
     """Speak every sentence of the document (cached), one audio file per chapter."""
-    from reviewpub.narration import narrate as narrate_document
+    from reviewpub.narration import narrate
 
-    return narrate_document(
+    return narrate(
         document,
         voicing.engine,
         voice=voicing.voice,
@@ -363,7 +363,7 @@ def publish_audio(document: Document, options: BuildOptions, progress: Progress 
     voicing = prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, voicing, progress)
+        narration = narrate_review(document, options, voicing, progress)
         with stage(options.output, document.name, options.layout(document).is_audio_output) as staging:
             paths = staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
         return Result(paths=paths, narration=narration)
@@ -397,7 +397,7 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
     voicing = prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, voicing, progress)
+        narration = narrate_review(document, options, voicing, progress)
         with stage(options.output, document.name, options.layout(document).is_read_aloud_output) as staging:
             staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
             paths = staging.publishes([write_read_aloud(document, narration, voicing.lexicon, staging.folder)])
@@ -421,7 +421,7 @@ def build(
     voicing = voicing or prepare_voicing(document, options)
     with output_lock(options, document):
         cover = cover_jpeg(document)
-        narration = narrate(document, options, voicing, progress)
+        narration = narrate_review(document, options, voicing, progress)
         # Every file is made in the stage; they are published together, the feed last.
         with stage(options.output, document.name, options.layout(document).owns) as staging:
             folder = staging.folder

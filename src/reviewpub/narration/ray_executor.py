@@ -40,7 +40,7 @@ from reviewpub.narration.cache import CachedClip, NarrationCache
 
 if TYPE_CHECKING:
     from reviewpub.engines.base import Engine
-    from reviewpub.narration import ChapterJob
+    from reviewpub.narration.plan import ChapterJob
     from reviewpub.progress import Progress
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class ClipSynthesizer:
         worker side). An engine error is returned in place of its clip (the driver names the
         chapter and sentence); anything else is a bug and raises.
         """
-        from reviewpub.narration import audio as chapter_audio
+        from reviewpub.narration import pcm
 
         started_cpu_s = time.process_time()
         results: list[tuple[str, bytes, int] | tuple[str, ReviewpubError, int]] = []
@@ -128,7 +128,7 @@ class ClipSynthesizer:
             except ReviewpubError as error:
                 results.append((key, error, 0))
                 break
-            results.append((key, chapter_audio.trim_silence(speech.samples, speech.sample_rate), speech.sample_rate))
+            results.append((key, pcm.trim_silence(speech.samples, speech.sample_rate), speech.sample_rate))
         return results, time.process_time() - started_cpu_s
 
 
@@ -352,7 +352,7 @@ class RayExecutor:
                     made += 1
                     progress.advance(1, where[key][0].title, audio_s=audio_s)
                 elif kind == "engine-error":
-                    from reviewpub.narration import engine_failure
+                    from reviewpub.narration.workers import engine_failure
 
                     key, error = details
                     job, index = where[key]

@@ -38,7 +38,7 @@ from reviewpub.writers.xhtml import (
     chapter_files,
     clean,
     is_right_to_left,
-    render_chapter,
+    render_chapter_xhtml,
     render_cover_page,
     render_nav,
     render_title_page,
@@ -337,7 +337,7 @@ def assemble_book(document: Document, read_aloud: ReadAloud | None) -> epub.Epub
         item.chapter.id: xhtml_item(
             f"c{item.number:02d}",
             item.file_name,
-            render_chapter(document, item, extra_head=extra_head, anchors=anchors),
+            render_chapter_xhtml(document, item, extra_head=extra_head, anchors=anchors),
         )
         for item in files
     }

@@ -174,7 +174,7 @@ def page(title: str, language: str, body: Sequence[str], *, body_type: str = "",
     )
 
 
-def render_chapter(
+def render_chapter_xhtml(
     document: Document, chapter_file: ChapterFile, *, extra_head: str = "", anchors: Mapping[str, str] | None = None
 ) -> str:
     """The XHTML file of one top-level chapter, its sections nested inside it."""

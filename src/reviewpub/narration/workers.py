@@ -1,0 +1,237 @@
+"""The chapter worker and the local process pool that runs it.
+
+A worker speaks one chapter: its clips come from the cache or the engine, are joined on disk
+at the engine's rate and levelled once (``wav.render_chapter_wav``) into a WAV that is cached
+too. Chapters not in the cache run in worker processes (libespeak-ng is a per-process
+singleton); workers send back clip positions and a WAV path, never audio, so memory stays
+flat whatever the length of the book. Ctrl-C stops the workers between two sentences.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from reviewpub.errors import EngineError, EngineUnavailable, ReviewpubError, SettingsError
+from reviewpub.narration.cache import CachedChapter, CachedClip, NarrationCache
+from reviewpub.narration.loudness import LoudnessMeter
+from reviewpub.narration.pcm import PcmFile, convert_rate, silence, trim_silence
+from reviewpub.narration.plan import UNSPEAKABLE_MS, ChapterJob, SpokenLine
+from reviewpub.narration.settings import LoudnessProfile
+from reviewpub.narration.wav import render_chapter_wav
+from reviewpub.progress import Progress
+
+TITLE_IN_ERRORS = 48
+"""Characters of a chapter title quoted in an error message before it is cut with "…"."""
+POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class ChapterResult:
+    """A narrated chapter as stored in the cache, and how many clips the engine had to make."""
+
+    number: int
+    chapter: CachedChapter
+    synthesized: int
+    cached: int
+
+
+class NarrationCancelled(Exception):
+    """A worker stopped because the main process was interrupted."""
+
+
+def short_title(title: str) -> str:
+    """A chapter title short enough for a one-line error message, cut between words."""
+    if len(title) <= TITLE_IN_ERRORS:
+        return title
+    cut = title[: TITLE_IN_ERRORS - 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return cut.rstrip(" :;,.-–—") + "…"
+
+
+def engine_failure(job: ChapterJob, index: int, error: ReviewpubError) -> ReviewpubError:
+    """The engine's error, saying where it happened: ``chapter 3 'Stellar Cast…', sentence 2: …``."""
+    message = f"chapter {job.number} '{short_title(job.title)}', sentence {index}: {error}"
+    for kind in (EngineUnavailable, SettingsError):
+        if isinstance(error, kind):
+            return kind(message)
+    return EngineError(message)
+
+
+def synthesize_clip(job: ChapterJob, index: int, line: SpokenLine) -> CachedClip:
+    """Ask the engine for one line and trim its silence; engine errors say which line failed."""
+    try:
+        speech = job.engine.synthesize(line.spoken, voice=job.voice)
+    except ReviewpubError as error:
+        raise engine_failure(job, index, error) from None
+    return CachedClip(trim_silence(speech.samples, speech.sample_rate), speech.sample_rate)
+
+
+class Worker:
+    """What a narration process knows besides its job: where to report, and whether to stop."""
+
+    progress: Any = None
+    """A SimpleQueue receiving (chapter number, lines done, seconds of audio), in worker processes."""
+    stop: Any = None
+    """An Event the main process sets on Ctrl-C or when a chapter failed."""
+
+    @classmethod
+    def start(cls, progress: Any, stop: Any) -> None:
+        """Pool initializer: Ctrl-C is the main process's to handle; die with it if it is killed."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        cls.progress, cls.stop = progress, stop
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+            ctypes.CDLL(None).prctl(set_parent_death_signal, signal.SIGKILL)
+
+    @classmethod
+    def should_stop(cls) -> bool:
+        """True once the main process asked the workers to stop."""
+        return cls.stop is not None and bool(cls.stop.is_set())
+
+    @classmethod
+    def report(cls, number: int, lines: int, audio_s: float) -> None:
+        """Tell the main process that ``lines`` more lines of chapter ``number`` (``audio_s`` seconds) are done."""
+        if cls.progress is not None:
+            cls.progress.put((number, lines, audio_s))
+
+
+def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] = Worker.report) -> ChapterResult:
+    """Speak one chapter (clips from the cache when there), assemble, level and cache its WAV.
+
+    The chapter is assembled in a raw PCM file at the engine's rate, clip after clip, then
+    rendered once into the cached WAV: only one clip is in memory at a time.
+
+    Raises:
+        EngineError: the engine failed; the message names the chapter and the line.
+        NarrationCancelled: the main process asked the workers to stop.
+    """
+    cache = NarrationCache(job.cache_dir)
+    counts = {"synthesized": 0, "cached": 0}
+
+    def fetch(index: int, line: SpokenLine, key: str) -> CachedClip:
+        if Worker.should_stop():
+            raise NarrationCancelled(job.chapter_id)
+        clip = cache.get_clip(key)
+        if clip is None:
+            clip = synthesize_clip(job, index + 1, line)
+            cache.put_clip(key, clip)
+            counts["synthesized"] += 1
+        else:
+            counts["cached"] += 1
+        return clip
+
+    # The first clip decides the rate the chapter is assembled at (the engine's own).
+    first_index, first_clip = next(
+        ((index, fetch(index, line, line.clip_key)) for index, line in enumerate(job.lines) if line.clip_key),
+        (-1, None),
+    )
+    rate = first_clip.sample_rate if first_clip is not None else job.engine.sample_rate or job.settings.sample_rate
+    raw = cache.scratch_file(".raw")
+    wav = cache.scratch_file(".wav")
+    meter = LoudnessMeter(rate) if job.settings.loudness is LoudnessProfile.PODCAST else None
+    try:
+        pcm = PcmFile(raw, rate, meter)
+        positions: list[tuple[int, int]] = []
+        try:
+            pcm.append(silence(job.settings.head_ms, rate))
+            for index, line in enumerate(job.lines):
+                clip = (
+                    first_clip if index == first_index else fetch(index, line, line.clip_key) if line.clip_key else None
+                )
+                samples = convert_rate(clip.samples, clip.sample_rate, rate) if clip else b""
+                before = pcm.sample_count
+                pcm.append(silence(line.pause_ms, rate))
+                start = pcm.sample_count
+                pcm.append(samples or silence(UNSPEAKABLE_MS, rate))
+                positions.append((start, pcm.sample_count))
+                report(job.number, 1, (pcm.sample_count - before) / rate)
+            pcm.append(silence(job.settings.tail_ms, rate))
+        finally:
+            pcm.close()
+        rendered = render_chapter_wav(
+            raw, rate, wav, job.settings, levels=pcm.levels(), loudness=meter.loudness() if meter is not None else None
+        )
+        stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
+        return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
+    finally:
+        raw.unlink(missing_ok=True)
+        wav.unlink(missing_ok=True)
+
+
+def run_in_pool(
+    jobs: list[ChapterJob],
+    workers: int,
+    progress: Progress,
+    narrated: Callable[[ChapterResult], None] = lambda result: None,
+) -> dict[int, ChapterResult]:
+    """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
+
+    ``narrated`` is called with each chapter as soon as it is done, on the pool's own thread
+    (so without waiting for the next poll), and again from this loop: it must be thread-safe
+    and take a chapter twice. Workers
+    stop between two sentences; every clip made so far is in the cache, so the next run
+    resumes where this one stopped. Of several failures, the earliest chapter's is raised.
+    """
+    titles = {job.number: job.title for job in jobs}
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    queue = context.SimpleQueue()
+    stop = context.Event()
+    results: dict[int, ChapterResult] = {}
+    failures: dict[int, BaseException] = {}
+
+    def drain() -> None:
+        while not queue.empty():
+            number, lines, audio_s = queue.get()
+            progress.advance(lines, titles[number], audio_s=audio_s)
+
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=Worker.start, initargs=(queue, stop)
+    ) as pool:
+        futures = {pool.submit(narrate_chapter, job): job.number for job in jobs}
+        for future in futures:
+            future.add_done_callback(
+                lambda done: narrated(done.result()) if not done.cancelled() and done.exception() is None else None
+            )
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, timeout=POLL_SECONDS, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                drain()
+                for future in done:
+                    error = None if future.cancelled() else future.exception()
+                    if error is None and not future.cancelled():
+                        results[futures[future]] = future.result()
+                        # Usually a no-op: the callback got there first, without waiting for this poll.
+                        narrated(results[futures[future]])
+                    elif error is not None and not isinstance(error, NarrationCancelled):
+                        failures[futures[future]] = error
+                        stop.set()
+                        for other in pending:
+                            other.cancel()
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            drain()
+    if failures:
+        first = min(failures)
+        if isinstance(failures[first], BrokenProcessPool):
+            raise EngineError(
+                f"chapter {first} '{short_title(titles[first])}': a narration worker died "
+                f"({failures[first]}); run again with --jobs 1 to see why"
+            ) from failures[first]
+        raise failures[first]
+    return results
