@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from reviewpub.document import ChapterRole
 from reviewpub.errors import SettingsError, SourceError
 from reviewpub.reading import read_document
+from reviewpub.reading.metadata import is_iso_date, is_language_tag, resolve
 from reviewpub.reading.slugs import IdMaker, document_name, slugify
-from reviewpub.settings import is_iso_date, is_language_tag, resolve
 from tests.test_documents import check_model_promises
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32

@@ -26,8 +26,8 @@ from lxml import etree
 from reviewpub.document import Document, Metadata, Rating
 from reviewpub.errors import ExitStatus, SettingsError
 from reviewpub.reading import read_document
+from reviewpub.reading.metadata import check_metadata, resolve
 from reviewpub.reading.ratings import read_rating_line
-from reviewpub.settings import check_metadata, resolve
 from reviewpub.show import ShowConfig, resolve_show, show_episodes
 from reviewpub.writers.epub import write_epub
 from reviewpub.writers.feed import render_show_feed, write_feed

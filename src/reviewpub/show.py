@@ -92,7 +92,7 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
     Raises:
         SettingsError: an unknown key or a value of the wrong kind or form (one line).
     """
-    from reviewpub.settings import is_language_tag
+    from reviewpub.reading.metadata import is_language_tag
     from reviewpub.writers.feed import feed_base_url, podcast_category
 
     checked: dict[str, Any] = {}

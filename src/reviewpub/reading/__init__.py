@@ -17,11 +17,11 @@ from reviewpub.document import ChapterRole, Decision, Document
 from reviewpub.errors import SourceError
 from reviewpub.files import reproducible_timestamp
 from reviewpub.reading.decoding import clean_text, decode_text, read_source_bytes
+from reviewpub.reading.metadata import build_metadata, cli_layer, front_matter_layer, resolve_metadata
 from reviewpub.reading.ratings import RatingLine, detected_rating
 from reviewpub.reading.sentences import WHITESPACE_RUN
 from reviewpub.reading.slugs import document_name
 from reviewpub.reading.structure import DraftSection, assemble
-from reviewpub.settings import build_metadata, cli_layer, front_matter_layer, resolve_metadata
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 PLAIN_FRONT_MATTER = re.compile(r"---[ \t]*\n(?P<content>.*?\n)(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)

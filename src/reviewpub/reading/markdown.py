@@ -10,9 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import ChapterRole, Decision, Span
 from reviewpub.reading.front_matter import FrontValue, load_front_matter
-from reviewpub.reading.plaintext import FAQ_TITLE, INTRODUCTION_TITLE
 from reviewpub.reading.ratings import RatingLine, find_rating_lines
-from reviewpub.reading.structure import UNTITLED, DraftBlock, DraftSection, normalize_title, text_of
+from reviewpub.reading.structure import (
+    FAQ_TITLE,
+    INTRODUCTION_TITLE,
+    UNTITLED,
+    DraftBlock,
+    DraftSection,
+    normalize_title,
+    text_of,
+)
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt

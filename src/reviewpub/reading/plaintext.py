@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from reviewpub.document import ChapterRole, Decision, Span
 from reviewpub.reading.ratings import RatingLine, find_rating_lines, read_rating_line
-from reviewpub.reading.structure import DraftBlock, DraftSection
+from reviewpub.reading.structure import FAQ_CHAPTER_TITLE, FAQ_TITLE, INTRODUCTION_TITLE, DraftBlock, DraftSection
 
 MAX_TITLE_WORDS = 25
 """A first line longer than this is the start of the text, not its title."""
@@ -30,8 +30,6 @@ MAX_QUESTION_WORDS = 40
 MAX_EXPLAINED_SENTENCE_WORDS = 6
 """A one-line sentence up to this long ("Verdict: worth it.") could pass for a heading, so
 ``outline --explain`` says why it is not; longer ones plainly are text."""
-FAQ_CHAPTER_TITLE = "Frequently Asked Questions"
-INTRODUCTION_TITLE = "Introduction"
 
 SMALL_WORDS = frozenset(
     (
@@ -157,11 +155,6 @@ NUMBERED_QUESTION = re.compile(
 ANSWER_PREFIX = re.compile(r"^\s*(?:A\d*\s*[.:)]|Answer\s*[.:)])\s*", re.IGNORECASE)
 BULLET = re.compile(r"^\s*[-*•+–◦▪]\s+(\S.*)$")
 ORDERED_ITEM = re.compile(r"^\s*\d{1,3}[.)]\s+(\S.*)$")
-FAQ_TITLE = re.compile(
-    r"^(?:faqs?|f\.a\.q\.?s?|frequently asked questions(?:\s*\(faqs?\))?|common questions|your questions answered"
-    r"|questions(?:\s*(?:and|&)\s*answers)?|q\s*&\s*a)\s*:?$",
-    re.IGNORECASE,
-)
 
 
 @dataclass

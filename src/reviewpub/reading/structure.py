@@ -7,6 +7,7 @@ every paragraph into sentences.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from reviewpub.document import Block, Chapter, ChapterRole, ListBlock, Paragraph, Quote, Sentence, Span
@@ -15,6 +16,16 @@ from reviewpub.reading.slugs import IdMaker
 
 UNTITLED = "Untitled"
 """The title of a heading with no text left (``#`` alone, or only removed characters)."""
+INTRODUCTION_TITLE = "Introduction"
+"""The chapter made of the text before the first heading (both readers)."""
+FAQ_CHAPTER_TITLE = "Frequently Asked Questions"
+"""The chapter a run of questions becomes when the review gave it no heading of its own."""
+FAQ_TITLE = re.compile(
+    r"^(?:faqs?|f\.a\.q\.?s?|frequently asked questions(?:\s*\(faqs?\))?|common questions|your questions answered"
+    r"|questions(?:\s*(?:and|&)\s*answers)?|q\s*&\s*a)\s*:?$",
+    re.IGNORECASE,
+)
+"""Headings that name a FAQ ("FAQ", "Q&A", "Questions and answers"): questions under them are sections."""
 
 
 @dataclass
