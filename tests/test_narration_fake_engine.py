@@ -1,15 +1,15 @@
-"""narrate(): reading plan, sample-exact clips, the cache (counted), parallel workers, failures.
+"""narrate() with a fake engine: reading plan, sample-exact clips, the cache (counted), workers, failures.
 
-Most tests use ``ToneEngine``, a deterministic fake engine whose "speech" is a tone as long
-as the text, padded with silence like a real engine's; it logs every call to a file so calls
-made in worker processes are counted too. The last tests run the real eSpeak NG.
+``ToneEngine`` is a deterministic fake engine whose "speech" is a tone as long as the text,
+padded with silence like a real engine's; it logs every call to a file so calls made in
+worker processes are counted too. What only a real engine shows (speech where the clips say,
+silence in the pauses, encoding, loudness, the CLI) is in ``test_narration_espeak.py``.
 """
 
 from __future__ import annotations
 
 import math
 import multiprocessing
-import wave
 from array import array
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,7 +23,7 @@ from reviewpub.media import encode_mp3, mp3_encoding
 from reviewpub.narration import narrate
 from reviewpub.narration.cache import copy_encoded
 from reviewpub.narration.model import ChapterNarration, Narration
-from reviewpub.narration.pcm import audioop, read_pcm
+from reviewpub.narration.pcm import read_pcm
 from reviewpub.narration.plan import reading_plan
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 from reviewpub.narration.workers import short_title
@@ -437,75 +437,6 @@ def test_an_empty_document_gives_an_empty_narration(tmp_path: Path) -> None:
     empty = Document(Metadata(title="Nothing"), (), name="nothing")
     narration = narrate(empty, ToneEngine(), cache_dir=tmp_path / "c")
     assert narration == Narration("tone", "beep", ())
-
-
-# --- The real eSpeak NG -------------------------------------------------------------------------
-
-
-def espeak_document() -> Document:
-    return Document(
-        Metadata(title="A Tiny Review", language="en"),
-        (
-            Chapter(
-                "opening",
-                "Opening",
-                sentence("e-h1", "Opening"),
-                blocks=(
-                    Paragraph(
-                        (
-                            sentence("e1", "The station orbits the Earth every ninety minutes."),
-                            sentence("e2", "Its crew works hard."),
-                        )
-                    ),
-                ),
-            ),
-            Chapter(
-                "faq",
-                "Questions",
-                sentence("e-h2", "Questions"),
-                role=ChapterRole.FAQ,
-                children=(
-                    Chapter(
-                        "q1",
-                        "Is it good?",
-                        sentence("e3", "Is it good?"),
-                        blocks=(Paragraph((sentence("e4", "Yes, very."),)),),
-                        role=ChapterRole.QUESTION,
-                    ),
-                ),
-            ),
-        ),
-        name="tiny",
-    )
-
-
-def test_espeak_end_to_end_clips_hold_speech_and_pauses_hold_silence(tmp_path: Path) -> None:
-    from reviewpub.engines.espeak import EspeakEngine
-
-    document = espeak_document()
-    narration = narrate(document, EspeakEngine(), cache_dir=tmp_path / "cache", jobs=2)
-    assert narration.voice == "en-us" and narration.synthesized == 6
-    for chapter, source in zip(narration.chapters, document.chapters):
-        assert [clip.sentence_id for clip in chapter.clips] == [item.id for item in source.all_sentences()]
-        pcm = read_pcm(chapter.wav_path)
-        assert (pcm.sample_rate, pcm.channels, pcm.sample_count) == (22050, 1, chapter.sample_count)
-        previous_end = 0
-        for clip in chapter.clips:
-            assert previous_end < clip.start_sample < clip.end_sample <= chapter.sample_count
-            speech = pcm.samples[clip.start_sample * 2 : clip.end_sample * 2]
-            pause = pcm.samples[previous_end * 2 : clip.start_sample * 2]
-            assert audioop.rms(speech, 2) > 1000, clip.text
-            assert audioop.max(pause, 2) < 100, f"silence before {clip.text!r}"
-            # Speech fills its clip: the first and last 60 ms hold sound, trimmed margins aside.
-            assert audioop.max(speech[: 60 * 44], 2) > 300 and audioop.max(speech[-60 * 44 :], 2) > 300
-            seconds = (clip.end_sample - clip.start_sample) / chapter.sample_rate
-            assert 0.1 < seconds / max(1, len(clip.spoken.split())) < 0.8, clip.text
-            previous_end = clip.end_sample
-        assert chapter.sample_count - chapter.clips[-1].end_sample == chapter.sample_rate // 2
-    headings = [clip.text for clip in narration.chapters[1].clips if clip.is_heading]
-    assert headings == ["Questions", "Is it good?"]
-    with wave.open(str(narration.chapters[0].wav_path), "rb") as wav:
-        assert wav.getframerate() == 22050 and wav.getnchannels() == 1
 
 
 @pytest.mark.parametrize(
