@@ -1,4 +1,8 @@
-"""Shared fixtures: the seed review, an isolated cache, and a CLI runner that reports stderr."""
+"""Shared fixtures: the seed review, an isolated cache, and a CLI runner that reports stderr.
+
+Builders and helpers that test modules import live in ``tests/helpers/``; test modules never
+import each other or this file.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import settings
 
-from reviewpub.cli import cli
-from reviewpub.errors import ExitStatus
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "source" / "iss-review.txt"
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import SEED
 
 # Set before any fixture runs (module-scoped ones included): builds are reproducible and no
 # test touches the user's real cache.
@@ -50,18 +50,6 @@ def seed(tmp_path: Path) -> Path:
     copy.parent.mkdir()
     shutil.copyfile(SEED, copy)
     return copy
-
-
-def run_cli(*arguments: str, expect: ExitStatus = ExitStatus.SUCCESS, input: str | None = None) -> Result:
-    """Run ``reviewpub`` in-process; fail with its stderr when the exit status is unexpected."""
-    runner = CliRunner(mix_stderr=False)
-    result = runner.invoke(cli, list(arguments), input=input, catch_exceptions=expect != ExitStatus.SUCCESS)
-    if result.exit_code != expect:
-        raise AssertionError(
-            f"reviewpub {' '.join(arguments)} exited {result.exit_code}, expected {int(expect)}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nexception: {result.exception!r}"
-        )
-    return result
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from reviewpub.errors import ExitStatus
-from tests.conftest import SEED, run_cli
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import SEED
 
 SHORT = "A Short Review\n\nIntroduction\n\nThe film is good. It is long.\n"
 

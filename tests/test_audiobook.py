@@ -21,7 +21,7 @@ from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import ffmpeg_executable, run_ffmpeg, run_ffmpeg_analysis
 from reviewpub.writers.audiobook import write_book_mp3, write_m4b
 from reviewpub.writers.chapters import chapter_spans_ms
-from tests.narration_factory import Book, make_book
+from tests.helpers.narration_factory import Book, make_book
 
 RATE = 44100
 

@@ -17,8 +17,9 @@ from reviewpub.ffmpeg import run_ffmpeg_analysis
 from reviewpub.narration.pcm import decode_pcm
 from reviewpub.narration.wav import measure_loudness
 from reviewpub.serve import make_server
-from tests.conftest import SEED, run_cli
-from tests.validation import assert_valid_epubs
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import SEED
+from tests.helpers.validation import assert_valid_epubs
 
 NS = {"opf": "http://www.idpf.org/2007/opf", "smil": "http://www.w3.org/ns/SMIL"}
 LISTING = [

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.writers.captions import chapter_cues, escape_srt_text, render_srt, render_vtt, write_captions
-from tests.narration_factory import make_narration
+from tests.helpers.narration_factory import make_narration
 
 SRT_BLOCK = re.compile(r"(\d+)\n(\d\d):(\d\d):(\d\d),(\d{3}) --> (\d\d):(\d\d):(\d\d),(\d{3})\n([^\n]+)")
 
@@ -216,7 +216,7 @@ def test_any_srt_cue_holds_no_markup_and_reads_as_the_sentence(text: str) -> Non
 
 def test_a_built_review_shows_its_markup_characters_literally_in_srt(tmp_path: Path) -> None:
     """Through the CLI, as a publisher meets it: a review quoting markup gets SRT no player formats."""
-    from tests.conftest import run_cli
+    from tests.helpers.cli import run_cli
 
     review = tmp_path / "markup.txt"
     review.write_text(

@@ -11,7 +11,7 @@ import pytest
 
 from reviewpub.narration.model import Narration
 from reviewpub.writers.chapters import chapter_spans, chapter_spans_ms, write_chapters_json
-from tests.narration_factory import make_narration
+from tests.helpers.narration_factory import make_narration
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import pytest
 from reviewpub import __version__
 from reviewpub.cli import cli
 from reviewpub.errors import ExitStatus
-from tests.conftest import SEED, run_cli
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import SEED
 
 COMMANDS = sorted(cli.commands)
 

@@ -8,24 +8,18 @@ that keeps the Document's promises (unique slug ids, sentence ids, clean text).
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reviewpub.document import ChapterRole, Document
+from reviewpub.document import Document
 from reviewpub.reading import read_document
-from tests.conftest import SEED
+from tests.helpers.documents import DOCUMENTS, SOURCES, check_model_promises
+from tests.helpers.paths import SEED
 
-DOCUMENTS = Path(__file__).with_name("documents")
-SOURCES = sorted(path for path in DOCUMENTS.iterdir() if path.suffix in (".txt", ".md"))
-"""The golden sources in the folder (tests/test_epub.py builds an EPUB of each)."""
 GOLDEN = [*SOURCES, SEED]
 """The seed lives in source/, its expected outline beside the others as iss-review.outline.json."""
-
-CHAPTER_ID = re.compile(r"[a-z][a-z0-9-]*")
-XML_ILLEGAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def expected_outline(source: Path) -> dict[str, Any]:
@@ -53,30 +47,6 @@ def test_every_golden_source_has_an_outline_and_every_outline_a_source() -> None
     outlines = {path.name.removesuffix(".outline.json") for path in DOCUMENTS.glob("*.outline.json")}
     assert outlines == {path.stem for path in GOLDEN}
     assert len(SOURCES) >= 15
-
-
-def check_model_promises(document: Document) -> None:
-    """Ids unique and well-formed, roles consistent, every text clean and whitespace-normalised."""
-    chapters = list(document.walk())
-    ids = [chapter.id for chapter in chapters]
-    assert len(ids) == len(set(ids))
-    assert all(CHAPTER_ID.fullmatch(chapter_id) and len(chapter_id) <= 64 for chapter_id in ids), ids
-    sentence_ids = [sentence.id for sentence in document.sentences()]
-    assert len(sentence_ids) == len(set(sentence_ids))
-    for chapter in chapters:
-        assert chapter.heading.id == f"{chapter.id}_h"
-        assert chapter.heading.text == chapter.title
-        numbers = [sentence.id for sentence in chapter.body_sentences()]
-        assert numbers == [f"{chapter.id}_s{number}" for number in range(1, len(numbers) + 1)]
-        for child in chapter.children:
-            expected = ChapterRole.QUESTION if chapter.role == ChapterRole.FAQ else ChapterRole.SECTION
-            assert child.role == expected
-    assert all(chapter.role not in (ChapterRole.QUESTION, ChapterRole.SECTION) for chapter in document.chapters)
-    for sentence in document.sentences():
-        assert sentence.text and sentence.text == " ".join(sentence.text.split()), repr(sentence.text)
-        assert not XML_ILLEGAL.search(sentence.text)
-        assert all(span.text for span in sentence.spans)
-    assert document.words > 0
 
 
 def test_the_encoded_golden_files_keep_their_bytes() -> None:

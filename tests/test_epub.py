@@ -7,9 +7,7 @@ and the golden documents). All of a module's EPUBs go through EPUBCheck in one J
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import itertools
 import os
 import re
 import subprocess
@@ -46,9 +44,10 @@ from reviewpub.writers.xhtml import (
     render_nav,
     render_title_page,
 )
-from tests.conftest import ROOT, SEED, run_cli
-from tests.test_documents import SOURCES
-from tests.validation import CheckMessage, assert_valid_epubs
+from tests.helpers.cli import run_cli
+from tests.helpers.documents import HOSTILE, SOURCES, Sentences, sample_document
+from tests.helpers.paths import ROOT, SEED
+from tests.helpers.validation import CheckMessage, assert_valid_epubs
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",
@@ -59,150 +58,6 @@ NS = {
 }
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-HOSTILE = (
-    "Tom & Jerry <script>alert(1)</script> ]]> <![CDATA[x]]> \"quoted\" 'single' "
-    "🎬🍿 שלום עולם e\u0301 NUL\x00 bell\x07 \x1b[31m"
-)
-MODIFIED = dt.datetime(2024, 5, 6, 9, 30, 15, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-"""A non-UTC modification time: the package must say 07:30:15Z."""
-
-
-class Sentences:
-    """Sentence factory with document-unique, XML-valid ids (``s1``, ``s2``, …)."""
-
-    def __init__(self) -> None:
-        self.counter = itertools.count(1)
-
-    def __call__(self, *spans: str | Span) -> Sentence:
-        return Sentence(
-            f"s{next(self.counter)}", tuple(Span(span) if isinstance(span, str) else span for span in spans)
-        )
-
-
-def sample_document(**metadata: object) -> Document:
-    """A review with every block kind, inline styles, links of every sort, an FAQ and hostile text."""
-    say = Sentences()
-    introduction = Chapter(
-        id="introduction",
-        title="Introduction",
-        heading=say("Introduction"),
-        role=ChapterRole.INTRODUCTION,
-        blocks=(
-            Paragraph(
-                (
-                    say("A ", Span("tense", emphasis=True), " and ", Span("gripping", strong=True), " thriller."),
-                    say("Run ", Span("reviewpub build", code=True), " to make it."),
-                )
-            ),
-            Paragraph(
-                (
-                    say(
-                        "Directed by ",
-                        Span("Gabriela Cowperthwaite", href="https://example.org/gabriela cowperthwaite"),
-                        ".",
-                    ),
-                    say(
-                        "Not a link: ",
-                        Span("click me", href="javascript:alert(1)"),
-                        ", ",
-                        Span("a local file", href="notes/other review.md"),
-                        ", ",
-                        Span("see the verdict", href="#verdict"),
-                        ", ",
-                        Span("nowhere", href="#no-such-id"),
-                        ".",
-                    ),
-                    say("Mail ", Span("the critic", href="mailto:critic@example.org"), "."),
-                )
-            ),
-            ListBlock(
-                (
-                    (say("Chris Messina as Gordon."),),
-                    (say("Ariana DeBose as Kira."), say("She leads.")),
-                    (say("Pilou Asbæk as Nicholai, with Zoë at the controls."),),
-                )
-            ),
-            Quote((Paragraph((say("“Space is hard.”"), say("So is trust."))),)),
-            ListBlock(((say("First, the launch."),), (say("Then, the silence."),)), ordered=True),
-        ),
-    )
-    hostile = Chapter(
-        id="the-script-tag",
-        title=f"The {HOSTILE} chapter",
-        heading=say(f"The {HOSTILE} chapter"),
-        blocks=(Paragraph((say(HOSTILE), say("A very long word: " + "x" * 400 + "."))),),
-    )
-    verdict = Chapter(
-        id="verdict",
-        title="Verdict",
-        heading=say("Verdict"),
-        blocks=(Paragraph((say("Worth the trip."),)),),
-        children=(
-            Chapter(
-                id="pros",
-                title="Pros",
-                heading=say("Pros"),
-                role=ChapterRole.SECTION,
-                blocks=(ListBlock(((say("Tension."),), (say("Cast."),))),),
-            ),
-            Chapter(
-                id="cons",
-                title="Cons",
-                heading=say("Cons"),
-                role=ChapterRole.SECTION,
-                blocks=(ListBlock(((say("Short."),),)),),
-                children=(
-                    Chapter(
-                        id="nitpicks",
-                        title="Nitpicks",
-                        heading=say("Nitpicks"),
-                        role=ChapterRole.SECTION,
-                        blocks=(Paragraph((say("The stars move."),)),),
-                    ),
-                ),
-            ),
-        ),
-    )
-    faq = Chapter(
-        id="frequently-asked-questions",
-        title="Frequently Asked Questions",
-        heading=say("Frequently Asked Questions"),
-        role=ChapterRole.FAQ,
-        children=tuple(
-            Chapter(
-                id=f"question-{number}",
-                title=question,
-                heading=say(question),
-                role=ChapterRole.QUESTION,
-                blocks=(Paragraph((say(answer),)),),
-            )
-            for number, (question, answer) in enumerate(
-                [
-                    ("Is it suitable for all audiences?", "No, it is rated R."),
-                    ("Is it <really> set in space & orbit?", "Yes ]]> mostly."),
-                ],
-                start=1,
-            )
-        ),
-    )
-    fields: dict[str, object] = dict(
-        title="I.S.S. <Review> & ]]> Thriller",
-        subtitle="A <Sub> & Title",
-        author="Zoë Asbæk",
-        language="en",
-        date="2024-01-19",
-        description="A review of I.S.S. & more <b>bold</b>.",
-        publisher="The Small Screen",
-        rights="CC BY 4.0",
-        identifier="urn:uuid:12345678-1234-5678-1234-567812345678",
-        modified=MODIFIED,
-    )
-    fields.update(metadata)
-    return Document(
-        metadata=Metadata(**fields),  # type: ignore[arg-type]
-        chapters=(introduction, hostile, verdict, faq),
-        name="sample",
-    )
 
 
 def minimal_document(title: str = "Minimal") -> Document:
@@ -599,7 +454,7 @@ def test_same_document_gives_identical_bytes_even_across_processes(tmp_path: Pat
     assert write_epub(sample_document(), tmp_path / "again.epub").read_bytes() == epubs["sample"].read_bytes()
     script = (
         "import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);"
-        "from tests.test_epub import sample_document; from reviewpub.writers.epub import write_epub;"
+        "from tests.helpers.documents import sample_document; from reviewpub.writers.epub import write_epub;"
         "write_epub(sample_document(), Path(sys.argv[2]))"
     )
     other = tmp_path / "other-process.epub"

@@ -16,7 +16,7 @@ from lxml import etree
 
 from reviewpub.errors import SettingsError, WriterError
 from reviewpub.writers.feed import podcast_category, write_feed
-from tests.narration_factory import IDENTIFIER, Book, make_book, publish_folder
+from tests.helpers.narration_factory import IDENTIFIER, Book, make_book, publish_folder
 
 NS = {
     "itunes": "http://www.itunes.com/dtds/podcast-1.0.dtd",
@@ -273,7 +273,7 @@ def test_a_base_url_gives_a_folder_address_file_names_can_follow(base_url: str, 
 )
 def test_build_refuses_such_a_base_url_before_writing_anything(tmp_path: Path, base_url: str) -> None:
     from reviewpub.errors import ExitStatus
-    from tests.conftest import run_cli
+    from tests.helpers.cli import run_cli
 
     review = tmp_path / "short.txt"
     review.write_text("A Short Review\n\nIntroduction\n\nThe film is good.\n", encoding="utf-8")

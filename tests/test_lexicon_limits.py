@@ -24,7 +24,7 @@ from reviewpub.narration.lexicon import (
     case_key,
     load_lexicon,
 )
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 HUGE = "1" + "0" * 5000
 PLS_HEAD = f'<lexicon xmlns="{PLS_NAMESPACE}" version="1.0" alphabet="ipa" xml:lang="en">'

@@ -15,7 +15,7 @@ from reviewpub.reading import read_document
 from reviewpub.reading.markdown import inline_spans, parse_markdown
 from reviewpub.reading.structure import DraftSection, text_of
 from reviewpub.writers.epub import write_epub
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 
 def tree(sections: list[DraftSection]) -> list[Any]:

@@ -25,7 +25,7 @@ from reviewpub.narration.wav import measure_loudness
 from reviewpub.pipeline import BuildOptions, publish_audio
 from reviewpub.reading import read_document
 from reviewpub.writers import mp3 as mp3_writer
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 SHORT_REVIEW = """Short Review: A Test
 

@@ -25,9 +25,9 @@ from reviewpub.reading import read_document
 from reviewpub.writers.epub import write_epub
 from reviewpub.writers.overlays import ACTIVE_CLASS, ReadAloud, clock, overlay_clips
 from reviewpub.writers.xhtml import chapter_files, clean
-from tests.conftest import SEED
-from tests.test_epub import sample_document
-from tests.validation import assert_valid_epubs
+from tests.helpers.documents import sample_document
+from tests.helpers.paths import SEED
+from tests.helpers.validation import assert_valid_epubs
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",

@@ -27,8 +27,8 @@ from reviewpub.narration.lexicon import Lexeme, Lexicon
 from reviewpub.narration.pcm import decode_pcm
 from reviewpub.narration.plan import clip_key
 from reviewpub.narration.spoken import spoken_text
-from tests.conftest import run_cli
-from tests.validation import check_epubs
+from tests.helpers.cli import run_cli
+from tests.helpers.validation import check_epubs
 
 REVIEW = """Piper Test Review
 

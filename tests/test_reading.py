@@ -17,7 +17,7 @@ from reviewpub.errors import SettingsError, SourceError
 from reviewpub.reading import read_document
 from reviewpub.reading.metadata import is_iso_date, is_language_tag, resolve
 from reviewpub.reading.slugs import IdMaker, document_name, slugify
-from tests.test_documents import check_model_promises
+from tests.helpers.documents import check_model_promises
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 32

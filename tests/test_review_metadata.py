@@ -32,9 +32,9 @@ from reviewpub.show import ShowConfig, resolve_show, show_episodes
 from reviewpub.writers.epub import write_epub
 from reviewpub.writers.feed import render_show_feed, write_feed
 from reviewpub.writers.overlays import ReadAloud
-from tests.conftest import run_cli
-from tests.narration_factory import Book, make_book, make_chapter_mp3s, publish_folder
-from tests.validation import assert_valid_epubs
+from tests.helpers.cli import run_cli
+from tests.helpers.narration_factory import Book, make_book, make_chapter_mp3s, publish_folder
+from tests.helpers.validation import assert_valid_epubs
 
 OPF = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
 REVIEWED = dict(item="I.S.S. <the film>", item_type="Movie", rating=Rating(4, 5))

@@ -20,8 +20,9 @@ from reviewpub.errors import ExitStatus, SourceError
 from reviewpub.narration.spoken import spoken_text
 from reviewpub.reading import read_document
 from reviewpub.writers.epub import write_epub
-from tests.conftest import SEED, run_cli
-from tests.validation import assert_valid_epubs
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import SEED
+from tests.helpers.validation import assert_valid_epubs
 
 REGRESSIONS = Path(__file__).with_name("regressions")
 HOSTILE_PIECES = [

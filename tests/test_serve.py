@@ -19,7 +19,7 @@ import pytest
 from reviewpub.errors import WriterError
 from reviewpub.serve import byte_range, make_server
 from reviewpub.writers.feed import write_feed
-from tests.narration_factory import make_book, publish_folder
+from tests.helpers.narration_factory import make_book, publish_folder
 
 TIMEOUT_S = 10
 

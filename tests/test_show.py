@@ -22,7 +22,7 @@ from lxml import etree
 from reviewpub.errors import ExitStatus
 from reviewpub.serve import make_server
 from reviewpub.show import read_ledger
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 PODCAST = "https://podcastindex.org/namespace/1.0"
 DEFAULT_BASE = "http://127.0.0.1:8000/"

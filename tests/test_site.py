@@ -371,7 +371,7 @@ def test_adding_a_review_keeps_the_other_pages_and_removing_one_removes_its_page
 
 
 def test_a_single_review_build_has_a_page_and_an_index_of_it(tmp_path: Path, browser: Browser) -> None:
-    from tests.conftest import run_cli
+    from tests.helpers.cli import run_cli
 
     source = tmp_path / "b.md"
     source.write_text(REVIEW_B, encoding="utf-8")

@@ -17,7 +17,7 @@ from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.narration import spoken
 from reviewpub.narration.lexicon import Lexicon
 from reviewpub.narration.spoken import spoken_text
-from tests.conftest import SEED
+from tests.helpers.paths import SEED
 
 Rule = Callable[[str], str]
 
