@@ -251,13 +251,13 @@ def test_raw_piper_keeps_reviewpubs_settings_and_does_not_import_it() -> None:
 
     imported = imported_modules(BENCH / "raw_piper.py")
     assert not any(name.split(".")[0] == "reviewpub" for name in imported), imported
-    raw_piper, raw_pipeline, run = (bench_module(name) for name in ("raw_piper", "raw_pipeline", "run"))
+    raw_piper, raw_pipeline, plans = (bench_module(name) for name in ("raw_piper", "raw_pipeline", "plans"))
     # The same MP3 encoding as the eSpeak floor, which test_raw_pipeline_... holds to reviewpub's.
     assert raw_piper.MP3_ARGUMENTS is raw_pipeline.MP3_ARGUMENTS
     assert (raw_piper.NOISE_SCALE, raw_piper.NOISE_W_SCALE) == (engine.NOISE_SCALE, engine.NOISE_W_SCALE)
     # reviewpub shares the CPUs among its workers; the raw loop is given the same.
     cpus = __import__("os").cpu_count() or 1
-    assert run.piper_threads(1) == cpus and run.piper_threads(cpus) == 1
+    assert plans.piper_threads(1) == cpus and plans.piper_threads(cpus) == 1
     model, config = raw_piper.bundled_voice()
     assert model.is_file() and config.is_file() and model == engine.bundled_model_path()
 
@@ -315,7 +315,7 @@ def test_quality_scores_a_published_mp3(tmp_path: Path) -> None:
     quality = bench_module("quality")
     subprocess.run(
         [
-            *bench_module("run").reviewpub_command(),
+            *bench_module("plans").reviewpub_command(),
             "-q",
             "audio",
             str(ROOT / "source" / "iss-review.txt"),
@@ -424,9 +424,9 @@ def test_edit_changes_one_sentence_of_one_chapter(tmp_path: Path) -> None:
 
 
 def test_raw_pipeline_gets_the_chapters_reviewpub_reads() -> None:
-    run, inputs = bench_module("run"), bench_module("inputs")
+    plans, inputs = bench_module("plans"), bench_module("inputs")
     seed = ROOT / "source" / "iss-review.txt"
-    structure = inputs.outline(run.reviewpub_command(), seed, dict(__import__("os").environ))
+    structure = inputs.outline(plans.reviewpub_command(), seed, dict(__import__("os").environ))
     texts = inputs.chapter_texts(seed, structure)
     assert len(texts) == len(structure["chapters"])
     for text, chapter in zip(texts, structure["chapters"]):
