@@ -24,8 +24,9 @@ from axe_playwright_python.sync_playwright import Axe
 from lxml import etree
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from reviewpub import pipeline
+from reviewpub import pipeline, publishing
 from reviewpub.document import Document, Rating
+from reviewpub.options import BuildOptions
 from reviewpub.reading import read_document
 from reviewpub.serve import make_server
 from reviewpub.show import ShowConfig, resolve_show
@@ -47,16 +48,16 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost")
 def build_folder(source: Path, output: Path, cache: Path) -> list[Document]:
     """``reviewpub build source/`` as the CLI runs it, with review A's item and rating set by hand."""
     documents = []
-    for path in pipeline.find_sources((source,)):
+    for path in publishing.find_sources((source,)):
         document = read_document(path)
         if document.name == "a":
             document = dataclasses.replace(document, metadata=document.metadata.replace(**ITEM))
         documents.append(document)
-    options = pipeline.BuildOptions(output=output, engine="espeak", cache_dir=cache)
+    options = BuildOptions(output=output, engine="espeak", cache_dir=cache)
     show = resolve_show(ShowConfig(title="Test Reviews", author="Ada Critic"), documents)
     for document in documents:
-        pipeline.build(document, pipeline.show_review_options(options, show, document))
-    pipeline.publish_show(show, documents, options)
+        pipeline.build(document, publishing.show_review_options(options, show, document))
+    publishing.publish_show(show, documents, options)
     return documents
 
 

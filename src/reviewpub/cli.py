@@ -22,7 +22,7 @@ from reviewpub.errors import ExitStatus, ReviewpubError
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
-    from reviewpub.pipeline import BuildOptions
+    from reviewpub.options import BuildOptions
     from reviewpub.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -225,7 +225,7 @@ def metadata_overrides(options: dict[str, Any]) -> dict[str, Any]:
 
 def build_options(output: Path, options: dict[str, Any]) -> BuildOptions:
     """Turn the narration and feed options of a command into the pipeline's BuildOptions."""
-    from reviewpub.pipeline import BuildOptions
+    from reviewpub.options import BuildOptions
 
     return BuildOptions.from_cli(output=output, **options)
 
@@ -467,13 +467,15 @@ def build(sources: tuple[Path, ...], output: Path, **options: Any) -> None:
       reviewpub build source/ --base-url https://example.org/reviews/
       reviewpub build source/ --executor ray --ray-address auto   # after `ray start --head`
     """
-    from reviewpub import pipeline
+    from reviewpub import publishing
 
     with reporting_errors():
         overrides = metadata_overrides(options)
         feed = {name: options.pop(name) for name in ("base_url", "category", "explicit")}
         settings = build_options(output, {**options, **feed, "explicit": bool(feed["explicit"])})
-        pipeline.build_sources(sources, overrides, settings, feed, make_progress=make_progress, published=show_written)
+        publishing.build_sources(
+            sources, overrides, settings, feed, make_progress=make_progress, published=show_written
+        )
 
 
 @cli.command()
