@@ -23,7 +23,7 @@ import ray
 from reviewpub.engines.piper import has_nvidia_gpu
 from reviewpub.errors import ExitStatus
 from reviewpub.narration.cache import FORMAT
-from reviewpub.narration.ray_executor import ACTOR_NAME_PREFIX, INSTALL_HINT, NAMESPACE
+from reviewpub.narration.ray_driver import ACTOR_NAME_PREFIX, INSTALL_HINT, NAMESPACE
 from tests.helpers.cli import run_cli
 
 REVIEW_A = """\
