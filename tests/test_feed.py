@@ -15,7 +15,8 @@ import pytest
 from lxml import etree
 
 from reviewpub.errors import SettingsError, WriterError
-from reviewpub.writers.feed import podcast_category, write_feed
+from reviewpub.podcast import podcast_category
+from reviewpub.writers.feed import write_feed
 from tests.helpers.narration_factory import IDENTIFIER, Book, make_book, publish_folder
 
 NS = {
@@ -240,7 +241,7 @@ def test_the_feed_names_its_synthetic_narrator(book: Book, folder: Path) -> None
     ],
 )
 def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_line(base_url: str, message: str) -> None:
-    from reviewpub.writers.feed import feed_base_url
+    from reviewpub.podcast import feed_base_url
 
     with pytest.raises(SettingsError) as raised:
         feed_base_url(base_url)
@@ -262,7 +263,8 @@ def test_a_base_url_that_would_publish_credentials_or_break_file_urls_is_one_lin
     ],
 )
 def test_a_base_url_gives_a_folder_address_file_names_can_follow(base_url: str, expected: str) -> None:
-    from reviewpub.writers.feed import feed_base_url, file_url
+    from reviewpub.podcast import feed_base_url
+    from reviewpub.writers.feed import file_url
 
     assert feed_base_url(base_url) == expected
     assert file_url(feed_base_url(base_url), "audio/01-intro.mp3") == expected + "audio/01-intro.mp3"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.errors import SettingsError
 from reviewpub.layout import ReviewLayout
-from reviewpub.writers.feed import DEFAULT_CATEGORY
+from reviewpub.podcast import DEFAULT_CATEGORY
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -77,7 +77,7 @@ class BuildOptions:
             SettingsError: a value is wrong (checked here, before anything is narrated or written).
         """
         from reviewpub.narration.settings import AudioSettings
-        from reviewpub.writers.feed import feed_base_url, podcast_category
+        from reviewpub.podcast import feed_base_url, podcast_category
 
         if base_url is not None:
             feed_base_url(base_url)  # a bad --base-url must not wait for the feed, the last file written

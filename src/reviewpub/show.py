@@ -92,8 +92,8 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
     Raises:
         SettingsError: an unknown key or a value of the wrong kind or form (one line).
     """
+    from reviewpub.podcast import feed_base_url, podcast_category
     from reviewpub.reading.metadata import is_language_tag
-    from reviewpub.writers.feed import feed_base_url, podcast_category
 
     checked: dict[str, Any] = {}
     for key, value in values.items():
@@ -192,7 +192,7 @@ def resolve_show(config: ShowConfig, documents: list[Document]) -> Show:
     """
     from reviewpub.cover import make_square_artwork
     from reviewpub.document import Metadata
-    from reviewpub.writers.feed import DEFAULT_CATEGORY
+    from reviewpub.podcast import DEFAULT_CATEGORY
 
     authors = {document.metadata.author for document in documents}
     common_author = next(iter(authors)) if len(authors) == 1 else None
