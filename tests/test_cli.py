@@ -156,7 +156,7 @@ def test_a_bad_feed_option_stops_the_build_before_anything_is_written(tmp_path: 
 
 
 def test_progress_bar_shows_minutes_of_audio() -> None:
-    from reviewpub.cli import audio_minutes
+    from reviewpub.cli.console import audio_minutes
 
     assert audio_minutes(90.0) == "1.5 min of audio"
     assert audio_minutes(None) is None
