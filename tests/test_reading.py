@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from reviewpub.document import ChapterRole
 from reviewpub.errors import SettingsError, SourceError
 from reviewpub.reading import read_document
-from reviewpub.reading.metadata import is_iso_date, is_language_tag, resolve
+from reviewpub.reading.metadata import resolve
+from reviewpub.reading.metadata_rules import is_iso_date, is_language_tag
 from reviewpub.reading.slugs import IdMaker, document_name, slugify
 from tests.helpers.documents import check_model_promises
 

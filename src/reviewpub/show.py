@@ -93,7 +93,7 @@ def checked_values(values: Mapping[str, Any], where: str, folder: Path | None = 
         SettingsError: an unknown key or a value of the wrong kind or form (one line).
     """
     from reviewpub.podcast import feed_base_url, podcast_category
-    from reviewpub.reading.metadata import is_language_tag
+    from reviewpub.reading.metadata_rules import is_language_tag
 
     checked: dict[str, Any] = {}
     for key, value in values.items():
