@@ -11,7 +11,8 @@ from lxml import etree
 
 from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.errors import SettingsError
-from reviewpub.narration.lexicon import PLS_NAMESPACE, Lexeme, Lexicon, load_lexicon
+from reviewpub.narration.lexicon import PLS_NAMESPACE, Lexeme, Lexicon
+from reviewpub.narration.lexicon_files import load_lexicon
 from reviewpub.narration.spoken import spoken_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -45,7 +46,7 @@ def test_the_fingerprint_is_the_same_whatever_the_format_and_changes_with_an_ent
 
 
 def test_phoneme_only_entries_are_spoken_by_piper_alone_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="reviewpub.narration.lexicon"):
+    with caplog.at_level(logging.WARNING, logger="reviewpub.narration.lexicon_files"):
         lexicon = load_lexicon(FIXTURES / "names.pls")
     assert (
         "names.pls: 1 entry without an <alias> change only Piper's narration (other engines cannot say "

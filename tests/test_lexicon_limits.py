@@ -14,14 +14,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from reviewpub.errors import ExitStatus, SettingsError
-from reviewpub.narration.lexicon import (
+from reviewpub.narration.lexicon import PLS_NAMESPACE, Lexicon, case_key
+from reviewpub.narration.lexicon_files import (
     MAX_LEXICON_BYTES,
     MAX_SPOKEN_CHARACTERS,
     MAX_WRITTEN_CHARACTERS,
     MAX_WRITTEN_FORMS,
-    PLS_NAMESPACE,
-    Lexicon,
-    case_key,
     load_lexicon,
 )
 from tests.helpers.cli import run_cli

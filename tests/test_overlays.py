@@ -19,7 +19,7 @@ from lxml import etree
 from reviewpub.document import Document
 from reviewpub.errors import WriterError
 from reviewpub.ffmpeg import run_ffmpeg
-from reviewpub.narration.lexicon import load_lexicon
+from reviewpub.narration.lexicon_files import load_lexicon
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.reading import read_document
 from reviewpub.writers.epub import write_epub

@@ -110,7 +110,7 @@ def read_options_lexicon(options: BuildOptions) -> Lexicon | None:
     """The user's pronunciation lexicon, if one was given."""
     if options.lexicon is None:
         return None
-    from reviewpub.narration.lexicon import load_lexicon
+    from reviewpub.narration.lexicon_files import load_lexicon
 
     return load_lexicon(options.lexicon)
 
