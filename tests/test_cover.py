@@ -11,16 +11,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from reviewpub import cover
-from reviewpub.cover import (
-    AUTHOR_COLOUR,
-    PALETTES,
-    cover_alt_text,
-    drawable,
-    has_glyph,
-    make_cover,
-    make_square_artwork,
-    wrap,
-)
+from reviewpub.cover import cover_alt_text, drawing, make_cover, make_square_artwork, user_image
+from reviewpub.cover.drawing import AUTHOR_COLOUR, PALETTES, drawable, has_glyph, wrap
 from reviewpub.document import Metadata
 from reviewpub.errors import ExitStatus, SettingsError
 
@@ -101,7 +93,7 @@ def test_every_character_kept_has_a_glyph_in_the_chosen_font() -> None:
         assert all(has_glyph(path, character) for character in kept), (text, kept, path)
         assert "🎬" not in kept
     assert drawable("Zoë")[1] in ("Zoë", "Zoe")
-    assert cover.fold("Zoë Asbæk — “Ærø”") == 'Zoe Asbaek - "AEro"'
+    assert drawing.fold("Zoë Asbæk — “Ærø”") == 'Zoe Asbaek - "AEro"'
 
 
 def test_wrap_cuts_words_wider_than_a_line() -> None:
@@ -293,7 +285,7 @@ def test_an_oversized_cover_is_one_line_and_exit_1_within_bounded_memory(
 def test_a_cover_at_the_pixel_limit_is_used_within_bounded_memory(seed: Path, tmp_path: Path) -> None:
     import zipfile
 
-    side = math.isqrt(cover.COVER_MAX_PIXELS)  # 7071 x 7071 RGBA: 200 MB decoded
+    side = math.isqrt(user_image.COVER_MAX_PIXELS)  # 7071 x 7071 RGBA: 200 MB decoded
     source = write_blank_png(tmp_path / "limit.png", side, side)
     output = tmp_path / "output"
     status, _stdout, stderr, peak_mb = run_measured(
@@ -375,9 +367,9 @@ def test_cover_made_tile_by_tile_equals_the_whole_image_turned_and_flattened(
         opened.load()
         expected = flattened(ImageOps.exif_transpose(opened))
         # Tiles of 20 x 16 leave ragged ones at the right and bottom edges.
-        assert cover.upright_flat_cover(opened, tile_size=(20, 16)).tobytes() == expected.tobytes()
+        assert user_image.upright_flat_cover(opened, tile_size=(20, 16)).tobytes() == expected.tobytes()
         # Shrunk by 3 (157 // 50): the same as flattening, reducing and then turning the whole image.
-        shrunk = cover.upright_flat_cover(opened, working_side=50, tile_size=(7, 5))
+        shrunk = user_image.upright_flat_cover(opened, working_side=50, tile_size=(7, 5))
         reduced = flattened(opened).reduce(3)
         reduced.info["exif"] = opened.info["exif"]
         assert shrunk.tobytes() == ImageOps.exif_transpose(reduced).tobytes()
@@ -387,5 +379,5 @@ def test_cover_made_tile_by_tile_equals_the_whole_image_turned_and_flattened(
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path) -> None:
     source = tmp_path / "photo.jpg"
     Image.new("RGB", (6400, 6000), (10, 120, 200)).save(source)
-    loaded = cover.load_user_cover(Metadata(title="T", cover=source))
+    loaded = user_image.load_user_cover(Metadata(title="T", cover=source))
     assert loaded is not None and loaded.size == (3200, 3000), "JPEG draft at 1/2, no full decode"

@@ -179,7 +179,7 @@ def cover_problem(cover: Path) -> str | None:
     if kind is None:
         return f"cover image {cover} is not a JPEG, PNG, GIF or WebP image"
     # Refused here, from the header, so an oversized cover fails before output/ is touched.
-    from reviewpub.cover import cover_size_problem
+    from reviewpub.cover.user_image import cover_size_problem
 
     return cover_size_problem(cover)
 
