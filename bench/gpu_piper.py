@@ -39,9 +39,10 @@ result["gpu"] = subprocess.run(
 ).stdout.strip()
 result["cpus"] = os.cpu_count()
 from reviewpub.engines import piper as P
+from reviewpub.engines.piper_runtime import check_cuda
 
 try:
-    P.check_cuda()
+    check_cuda()
     result["check_cuda"] = "ok"
 except Exception as error:
     result["check_cuda"] = f"{type(error).__name__}: {error}"

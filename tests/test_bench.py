@@ -248,6 +248,7 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_raw_piper_keeps_reviewpubs_settings_and_does_not_import_it() -> None:
     from reviewpub.engines import piper as engine
+    from reviewpub.engines.piper_models import bundled_model_path
 
     imported = imported_modules(BENCH / "raw_piper.py")
     assert not any(name.split(".")[0] == "reviewpub" for name in imported), imported
@@ -259,7 +260,7 @@ def test_raw_piper_keeps_reviewpubs_settings_and_does_not_import_it() -> None:
     cpus = __import__("os").cpu_count() or 1
     assert plans.piper_threads(1) == cpus and plans.piper_threads(cpus) == 1
     model, config = raw_piper.bundled_voice()
-    assert model.is_file() and config.is_file() and model == engine.bundled_model_path()
+    assert model.is_file() and config.is_file() and model == bundled_model_path()
 
 
 def test_raw_piper_writes_one_mp3_per_chapter_the_same_every_run(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ import pytest
 from lxml import etree
 
 from reviewpub.engines import load_engine
-from reviewpub.engines.piper import BUNDLED_VOICE, PiperEngine, bundled_model_path
+from reviewpub.engines.piper import PiperEngine
+from reviewpub.engines.piper_models import BUNDLED_VOICE, bundled_model_path
 from reviewpub.errors import ExitStatus, SettingsError
 from reviewpub.narration.lexicon import Lexeme, Lexicon
 from reviewpub.narration.pcm import decode_pcm

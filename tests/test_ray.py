@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from reviewpub.engines.piper import has_nvidia_gpu
+from reviewpub.engines.piper_runtime import has_nvidia_gpu
 from reviewpub.errors import ExitStatus
 from reviewpub.narration.cache import FORMAT
 from reviewpub.narration.ray_driver import ACTOR_NAME_PREFIX, INSTALL_HINT, NAMESPACE

@@ -153,7 +153,7 @@ def prepare_executor(options: BuildOptions) -> RayExecutor | None:
 
         return connect(options.ray_address, device=options.device)
     if options.device == "cuda":
-        from reviewpub.engines.piper import check_cuda
+        from reviewpub.engines.piper_runtime import check_cuda
 
         check_cuda()
     return None

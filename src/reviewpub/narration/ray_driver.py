@@ -83,7 +83,7 @@ class ClipSynthesizer:
     def ready(self, device: str) -> str | None:
         """None when this node can synthesise on ``device``; else the reason, one line."""
         if device == "cuda":
-            from reviewpub.engines.piper import check_cuda
+            from reviewpub.engines.piper_runtime import check_cuda
 
             try:
                 check_cuda()
