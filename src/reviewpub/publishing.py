@@ -190,7 +190,8 @@ def write_site_index(
 
     ``feed`` is the show's feed; without one (reviews built one by one) each review links its own.
     """
-    from reviewpub.writers.site import IndexEntry, parse_date, write_index
+    from reviewpub.writers.site import IndexEntry, write_index
+    from reviewpub.writers.site_json_ld import parse_date
 
     by_name = {document.name: document for document in documents}
     entries = []

@@ -12,15 +12,13 @@ work), and the page reads in full with scripts off. Same input, same bytes: no c
 from __future__ import annotations
 
 import datetime as dt
-import html
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from reviewpub.document import Chapter, ListBlock, Paragraph, Rating, Sentence
+from reviewpub.document import Rating
 from reviewpub.files import atomic_write
 from reviewpub.layout import (
     COVER_NAME,
@@ -37,8 +35,9 @@ from reviewpub.layout import (
     read_aloud_name,
 )
 from reviewpub.writers.chapters import chapter_spans
-from reviewpub.writers.overlays import overlay_clips
-from reviewpub.writers.xhtml import clean, is_right_to_left, render_span
+from reviewpub.writers.site_html import clock, duration_element, escape, html_page, rating_line, script_json, shown_date
+from reviewpub.writers.site_json_ld import parse_date, review_json_ld
+from reviewpub.writers.site_text import page_anchors, render_text_section, sentence_timings
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
@@ -76,229 +75,6 @@ class IndexEntry:
     item: str | None = None
     feed: str | None = None
     """The review's own feed, linked when there is no show feed to subscribe to."""
-
-
-def escape(text: str) -> str:
-    """Text ready for HTML content or a quoted attribute (controls HTML forbids dropped)."""
-    return html.escape(clean(text), quote=True)
-
-
-def script_json(value: Any, *, indent: int | None = 1) -> str:
-    """JSON that is safe inside ``<script>``: ``<``, ``>`` and ``&`` as escapes, so a title
-    holding ``</script>`` or ``<!--`` cannot end the element early."""
-    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=None if indent else (",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def number(value: float) -> int | float:
-    """``4`` rather than ``4.0``, ``8.5`` as it is: a score as the reviewer wrote it."""
-    return int(value) if float(value).is_integer() else value
-
-
-def clock(seconds: float) -> str:
-    """``1:02:03`` or ``2:03``: a time as a listener reads it."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def iso_duration(seconds: float) -> str:
-    """ISO 8601 duration (``PT3M12.5S``), as schema.org ``duration`` wants."""
-    whole_minutes, rest = divmod(round(seconds, 3), 60)
-    hours, minutes = divmod(int(whole_minutes), 60)
-    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    return text + f"{rest:g}S" if rest or text == "PT" else text
-
-
-def duration_element(seconds: float) -> str:
-    """``<time datetime="PT3M12S">3:12</time>``: the length shown, and machine-readable."""
-    return f'<time datetime="{iso_duration(round(seconds))}">{clock(seconds)}</time> long'
-
-
-def parse_date(value: str | None) -> dt.date | None:
-    """A front matter date as a date, or None when it is absent or not ISO 8601."""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
-def shown_date(day: dt.date) -> str:
-    """``1 March 2024``: the same in every locale the build runs in."""
-    months = (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    )
-    return f"{day.day} {months[day.month - 1]} {day.year}"
-
-
-def sentence_timings(document: Document, narration: Narration) -> list[tuple[str, float, float]]:
-    """(sentence id, start s, end s) of every narrated sentence in the whole-review audio.
-
-    The read-aloud EPUB's clips (``overlay_clips``: they tile each chapter's audio), shifted by
-    where each chapter starts in the whole-review MP3 (the spans of its chapter marks).
-    """
-    sentence_ids = {sentence.id for sentence in document.sentences()}
-    timings = []
-    for chapter, (start_s, _) in zip(narration.chapters, chapter_spans(narration)):
-        for clip in overlay_clips(chapter, sentence_ids):
-            timings.append(
-                (clip.sentence_id, round(start_s + clip.begin_ms / 1000, 3), round(start_s + clip.end_ms / 1000, 3))
-            )
-    return timings
-
-
-def render_sentence(sentence: Sentence, anchors: dict[str, str]) -> str:
-    """A sentence as ``<span class="sentence" id>``: the unit the player highlights."""
-    inner = "".join(render_span(span, anchors) for span in sentence.spans)
-    return f'<span class="sentence" id="{escape(sentence.id)}">{inner}</span>'
-
-
-def render_text_section(chapter: Chapter, depth: int, anchors: dict[str, str]) -> list[str]:
-    """A chapter (``<h2>``) or section (``<h3>`` and down) with its blocks, as HTML."""
-    level = min(depth + 1, 6)
-    lines = [
-        f'<section id="{escape(chapter.id)}" aria-labelledby="{escape(chapter.heading.id)}">',
-        f"<h{level}>{render_sentence(chapter.heading, anchors)}</h{level}>",
-    ]
-
-    def sentences(items: Sequence[Sentence]) -> str:
-        return " ".join(render_sentence(sentence, anchors) for sentence in items)
-
-    for block in chapter.blocks:
-        if isinstance(block, Paragraph):
-            lines.append(f"<p>{sentences(block.sentences)}</p>")
-        elif isinstance(block, ListBlock):
-            tag = "ol" if block.ordered else "ul"
-            items = "\n".join(f"<li>{sentences(item)}</li>" for item in block.items)
-            lines.append(f"<{tag}>\n{items}\n</{tag}>")
-        else:
-            paragraphs = "\n".join(f"<p>{sentences(paragraph.sentences)}</p>" for paragraph in block.paragraphs)
-            lines.append(f"<blockquote>\n{paragraphs}\n</blockquote>")
-    for child in chapter.children:
-        lines += render_text_section(child, depth + 1, anchors)
-    lines.append("</section>")
-    return lines
-
-
-def page_anchors(document: Document) -> dict[str, str]:
-    """Every chapter and sentence id → "" : on one page an in-text link is just ``#id``."""
-    anchors: dict[str, str] = {}
-    for chapter in document.walk():
-        anchors[chapter.id] = ""
-        for sentence in (chapter.heading, *chapter.body_sentences()):
-            anchors[sentence.id] = ""
-    return anchors
-
-
-def url(base_url: str | None, relative: str) -> str:
-    """An absolute URL under ``base_url`` when there is one, else the relative path."""
-    from reviewpub.writers.feed import file_url
-
-    return file_url(base_url, relative) if base_url else relative
-
-
-def review_json_ld(document: Document, narration: Narration, text: str, links: SiteLinks) -> dict[str, Any]:
-    """schema.org ``Review`` with the narration as an ``AudioObject``; the item and the rating
-    only when the review states them (a rating is never invented)."""
-    from reviewpub.writers.feed import summary
-
-    metadata = document.metadata
-    description = metadata.description or (summary(document.chapters[0], 3) if document.chapters else metadata.title)
-    review: dict[str, Any] = {"@context": "https://schema.org", "@type": "Review", "name": metadata.title}
-    if metadata.author:
-        review["author"] = {"@type": "Person", "name": metadata.author}
-    published = parse_date(metadata.date)
-    if published is not None:
-        review["datePublished"] = published.isoformat()
-    review["inLanguage"] = metadata.language
-    review["description"] = description
-    if metadata.item:
-        review["itemReviewed"] = {"@type": metadata.item_type or "Thing", "name": metadata.item}
-    if metadata.rating is not None:
-        rating = metadata.rating
-        review["reviewRating"] = {
-            "@type": "Rating",
-            "ratingValue": number(rating.value),
-            "bestRating": number(rating.best),
-            "worstRating": number(rating.worst),
-        }
-    review["image"] = url(links.base_url, COVER_NAME)
-    review["audio"] = {
-        "@type": "AudioObject",
-        "name": metadata.title,
-        "contentUrl": url(links.base_url, book_mp3_name(document.name)),
-        "encodingFormat": "audio/mpeg",
-        "duration": iso_duration(narration.duration_s),
-        "inLanguage": metadata.language,
-        "transcript": text,
-    }
-    return review
-
-
-def html_page(
-    *,
-    title: str,
-    language: str,
-    head: Sequence[str],
-    header: Sequence[str],
-    main: Sequence[str],
-    footer: Sequence[str],
-    scripts: Sequence[str] = (),
-) -> str:
-    """A whole HTML5 page with the landmarks every page has: skip link, header, main, footer."""
-    direction = ' dir="rtl"' if is_right_to_left(language) else ""
-    lines = [
-        "<!DOCTYPE html>",
-        f'<html lang="{escape(language)}"{direction}>',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{escape(title)}</title>",
-        # No icon: otherwise a browser asks every server for /favicon.ico, which is not there.
-        '<link rel="icon" href="data:,">',
-        *head,
-        f'<link rel="stylesheet" href="{STYLESHEET_NAME}">',
-        "</head>",
-        "<body>",
-        '<a class="skip-link" href="#main">Skip to content</a>',
-        '<header class="site-header">',
-        *header,
-        "</header>",
-        '<main id="main" tabindex="-1">',
-        *main,
-        "</main>",
-        '<footer class="site-footer">',
-        *footer,
-        "</footer>",
-        *scripts,
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def rating_line(rating: Rating | None, item: str | None) -> list[str]:
-    """``Rating: 4/5`` (and what was reviewed) when the review gives them; nothing otherwise."""
-    lines = []
-    if item:
-        lines.append(f'<p class="meta">Reviewed: {escape(item)}</p>')
-    if rating is not None:
-        lines.append(f'<p class="meta">Rating: <strong>{escape(str(rating))}</strong></p>')
-    return lines
 
 
 def render_review_page(document: Document, narration: Narration, links: SiteLinks) -> str:
