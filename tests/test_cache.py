@@ -20,8 +20,8 @@ from reviewpub.narration.cache import (
     NarrationCache,
     copy_encoded,
     encoded_paths,
-    seal,
 )
+from reviewpub.narration.cache_entries import seal
 
 
 def write_wav(path: Path, samples: bytes, sample_rate: int = 44100) -> None:
