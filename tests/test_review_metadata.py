@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from reviewpub.document import Document, Metadata, Rating
+from reviewpub.episodes import show_episodes
 from reviewpub.errors import ExitStatus, SettingsError
 from reviewpub.reading import read_document
 from reviewpub.reading.metadata import check_metadata, resolve
 from reviewpub.reading.ratings import read_rating_line
-from reviewpub.show import ShowConfig, resolve_show, show_episodes
+from reviewpub.show import ShowConfig, resolve_show
 from reviewpub.writers.epub import write_epub
 from reviewpub.writers.feed import render_show_feed, write_feed
 from reviewpub.writers.overlays import ReadAloud
@@ -529,7 +530,7 @@ def test_bad_command_line_review_metadata_is_one_line_and_writes_nothing(
 
 
 def test_plain_text_front_matter_id_is_the_episode_guid(tmp_path: Path) -> None:
-    from reviewpub.show import episode_guid
+    from reviewpub.episodes import episode_guid
 
     path = source(tmp_path, "iss.txt", "---\nid: tag:example.org,2026:iss\n---\nA Night Aboard\n\nIt was great.\n")
     assert episode_guid(read_document(path)) == "tag:example.org,2026:iss"

@@ -19,9 +19,9 @@ import pytest
 import webvtt
 from lxml import etree
 
+from reviewpub.episodes import read_ledger
 from reviewpub.errors import ExitStatus
 from reviewpub.serve import make_server
-from reviewpub.show import read_ledger
 from tests.helpers.cli import run_cli
 
 PODCAST = "https://podcastindex.org/namespace/1.0"

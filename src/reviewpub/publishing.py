@@ -21,7 +21,8 @@ from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
-    from reviewpub.show import Episode, Show
+    from reviewpub.episodes import Episode
+    from reviewpub.show import Show
 
 from reviewpub.options import BuildOptions
 from reviewpub.pipeline import build, named_lock, prepare_voicing
@@ -138,8 +139,8 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
     Raises:
         WriterError: a review's published files are missing, or the output cannot be written.
     """
+    from reviewpub.episodes import first_built_dates, read_ledger, show_episodes, write_ledger
     from reviewpub.files import atomic_write
-    from reviewpub.show import first_built_dates, read_ledger, show_episodes, write_ledger
     from reviewpub.writers.feed import write_show_feed
 
     output = options.output
@@ -163,7 +164,7 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
 def publish_site_index(documents: list[Document], options: BuildOptions) -> list[Path]:
     """``output/index.html`` for reviews built one by one (not a folder): these reviews, each
     subscribing to its own feed; dates only where the front matter gives them."""
-    from reviewpub.show import show_episodes
+    from reviewpub.episodes import show_episodes
     from reviewpub.writers.feed import publication_date
 
     output = options.output

@@ -38,8 +38,9 @@ from reviewpub.writers.chapters import CHAPTERS_MEDIA_TYPE
 
 if TYPE_CHECKING:
     from reviewpub.document import Chapter, Document, Metadata
+    from reviewpub.episodes import Episode
     from reviewpub.narration.model import Narration
-    from reviewpub.show import Episode, Show
+    from reviewpub.show import Show
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
