@@ -31,8 +31,9 @@ from reviewpub.reading.metadata import check_metadata, resolve
 from reviewpub.reading.ratings import read_rating_line
 from reviewpub.show import ShowConfig, resolve_show
 from reviewpub.writers.epub import write_epub
-from reviewpub.writers.feed import render_show_feed, write_feed
+from reviewpub.writers.feed import write_feed
 from reviewpub.writers.overlays import ReadAloud
+from reviewpub.writers.show_feed import render_show_feed
 from tests.helpers.cli import run_cli
 from tests.helpers.narration_factory import Book, make_book, make_chapter_mp3s, publish_folder
 from tests.helpers.validation import assert_valid_epubs

@@ -141,7 +141,7 @@ def publish_show(show: Show, documents: list[Document], options: BuildOptions) -
     """
     from reviewpub.episodes import first_built_dates, read_ledger, show_episodes, write_ledger
     from reviewpub.files import atomic_write
-    from reviewpub.writers.feed import write_show_feed
+    from reviewpub.writers.show_feed import write_show_feed
 
     output = options.output
     with named_lock(output, SHOW_LOCK_NAME):
