@@ -28,7 +28,7 @@ from reviewpub.ffmpeg import run_ffmpeg
 from reviewpub.files import atomic_path, file_sha256
 from reviewpub.media import INPUT_DIGEST_FRAME, MP3_QUALITY, lame_arguments
 from reviewpub.writers.chapters import chapter_spans_ms
-from reviewpub.writers.mp3 import NARRATOR_CREDIT, book_frames, narrator_comment, release_date
+from reviewpub.writers.id3 import NARRATOR_CREDIT, book_frames, narrator_comment, release_date
 
 if TYPE_CHECKING:
     from reviewpub.document import Document
