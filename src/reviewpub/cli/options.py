@@ -195,23 +195,9 @@ def narration_options(function: F) -> F:
 
 def metadata_overrides(options: dict[str, Any]) -> dict[str, Any]:
     """The metadata options the user gave, keyed by Metadata field name (None: not given)."""
-    names = (
-        "title",
-        "subtitle",
-        "author",
-        "language",
-        "date",
-        "description",
-        "publisher",
-        "rights",
-        "cover",
-        "item",
-        "item_type",
-        "rating",
-        "best_rating",
-        "worst_rating",
-    )
-    return {name: options.pop(name, None) for name in names}
+    from reviewpub.reading.metadata import SETTING_NAMES  # the one list of names a layer may hold
+
+    return {name: options.pop(name, None) for name in SETTING_NAMES}
 
 
 def build_options(output: Path, options: dict[str, Any]) -> BuildOptions:
