@@ -8,6 +8,7 @@ as ``reviewpub`` subprocesses joining it with ``--ray-address``, as a user's wou
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -248,6 +249,52 @@ def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: s
         )
     )
     assert_same_files(tmp_path / "ray", tmp_path / "local")
+
+
+def test_a_driver_killed_mid_run_resumes_from_the_cache_to_the_same_files(cluster: str, tmp_path: Path) -> None:
+    """SIGKILL of ``reviewpub`` itself (its Ray driver child dies with it): nothing half-written, and
+    the next Ray build reuses the clips already made and ends with the files a local build makes."""
+    source = tmp_path / "ray-piper.txt"
+    source.write_text(PIPER_REVIEW, encoding="utf-8")
+    cache, output = tmp_path / "ray-cache", tmp_path / "ray"
+    command = [sys.executable, "-m", "reviewpub", "audio", str(source), "--engine", "piper", "-o", str(output)]
+    command += ["--cache-dir", str(cache), *ray_options(cluster)]
+    build = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+    )
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while build.poll() is None and time.monotonic() < deadline:
+            if any((cache / FORMAT / "clips").rglob("*.pcm")):
+                os.kill(build.pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        assert build.wait(timeout=RUN_TIMEOUT_S) == -signal.SIGKILL, "the build finished before it could be killed"
+    finally:
+        if build.poll() is None:
+            build.kill()
+    # Killed while narrating: no audio was published, so nothing half-written is there.
+    assert not list(output.rglob("*.mp3")), sorted(output.rglob("*"))
+    resumed = succeeded(reviewpub(*command[3:]))
+    match = re.search(r"(\d+) of (\d+) sentences synthesised, (\d+) from the cache", resumed)
+    assert match is not None, resumed
+    assert int(match.group(3)) > 0 and int(match.group(1)) < int(match.group(2)), resumed
+    succeeded(
+        reviewpub(
+            "audio",
+            str(source),
+            "--engine",
+            "piper",
+            "-o",
+            str(tmp_path / "local"),
+            "--cache-dir",
+            str(tmp_path / "local-cache"),
+        )
+    )
+    assert_same_files(output, tmp_path / "local")
 
 
 CLUSTER_SCRIPT = """
