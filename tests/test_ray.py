@@ -189,6 +189,11 @@ def test_the_cache_is_shared_both_ways(cluster: str, folder: Path, tmp_path: Pat
     assert_same_files(tmp_path / "first", tmp_path / "second")
 
 
+def build_locally_with_piper(source: Path, output: Path, cache: Path) -> None:
+    """The reference: ``reviewpub audio`` with Piper in local worker processes and a cache of its own."""
+    succeeded(reviewpub("audio", str(source), "--engine", "piper", "-o", str(output), "--cache-dir", str(cache)))
+
+
 def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: str, tmp_path: Path) -> None:
     source = tmp_path / "ray-piper.txt"
     source.write_text(PIPER_REVIEW, encoding="utf-8")
@@ -236,18 +241,7 @@ def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: s
         if build.poll() is None:
             build.kill()
     assert build.returncode == ExitStatus.SUCCESS, stderr[-4000:]
-    succeeded(
-        reviewpub(
-            "audio",
-            str(source),
-            "--engine",
-            "piper",
-            "-o",
-            str(tmp_path / "local"),
-            "--cache-dir",
-            str(tmp_path / "local-cache"),
-        )
-    )
+    build_locally_with_piper(source, tmp_path / "local", tmp_path / "local-cache")
     assert_same_files(tmp_path / "ray", tmp_path / "local")
 
 
@@ -282,18 +276,7 @@ def test_a_driver_killed_mid_run_resumes_from_the_cache_to_the_same_files(cluste
     match = re.search(r"(\d+) of (\d+) sentences synthesised, (\d+) from the cache", resumed)
     assert match is not None, resumed
     assert int(match.group(3)) > 0 and int(match.group(1)) < int(match.group(2)), resumed
-    succeeded(
-        reviewpub(
-            "audio",
-            str(source),
-            "--engine",
-            "piper",
-            "-o",
-            str(tmp_path / "local"),
-            "--cache-dir",
-            str(tmp_path / "local-cache"),
-        )
-    )
+    build_locally_with_piper(source, tmp_path / "local", tmp_path / "local-cache")
     assert_same_files(output, tmp_path / "local")
 
 
