@@ -189,6 +189,23 @@ def test_the_cache_is_shared_both_ways(cluster: str, folder: Path, tmp_path: Pat
     assert_same_files(tmp_path / "first", tmp_path / "second")
 
 
+def piper_audio_on_ray(source: Path, output: Path, cache: Path, address: str) -> list[str]:
+    """The arguments of ``reviewpub audio`` with Piper on the Ray cluster at ``address``."""
+    arguments = ["audio", str(source), "--engine", "piper", "-o", str(output), "--cache-dir", str(cache)]
+    return [*arguments, "--executor", "ray", "--ray-address", address]
+
+
+def start_reviewpub(arguments: list[str], output: int | None = subprocess.PIPE) -> subprocess.Popen[str]:
+    """``reviewpub ARGUMENTS`` started in the background, to be interfered with while it runs."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "reviewpub", *arguments],
+        stdout=output,
+        stderr=output,
+        text=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+    )
+
+
 def build_locally_with_piper(source: Path, output: Path, cache: Path) -> None:
     """The reference: ``reviewpub audio`` with Piper in local worker processes and a cache of its own."""
     succeeded(reviewpub("audio", str(source), "--engine", "piper", "-o", str(output), "--cache-dir", str(cache)))
@@ -198,27 +215,7 @@ def test_a_killed_synthesizer_is_restarted_and_the_files_are_the_same(cluster: s
     source = tmp_path / "ray-piper.txt"
     source.write_text(PIPER_REVIEW, encoding="utf-8")
     cache = tmp_path / "ray-cache"
-    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
-    build = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reviewpub",
-            "audio",
-            str(source),
-            "--engine",
-            "piper",
-            "-o",
-            str(tmp_path / "ray"),
-            "--cache-dir",
-            str(cache),
-            *ray_options(cluster),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    build = start_reviewpub(piper_audio_on_ray(source, tmp_path / "ray", cache, cluster))
     try:
         victim = None
         # Wait for the first clips to arrive (synthesis under way, batches still queued), then kill an actor.
@@ -251,14 +248,8 @@ def test_a_driver_killed_mid_run_resumes_from_the_cache_to_the_same_files(cluste
     source = tmp_path / "ray-piper.txt"
     source.write_text(PIPER_REVIEW, encoding="utf-8")
     cache, output = tmp_path / "ray-cache", tmp_path / "ray"
-    command = [sys.executable, "-m", "reviewpub", "audio", str(source), "--engine", "piper", "-o", str(output)]
-    command += ["--cache-dir", str(cache), *ray_options(cluster)]
-    build = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
-    )
+    arguments = piper_audio_on_ray(source, output, cache, cluster)
+    build = start_reviewpub(arguments, output=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while build.poll() is None and time.monotonic() < deadline:
@@ -272,7 +263,7 @@ def test_a_driver_killed_mid_run_resumes_from_the_cache_to_the_same_files(cluste
             build.kill()
     # Killed while narrating: no audio was published, so nothing half-written is there.
     assert not list(output.rglob("*.mp3")), sorted(output.rglob("*"))
-    resumed = succeeded(reviewpub(*command[3:]))
+    resumed = succeeded(reviewpub(*arguments))
     match = re.search(r"(\d+) of (\d+) sentences synthesised, (\d+) from the cache", resumed)
     assert match is not None, resumed
     assert int(match.group(3)) > 0 and int(match.group(1)) < int(match.group(2)), resumed
@@ -308,29 +299,7 @@ def test_a_cluster_that_disappears_mid_run_is_one_line_and_keeps_the_finished_cl
     try:
         assert doomed.stdout is not None and doomed.stdin is not None
         address = doomed.stdout.readline().strip()
-        build = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reviewpub",
-                "audio",
-                str(source),
-                "--engine",
-                "piper",
-                "-o",
-                str(output),
-                "--cache-dir",
-                str(cache),
-                "--executor",
-                "ray",
-                "--ray-address",
-                address,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        build = start_reviewpub(piper_audio_on_ray(source, output, cache, address))
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while not any(clips.rglob("*.pcm")) and build.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
