@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -268,6 +269,15 @@ def serve(folder: Path, host: str, port: int) -> None:
         serve_folder(folder, host=host, port=port)
 
 
+BLAS_THREADS = "1"
+"""OpenBLAS threads for numpy in this process and its workers (``OPENBLAS_NUM_THREADS``, unless set).
+
+numpy's OpenBLAS starts a thread per core that spins between calls; reviewpub's only matrix
+products are the loudness filter's small ones, which one thread does as fast, and the spinning
+took about 0.1 CPU s from synthesis and encoding on every narrated review (``make bench``)."""
+
+
 def main() -> None:
     """Entry point of the ``reviewpub`` script and of ``python -m reviewpub``."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", BLAS_THREADS)
     cli(prog_name="reviewpub")
