@@ -449,3 +449,34 @@ def test_an_empty_document_gives_an_empty_narration(tmp_path: Path) -> None:
 )
 def test_errors_quote_long_chapter_titles_cut_between_words(title: str, shown: str) -> None:
     assert short_title(title) == shown
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_the_main_process_work_runs_once_while_the_chapters_are_spoken(tmp_path: Path, jobs: int) -> None:
+    log = tmp_path / "calls.txt"
+    seen: list[int] = []
+
+    def while_speaking() -> None:
+        # Handed the chapters first: with workers, they are already speaking; alone, nothing is spoken yet.
+        seen.append(len(calls(log)))
+
+    narrate(make_document(), ToneEngine(log), cache_dir=tmp_path / "cache", jobs=jobs, while_speaking=while_speaking)
+    assert len(seen) == 1
+    if jobs == 1:
+        assert seen == [0]
+    # Nothing left to speak: it still runs, once.
+    narrate(make_document(), ToneEngine(log), cache_dir=tmp_path / "cache", jobs=jobs, while_speaking=while_speaking)
+    assert len(seen) == 2
+
+
+def test_a_failure_of_the_main_process_work_stops_the_workers_and_loses_nothing(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+
+    def while_speaking() -> None:
+        raise EngineError("the cover could not be drawn")
+
+    with pytest.raises(EngineError, match="the cover could not be drawn"):
+        narrate(make_document(), ToneEngine(), cache_dir=cache, jobs=3, while_speaking=while_speaking)
+    assert multiprocessing.active_children() == []
+    assert not list((cache / "narration-v2" / "scratch").glob("*"))
+    assert not [path for path in cache.rglob("*") if path.name.endswith(".tmp")]

@@ -159,11 +159,18 @@ def prepare_executor(options: BuildOptions) -> RayExecutor | None:
     return None
 
 
-def narrate_review(document: Document, options: BuildOptions, voicing: Voicing, progress: Progress) -> Narration:
-    """Speak every sentence of the document (cached), one audio file per chapter."""
+def narrate_review(
+    document: Document, options: BuildOptions, voicing: Voicing, progress: Progress
+) -> tuple[Narration, bytes]:
+    """Speak every sentence of the document (cached), one audio file per chapter; and the cover.
+
+    The cover is drawn while the worker processes speak (``while_speaking``): it is needed only
+    by the writers, and drawing it first kept the first sentence waiting.
+    """
     from reviewpub.narration import narrate
 
-    return narrate(
+    covers: list[bytes] = []
+    narration = narrate(
         document,
         voicing.engine,
         voice=voicing.voice,
@@ -173,7 +180,9 @@ def narrate_review(document: Document, options: BuildOptions, voicing: Voicing, 
         lexicon=voicing.lexicon,
         progress=progress,
         executor=voicing.executor,
+        while_speaking=lambda: covers.append(cover_jpeg(document)),
     )
+    return narration, covers[0]
 
 
 def cache_directory(options: BuildOptions) -> Path:
@@ -215,8 +224,7 @@ def publish_audio(document: Document, options: BuildOptions, progress: Progress 
     """``reviewpub audio``: narrate, then write chapter MP3s and the playlist."""
     voicing = prepare_voicing(document, options)
     with output_lock(options, document):
-        cover = cover_jpeg(document)
-        narration = narrate_review(document, options, voicing, progress)
+        narration, cover = narrate_review(document, options, voicing, progress)
         with stage(options.output, document.name, options.layout(document).is_audio_output) as staging:
             paths = staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
         return Result(paths=paths, narration=narration)
@@ -249,8 +257,7 @@ def publish_read_aloud(document: Document, options: BuildOptions, progress: Prog
     """``reviewpub epub --read-aloud``: narrate (cached) and write the read-aloud EPUB."""
     voicing = prepare_voicing(document, options)
     with output_lock(options, document):
-        cover = cover_jpeg(document)
-        narration = narrate_review(document, options, voicing, progress)
+        narration, cover = narrate_review(document, options, voicing, progress)
         with stage(options.output, document.name, options.layout(document).is_read_aloud_output) as staging:
             staging.publishes(write_audio(document, narration, options, staging.folder, cover, progress))
             paths = staging.publishes([write_read_aloud(document, narration, voicing.lexicon, staging.folder)])
@@ -273,8 +280,7 @@ def build(
 
     voicing = voicing or prepare_voicing(document, options)
     with output_lock(options, document):
-        cover = cover_jpeg(document)
-        narration = narrate_review(document, options, voicing, progress)
+        narration, cover = narrate_review(document, options, voicing, progress)
         # Every file is made in the stage; they are published together, the feed last.
         with stage(options.output, document.name, options.layout(document).owns) as staging:
             folder = staging.folder

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,6 +85,7 @@ def narrate(
     lexicon: Lexicon | None = None,
     progress: Progress = NullProgress(),
     executor: RayExecutor | None = None,
+    while_speaking: Callable[[], None] = lambda: None,
 ) -> Narration:
     """Narrate every top-level chapter; clips and chapters come from the cache when their inputs match.
 
@@ -98,6 +100,9 @@ def narrate(
         progress: told how many sentences are done.
         executor: a Ray cluster that synthesises the clips the cache lacks (``ray_executor.connect``);
             None narrates in local worker processes.
+        while_speaking: this process's own work (the cover), called once: as soon as the
+            chapters are handed to worker processes, so it runs beside them instead of before
+            the first sentence; else before narrating here. Its exception stops the narration.
 
     Raises:
         EngineError: the engine failed; the message names the chapter and the sentence.
@@ -111,6 +116,8 @@ def narrate(
     started_cpu_s = time.process_time()
     # The cluster fills the cache; the chapters are then assembled here from cached clips only,
     # by the same code as a local build, so the files are the same bytes.
+    if executor is not None:
+        while_speaking()
     made_remotely = executor.fill_cache(work, progress) if executor is not None else 0
     progress.start(sum(len(job.lines) for job in work), "Narrating")
     titles = {job.number: job.title for job in work}
@@ -136,6 +143,8 @@ def narrate(
         # Each chapter is encoded as soon as it is narrated, while the next ones are spoken.
         with ChapterEncoder(cache, audio, workers) as encoder:
             if workers <= 1:
+                if executor is None:
+                    while_speaking()
                 for job in to_narrate:
                     results[job.number] = narrate_chapter(
                         job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s)
@@ -143,7 +152,13 @@ def narrate(
                     encoder.submit(results[job.number].chapter.wav_path)
             else:
                 results.update(
-                    run_in_pool(to_narrate, workers, progress, lambda result: encoder.submit(result.chapter.wav_path))
+                    run_in_pool(
+                        to_narrate,
+                        workers,
+                        progress,
+                        lambda result: encoder.submit(result.chapter.wav_path),
+                        while_waiting=while_speaking,
+                    )
                 )
     finally:
         progress.finish()

@@ -172,8 +172,12 @@ def run_in_pool(
     workers: int,
     progress: Progress,
     narrated: Callable[[ChapterResult], None] = lambda result: None,
+    while_waiting: Callable[[], None] = lambda: None,
 ) -> dict[int, ChapterResult]:
     """Narrate chapters in worker processes; on a failure or Ctrl-C, stop them all and raise.
+
+    ``while_waiting`` is this process's own work, done once the chapters are handed out;
+    its exception stops the workers like a failed chapter's.
 
     ``narrated`` is called with each chapter as soon as it is done, on the pool's own thread
     (so without waiting for the next poll), and again from this loop: it must be thread-safe
@@ -202,6 +206,7 @@ def run_in_pool(
                 lambda done: narrated(done.result()) if not done.cancelled() and done.exception() is None else None
             )
         try:
+            while_waiting()
             pending = set(futures)
             while pending:
                 done, pending = concurrent.futures.wait(
