@@ -51,6 +51,7 @@ from plans import (
     GROUPS,
     SEED_REVIEW,
     Plan,
+    compile_reviewpub,
     pandoc_executable,
     reviewpub_command,
 )
@@ -115,6 +116,8 @@ def main(arguments: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="reviewpub-bench-"))
     bench = Bench(work, warmup=not options.smoke)
     reviewpub = reviewpub_command()
+    if not compile_reviewpub():
+        raise SystemExit("bench: reviewpub's modules did not compile to bytecode (see above)")
     pandoc = None if options.without_pandoc else pandoc_executable()
     plan = Plan(
         runs=runs,
