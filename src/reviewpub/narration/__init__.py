@@ -138,6 +138,9 @@ def narrate(
         if executor is not None:
             workers = min(workers, 1)  # assembly only: no process needs the voice, and its CPU is the driver's
         logger.debug("%d of %d chapters to narrate, %d at a time", len(to_narrate), len(work), workers)
+        # Longest first: the chapters still being spoken (then encoded) at the end are short ones,
+        # instead of one long chapter keeping a core busy while the others idle.
+        to_narrate.sort(key=lambda job: job.spoken_length, reverse=True)
         tuned = engine.for_workers(workers)
         to_narrate = [dataclasses.replace(job, engine=tuned) for job in to_narrate]
         # Each chapter is encoded as soon as it is narrated, while the next ones are spoken.

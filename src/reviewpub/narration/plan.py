@@ -111,6 +111,11 @@ class ChapterJob:
     settings: AudioSettings
     cache_dir: Path
 
+    @property
+    def spoken_length(self) -> int:
+        """Characters to say: what synthesising, levelling and encoding the chapter cost grows with."""
+        return sum(len(line.spoken) for line in self.lines)
+
 
 def is_speakable(spoken: str) -> bool:
     """Whether there is anything to say (a letter or a digit)."""
