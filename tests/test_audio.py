@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from reviewpub.narration import levelling, wav
-from reviewpub.narration.levelling import FULL_SCALE, LIMITER_STEP_DB, WindowMeter
+from reviewpub.narration.levelling import FULL_SCALE, WindowMeter
 from reviewpub.narration.loudness import LoudnessMeter
 from reviewpub.narration.pcm import PcmFile
+from reviewpub.narration.rules import LIMITER_STEP_DB
 from reviewpub.narration.wav import integrated_loudness
 
 

@@ -1,8 +1,10 @@
 """Document → Narration: every sentence spoken, cached, and placed to the sample in its chapter.
 
-``plan`` decides what is spoken and under which cache keys, ``workers`` speaks chapters (here
-or in a process pool; ``ray_executor`` on a cluster), ``encoding`` makes each chapter's MP3 as
-soon as it is spoken; ``narrate`` below runs them in that order.
+``plan`` decides what is spoken and under which cache keys (with ``rules``), ``chapter``
+speaks one chapter, ``workers`` runs chapters in a process pool (``ray_executor`` on a
+cluster), ``encoding`` makes each chapter's MP3 as soon as it is spoken; ``narrate`` below
+runs them in that order. Only ``chapter`` and the modules it uses need numpy: with worker
+processes, the main process never loads it.
 
 Each top-level chapter is read as its heading, a pause, then its sentences, with longer
 pauses between paragraphs; sections and FAQ questions are read as headings (pause, heading,
@@ -35,7 +37,7 @@ from reviewpub.narration.encoding import ChapterEncoder
 from reviewpub.narration.model import ChapterNarration, Clip, Narration
 from reviewpub.narration.plan import ChapterJob, plan_jobs
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
-from reviewpub.narration.workers import ChapterResult, narrate_chapter, run_in_pool
+from reviewpub.narration.workers import ChapterResult, run_in_pool, speak_chapter
 from reviewpub.progress import NullProgress, Progress
 
 if TYPE_CHECKING:
@@ -149,7 +151,7 @@ def narrate(
                 if executor is None:
                     while_speaking()
                 for job in to_narrate:
-                    results[job.number] = narrate_chapter(
+                    results[job.number] = speak_chapter(
                         job, lambda number, lines, audio_s: progress.advance(lines, titles[number], audio_s=audio_s)
                     )
                     encoder.submit(results[job.number].chapter.wav_path)

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from reviewpub.narration.rules import LIMITER_STEP_DB
+
 FULL_SCALE = 32768
-LIMITER_WINDOW_MS = 10
-LIMITER_STEP_DB = 1.0
-"""The limiter's gain moves at most this much between 10 ms windows (100 dB/s): no clicks."""
 SILENT_BELOW_DB = -60.0
 """A chapter quieter than this is (nearly) silence: it is left alone, not amplified. Windows
 quieter than this do not count when the limiter's effect on loudness is estimated."""

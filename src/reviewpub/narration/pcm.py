@@ -19,8 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from reviewpub.ffmpeg import run_ffmpeg
-from reviewpub.narration.levelling import LIMITER_WINDOW_MS, WindowLevels, WindowMeter
+from reviewpub.narration.levelling import WindowLevels, WindowMeter
 from reviewpub.narration.loudness import LoudnessMeter
+from reviewpub.narration.rules import LIMITER_WINDOW_MS, TRIM_FLOOR, TRIM_MARGIN_MS, TRIM_RELATIVE, TRIM_WINDOW_MS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -28,13 +29,6 @@ with warnings.catch_warnings():
 
 SAMPLE_WIDTH = 2
 """Bytes per sample: signed 16-bit little-endian throughout."""
-TRIM_WINDOW_MS = 5
-TRIM_FLOOR = 64
-"""Amplitude (about -54 dBFS) under which a clip's head and tail are always silence."""
-TRIM_RELATIVE = 100
-"""…and so is anything 40 dB (a hundredth) below the clip's own peak."""
-TRIM_MARGIN_MS = 25
-"""Kept before the first and after the last audible window, so soft onsets are not clipped."""
 FLUSH_SECONDS = 4
 """Seconds of a chapter gathered before they are written and measured."""
 MEASURE_BACKLOG = 4

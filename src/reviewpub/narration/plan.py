@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from reviewpub.document import Chapter, ListBlock, Paragraph, Sentence
 from reviewpub.media import digest
-from reviewpub.narration import levelling, pcm, wav
+from reviewpub.narration.rules import LEVELLING_RULES, LEVELLING_VERSION, TRIM_RULES
 from reviewpub.narration.settings import AudioSettings
 
 if TYPE_CHECKING:
@@ -25,25 +25,8 @@ if TYPE_CHECKING:
 
 UNSPEAKABLE_MS = 250
 """Silence standing in for a sentence with nothing to say ("???", an emoji), so it still has a clip."""
-AUDIO_RULES = (
-    wav.MONO_TARGET_LUFS,
-    wav.PODCAST_CEILING_DBFS,
-    wav.AUDIOBOOK_RMS_DBFS,
-    wav.AUDIOBOOK_CEILING_DBFS,
-    wav.ROOM_TONE_RMS_DBFS,
-    levelling.LIMITER_WINDOW_MS,
-    levelling.LIMITER_STEP_DB,
-    UNSPEAKABLE_MS,
-    wav.LEVELLING_VERSION,
-)
+AUDIO_RULES = (*LEVELLING_RULES, UNSPEAKABLE_MS, LEVELLING_VERSION)
 """The rules that shape a chapter's PCM beyond its settings: part of its cache key."""
-TRIM_RULES = (
-    pcm.TRIM_WINDOW_MS,
-    pcm.TRIM_FLOOR,
-    pcm.TRIM_RELATIVE,
-    pcm.TRIM_MARGIN_MS,
-)
-"""How stored clips are trimmed: part of every clip's cache key."""
 
 
 @dataclass(frozen=True)

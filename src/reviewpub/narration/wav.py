@@ -33,25 +33,18 @@ from reviewpub.narration.levelling import (
 )
 from reviewpub.narration.loudness import LoudnessMeter
 from reviewpub.narration.pcm import SAMPLE_WIDTH, read_chunks, window_samples_for
+from reviewpub.narration.rules import (
+    AUDIOBOOK_CEILING_DBFS,
+    AUDIOBOOK_RMS_DBFS,
+    MONO_TARGET_LUFS,
+    PODCAST_CEILING_DBFS,
+    ROOM_TONE_RMS_DBFS,
+)
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 
-MONO_TARGET_LUFS = -19.0
-"""The podcast profile's level for the mono PCM; its stereo copy measures 3 LU more, -16 LUFS."""
-PODCAST_CEILING_DBFS = -3.0
-"""Sample-peak ceiling leaving room for MP3 overshoot under the -1.5 dBTP true-peak limit."""
-AUDIOBOOK_RMS_DBFS = -20.5
-"""Middle of ACX's -23 to -18 dB RMS window."""
-AUDIOBOOK_CEILING_DBFS = -4.5
-"""Sample-peak ceiling under ACX's -3 dB peak limit, with room for MP3 overshoot."""
-ROOM_TONE_RMS_DBFS = -72.0
-"""Level of the room tone laid under audiobook chapters: ACX wants a noise floor below -60 dB
-but rejects dead digital silence between sentences."""
 ROOM_TONE_SEED = 1770
 CHUNK_WINDOWS = 1000
 """Windows processed at a time: ten seconds of audio, whatever the rate."""
-LEVELLING_VERSION = 2
-"""Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
-rounded to nearest), so chapters levelled the old way are made again, not reused."""
 
 
 @dataclass(frozen=True)
