@@ -111,6 +111,18 @@ def audio_review_figures(bench: Bench, plan: Plan) -> None:
         cleanup=lambda: remove_folders(bench.work, "run-"),
     )
     plan.figures.append(make_figure(cold.label, cold, raw, at_most(1.3), note=cold.samples[-1].last_message))
+    # What a run costs with nothing to narrate or encode (start-up, reading, planning, cover, tags,
+    # publishing): the part of the review's figure that does not shrink with the work.
+    cache = bench.fresh("review-cache")
+    fixed = bench.measure(
+        "audio, nothing to narrate (review)",
+        lambda _: audio_command(plan, SEED_REVIEW, jobs, cache, bench.fresh("run-out")),
+        plan.runs,
+        warmup=True,  # the warm-up fills the cache
+        cleanup=lambda: remove_folders(bench.work, "run-"),
+    )
+    shutil.rmtree(cache, ignore_errors=True)
+    plan.figures.append(make_figure(fixed.label, fixed, raw, None, note=fixed.samples[-1].last_message))
 
 
 def audio_book_figures(bench: Bench, plan: Plan) -> None:

@@ -111,6 +111,7 @@ def test_smoke_run_judges_the_issue_targets(smoke: tuple[subprocess.CompletedPro
     targets = {row["name"]: row["target"] for row in data["figures"]}
     assert targets["audio cold (book, jobs 1)"] == targets[f"audio cold (book, jobs {cpus})"] == "<= 1.15x"
     assert targets[f"audio cold (review, jobs {cpus})"] == "<= 1.3x"
+    assert targets["audio, nothing to narrate (review)"] == "-"  # information: the fixed cost of a run
     assert targets["speed-up jobs 1 -> 2 (book)"] == "-"  # information: the raw pipeline's own is ~1.4x
     assert targets["audio warm, nothing changed (book)"] == "<= 0.05x"
     assert targets["audio, one sentence edited (book)"] == "<= 0.1x"
@@ -161,6 +162,7 @@ def test_smoke_run_reruns_only_what_changed(smoke: tuple[subprocess.CompletedPro
     _, data = smoke
     notes = {row["name"]: row["note"] for row in data["figures"]}
     assert " 0 of " in notes["audio warm, nothing changed (book)"]
+    assert " 0 of " in notes["audio, nothing to narrate (review)"]
     assert " 1 of " in notes["audio, one sentence edited (book)"]
     assert "0 from the cache" in notes["audio cold (book, jobs 1)"]
     assert " 0 of " in notes["piper warm, nothing changed (piece)"]
