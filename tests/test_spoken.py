@@ -284,3 +284,29 @@ def test_an_apostrophe_before_markup_goes_in_one_reading() -> None:
     # Found by hypothesis: "0'_" read as "0'" and only then as "0".
     assert spoken_text("0'_") == "0"
     assert spoken_text("rock_'n'_roll") == "rock n roll"
+
+
+def strip_controls_one_by_one(text: str) -> str:
+    """``strip_controls`` as its docstring defines it, character by character (its slow path)."""
+    kept = []
+    for character in text:
+        if character in "\n\r\t\v\f\u2028\u2029\x85":
+            kept.append(" ")
+        elif unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            kept.append(" " if spoken.is_pictograph(character) else character)
+    return "".join(kept)
+
+
+@settings(max_examples=400)
+@given(
+    st.text(
+        alphabet=st.characters()
+        | st.sampled_from(" a\u00a0\u202f\u200b\u00ad\u218f\u2190\u2191\u2603\ufe0f\x85\x7f\U0001f37f"),
+        max_size=40,
+    )
+)
+def test_the_fast_path_of_strip_controls_changes_nothing(text: str) -> None:
+    # Most sentences skip the character loop; what they skip must be what the loop would keep.
+    assert spoken.strip_controls(text) == strip_controls_one_by_one(text)

@@ -39,6 +39,10 @@ def is_pictograph(character: str) -> bool:
 
 def strip_controls(text: str) -> str:
     """Control and format characters removed (NUL, BEL, soft hyphen), line breaks and emoji spaced."""
+    if text.isprintable() and max(text, default=" ") < chr(FIRST_PICTOGRAPH):
+        # Nothing to remove or space (most sentences): "printable" excludes every control,
+        # format and separator character but the space, and no pictograph comes before this.
+        return text
     kept = []
     for character in text:
         if character in "\n\r\t\v\f\u2028\u2029\x85":
@@ -55,33 +59,42 @@ def strip_controls(text: str) -> str:
 HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\u00a0": " ", "\u202f": " "})
 
 
+QUOTES = re.compile(r"[“”„‟«»\"]")
+LONE_APOSTROPHE = re.compile(r"(?<![^\W_])'|'(?![^\W_])")
+"""An apostrophe stays only between letters or digits ("it's", "'90s" aside); "_" is markup
+here, not a letter, or a second reading would drop what the first one kept."""
+NUMBER_RANGE = re.compile(r"(?<=\d)\s*[–—]\s*(?=\d)")
+DASH = re.compile(r"\s*[—–―]\s*")
+
+
 def quotes_and_dashes(text: str) -> str:
     """Quotes dropped (apostrophes kept plain), dashes become pauses, number ranges "to"."""
     text = text.translate(HYPHENS)
     text = text.replace("’", "'").replace("ʼ", "'").replace("‘", "'")
-    text = re.sub(r"[“”„‟«»\"]", " ", text)
-    # An apostrophe stays only between letters or digits ("it's", "'90s" aside); "_" is markup
-    # here, not a letter, or a second reading would drop what the first one kept.
-    text = re.sub(r"(?<![^\W_])'|'(?![^\W_])", " ", text)
-    text = re.sub(r"(?<=\d)\s*[–—]\s*(?=\d)", " to ", text)
-    text = re.sub(r"\s*[—–―]\s*", ", ", text)
+    text = QUOTES.sub(" ", text)
+    text = LONE_APOSTROPHE.sub(" ", text)
+    text = NUMBER_RANGE.sub(" to ", text)
+    text = DASH.sub(", ", text)
     return text.replace("…", "...")
 
 
 # --- words --------------------------------------------------------------------------------
 
-WORD_ABBREVIATIONS: list[tuple[str, str]] = [
-    (r"\bvs\b\.?", "versus"),
-    (r"\be\.g\.", "for example"),
-    (r"\bi\.e\.", "that is"),
-    (r"\betc\.", "et cetera"),
-    (r"\bJr\.", "Junior"),
-    (r"\bSr\.", "Senior"),
-    (r"\bNo\.(?=\s*\d)", "number"),
-    (r"#(?=\d)", "number "),
-    (r"\bapprox\.", "approximately"),
-    (r"\bmins?\.", "minutes"),
-    (r"\bhrs?\.", "hours"),
+WORD_ABBREVIATIONS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), spoken)
+    for pattern, spoken in (
+        (r"\bvs\b\.?", "versus"),
+        (r"\be\.g\.", "for example"),
+        (r"\bi\.e\.", "that is"),
+        (r"\betc\.", "et cetera"),
+        (r"\bJr\.", "Junior"),
+        (r"\bSr\.", "Senior"),
+        (r"\bNo\.(?=\s*\d)", "number"),
+        (r"#(?=\d)", "number "),
+        (r"\bapprox\.", "approximately"),
+        (r"\bmins?\.", "minutes"),
+        (r"\bhrs?\.", "hours"),
+    )
 ]
 """(pattern, spoken form) for abbreviations eSpeak NG reads letter by letter or as a word
 ("vs." → "V S", "Jr." → "J R", "No. 5" → "no five"). ``Mr.``, ``Dr.``, ``Mrs.`` are read
@@ -91,7 +104,7 @@ right by both engines and left alone."""
 def abbreviations(text: str) -> str:
     """Abbreviations a listener expects in full: ``vs.`` → ``versus``, ``Jr.`` → ``Junior``."""
     for pattern, spoken in WORD_ABBREVIATIONS:
-        text = re.sub(pattern, spoken, text)
+        text = pattern.sub(spoken, text)
     return text
 
 
@@ -132,6 +145,7 @@ FRACTIONS = {
 }
 """Fractions said as such when a noun follows ("3/4 of the film")."""
 UNITS = {"km/h": "kilometres per hour", "m/s": "metres per second", "mi/h": "miles per hour"}
+UNIT_PATTERNS = [(re.compile(rf"(?<=[\d\s]){re.escape(written)}\b"), unit) for written, unit in UNITS.items()]
 NUMBER_SLASH = re.compile(r"(?<![\d/])(\d+(?:\.\d+)?)/(\d+)(?![\d/])(\s+of\b)?")
 DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?![\d/])")
 WORD_SLASH = re.compile(r"(?<![\w/])([A-Za-z][\w'-]*)/([A-Za-z][\w'-]*)(?![\w/])")
@@ -157,8 +171,8 @@ def number_slashes(text: str) -> str:
 
 def word_slashes(text: str) -> str:
     """``US/Russia`` → ``US Russia`` (names joined, as said aloud); ``his/her`` → ``his or her``."""
-    for written, unit in UNITS.items():
-        text = re.sub(rf"(?<=[\d\s]){re.escape(written)}\b", unit, text)
+    for pattern, unit in UNIT_PATTERNS:
+        text = pattern.sub(unit, text)
 
     def spoken(match: re.Match[str]) -> str:
         left, right = match.group(1), match.group(2)
@@ -273,12 +287,13 @@ SPELLED_OUT = frozenset("US UK USA EU UN ISS TV BBC FBI CIA CEO DVD HBO AI".spli
 """Initialisms read letter by letter even when written without dots (eSpeak says "iss")."""
 
 
+INITIALISM = re.compile(r"\b[A-Z]{2,4}\b")
+
+
 def initialisms(text: str) -> str:
     """``ISS`` → ``I S S`` for initialisms a listener expects spelled out."""
-    return re.sub(
-        r"\b[A-Z]{2,4}\b",
-        lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT else match.group(0),
-        text,
+    return INITIALISM.sub(
+        lambda match: " ".join(match.group(0)) if match.group(0) in SPELLED_OUT else match.group(0), text
     )
 
 
@@ -290,13 +305,20 @@ def markup(text: str) -> str:
     return MARKUP.sub(" ", text)
 
 
+SPACES = re.compile(r"\s+")
+SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
+DOUBLED_COMMAS = re.compile(r",(\s*,)+")
+LEADING_PUNCTUATION = re.compile(r"^[,.;:\s]+")
+COMMA_BEFORE_STOP = re.compile(r",\s*([.;:!?])")
+
+
 def whitespace(text: str) -> str:
     """Collapse whitespace; tidy spaces before punctuation and doubled commas."""
-    text = re.sub(r"\s+", " ", text).strip()
-    text = re.sub(r"\s+([,.;:!?])", r"\1", text)
-    text = re.sub(r",(\s*,)+", ",", text)
-    text = re.sub(r"^[,.;:\s]+", "", text)
-    return re.sub(r",\s*([.;:!?])", r"\1", text).strip(" ,")
+    text = SPACES.sub(" ", text).strip()
+    text = SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+    text = DOUBLED_COMMAS.sub(",", text)
+    text = LEADING_PUNCTUATION.sub("", text)
+    return COMMA_BEFORE_STOP.sub(r"\1", text).strip(" ,")
 
 
 ENGLISH_RULES: list[Callable[[str], str]] = [
