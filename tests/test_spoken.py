@@ -286,19 +286,6 @@ def test_an_apostrophe_before_markup_goes_in_one_reading() -> None:
     assert spoken_text("rock_'n'_roll") == "rock n roll"
 
 
-def strip_controls_one_by_one(text: str) -> str:
-    """``strip_controls`` as its docstring defines it, character by character (its slow path)."""
-    kept = []
-    for character in text:
-        if character in "\n\r\t\v\f\u2028\u2029\x85":
-            kept.append(" ")
-        elif unicodedata.category(character) in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            kept.append(" " if spoken.is_pictograph(character) else character)
-    return "".join(kept)
-
-
 @settings(max_examples=400)
 @given(
     st.text(
@@ -309,4 +296,4 @@ def strip_controls_one_by_one(text: str) -> str:
 )
 def test_the_fast_path_of_strip_controls_changes_nothing(text: str) -> None:
     # Most sentences skip the character loop; what they skip must be what the loop would keep.
-    assert spoken.strip_controls(text) == strip_controls_one_by_one(text)
+    assert spoken.strip_controls(text) == spoken.strip_controls_by_character(text)

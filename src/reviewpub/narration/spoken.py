@@ -43,6 +43,11 @@ def strip_controls(text: str) -> str:
         # Nothing to remove or space (most sentences): "printable" excludes every control,
         # format and separator character but the space, and no pictograph comes before this.
         return text
+    return strip_controls_by_character(text)
+
+
+def strip_controls_by_character(text: str) -> str:
+    """``strip_controls`` one character at a time: what its shortcut must agree with."""
     kept = []
     for character in text:
         if character in "\n\r\t\v\f\u2028\u2029\x85":
