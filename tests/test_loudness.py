@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reviewpub.engines.espeak import EspeakEngine
-from reviewpub.narration.loudness import CHUNK_SAMPLES, BlockedFilter, LoudnessMeter, k_weighting
+from reviewpub.narration.loudness import CHUNK_SAMPLES, BlockedFilter, LoudnessMeter, gated_loudness, k_weighting
 from reviewpub.narration.wav import integrated_loudness
 
 RATES = (16000, 22050, 24000, 44100, 48000)
@@ -124,3 +124,32 @@ def test_k_weighting_at_48_khz_is_the_standards_filter() -> None:
     b, a = k_weighting(48000)
     assert b == pytest.approx(np.convolve(shelf_b, pass_b), abs=1e-8)
     assert a == pytest.approx(np.convolve(shelf_a, pass_a), abs=1e-8)
+
+
+def plain_loudness(samples: np.ndarray, rate: int) -> float | None:
+    """The meter's arithmetic done the plain way: filter everything at once, then cut each 100 ms segment out."""
+    weighted = BlockedFilter(*k_weighting(rate)).process(samples).astype(np.float64) / 32768.0
+    ends = [(index + 1) * rate // 10 for index in range(len(samples) * 10 // rate)]
+    starts = [0, *ends[:-1]]
+    energies = np.array([np.dot(weighted[start:end], weighted[start:end]) for start, end in zip(starts, ends)])
+    return gated_loudness(energies, np.array([end - start for start, end in zip(starts, ends)]))
+
+
+@pytest.mark.parametrize("rate", (11025, 22050))
+def test_the_segments_fed_piece_by_piece_are_the_segments_of_the_whole(rate: int) -> None:
+    # 11.025 kHz: segments alternate between 1,102 and 1,103 samples; pieces end anywhere.
+    samples = signal("pink", rate, 2.5 * CHUNK_SAMPLES / rate)
+    expected = plain_loudness(samples, rate)
+    assert expected is not None
+    for piece in (CHUNK_SAMPLES, 1103, 4 * rate + 7):
+        assert meter_loudness(samples, rate, piece) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_filter_takes_more_than_a_chunk_in_one_call() -> None:
+    samples = np.random.default_rng(7).standard_normal(2 * CHUNK_SAMPLES + 5000).astype(np.float32)
+    b, a = k_weighting(22050)
+    whole = BlockedFilter(b, a).process(samples)
+    pieces = BlockedFilter(b, a)
+    cut = np.concatenate([pieces.process(samples[:CHUNK_SAMPLES]), pieces.process(samples[CHUNK_SAMPLES:])])
+    assert whole.shape == samples.shape
+    assert np.max(np.abs(whole - cut)) <= 1e-5 * np.sqrt(np.mean(cut.astype(np.float64) ** 2))

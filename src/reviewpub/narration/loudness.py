@@ -17,7 +17,9 @@ states follow their own (short) recurrence, solved the same way one level up. Th
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,9 @@ FILTER_BLOCK = 64
 """Samples per block of the blocked filter: cost per sample grows with it, the Python steps shrink."""
 STATE_BLOCK = 32
 """Filter blocks per block of the block-start recurrence (its second level)."""
-CHUNK_SAMPLES = FILTER_BLOCK * STATE_BLOCK * 128
+CHUNK_GROUPS = 128
+"""Groups of blocks filtered at a time (the third level: their start states in one product)."""
+CHUNK_SAMPLES = FILTER_BLOCK * STATE_BLOCK * CHUNK_GROUPS
 """Samples filtered at a time (about 12 s at 22.05 kHz, 2 MB of floats): memory stays flat."""
 Floats = npt.NDArray[np.float64]
 
@@ -64,63 +68,100 @@ def k_weighting(sample_rate: int) -> tuple[Floats, Floats]:
     return np.convolve(shelf_b, pass_b), np.convolve(shelf_a, pass_a)
 
 
+@dataclass(frozen=True)
+class FilterMatrices:
+    """The blocked filter's matrices for one (b, a): the same for every chapter at a rate, so made once."""
+
+    order: int
+    toeplitz_t32: npt.NDArray[np.float32]
+    """x-block (row) @ this = the block's output from its own input."""
+    state_out: Floats
+    """block-start state (row) @ this = the block's output from that state (order × L)."""
+    input_state: Floats
+    """x-block (row) @ this = the input's contribution to the next block-start state (L × order)."""
+    group_local: Floats
+    """Group inputs (row, flattened) @ this = each block-start state from the group's own inputs."""
+    group_input: Floats
+    """Group inputs (row, flattened) @ this = their contribution to the next group's start state."""
+    group_starts: Floats
+    """A group's start state (row) @ this = its carried part at each of the group's blocks (order × group·order)."""
+    group_step: Floats
+    """A group's start state → the next group's, without its inputs."""
+    chunk_local: Floats
+    """Every group's inputs' contribution (row, flattened) @ this = each group's start state within a chunk."""
+    chunk_powers: Floats
+    """group_step to the power k, for the k-th group of a chunk: what the chunk's start state contributes."""
+
+
+@functools.lru_cache(maxsize=8)
+def filter_matrices(b: tuple[float, ...], a: tuple[float, ...]) -> FilterMatrices:
+    """The matrices of ``BlockedFilter`` for the filter ``b / a`` (``a[0]`` = 1), in controllable canonical form."""
+    order = len(a) - 1
+    transition = np.zeros((order, order))
+    transition[0, :] = -np.asarray(a[1:])
+    transition[1:, :-1] = np.eye(order - 1)
+    feed = np.zeros(order)
+    feed[0] = 1.0
+    direct = b[0]
+    readout = np.asarray(b[1:]) - b[0] * np.asarray(a[1:])
+    length, group = FILTER_BLOCK, STATE_BLOCK
+    powers = [np.eye(order)]
+    for _ in range(max(length, group) + 1):
+        powers.append(transition @ powers[-1])
+    impulse = np.array([direct] + [readout @ powers[step - 1] @ feed for step in range(1, length)])
+    lags = np.arange(length)[:, None] - np.arange(length)[None, :]
+    toeplitz = np.where(lags >= 0, impulse[np.clip(lags, 0, None)], 0.0)
+    step_matrix = powers[length]
+    block_powers = [np.eye(order)]
+    for _ in range(group):
+        block_powers.append(step_matrix @ block_powers[-1])
+    group_local = np.zeros((group * order, group * order))
+    for k in range(group):
+        for j in range(k):
+            group_local[j * order : (j + 1) * order, k * order : (k + 1) * order] = block_powers[k - 1 - j].T
+    group_step = block_powers[group]
+    group_powers = [np.eye(order)]
+    for _ in range(CHUNK_GROUPS):
+        group_powers.append(group_step @ group_powers[-1])
+    chunk_local = np.zeros((CHUNK_GROUPS * order, CHUNK_GROUPS * order))
+    for k in range(CHUNK_GROUPS):
+        for j in range(k):
+            chunk_local[j * order : (j + 1) * order, k * order : (k + 1) * order] = group_powers[k - 1 - j].T
+    return FilterMatrices(
+        order=order,
+        toeplitz_t32=toeplitz.T.astype(np.float32),
+        state_out=np.array([readout @ powers[step] for step in range(length)]).T.copy(),
+        input_state=np.array([powers[length - 1 - j] @ feed for j in range(length)]),
+        group_local=group_local,
+        group_input=np.concatenate([block_powers[group - 1 - j].T for j in range(group)], axis=0),
+        group_starts=np.concatenate([power.T for power in block_powers[:group]], axis=1),
+        group_step=group_step,
+        chunk_local=chunk_local,
+        chunk_powers=np.stack(group_powers[:CHUNK_GROUPS]),
+    )
+
+
 class BlockedFilter:
     """A linear recursive filter run over whole arrays by matrix products, state carried between calls.
 
     State space of (b, a) (controllable canonical form): ``s[n+1] = A s[n] + B x[n]``,
     ``y[n] = C s[n] + D x[n]``. For a block of L samples starting in state ``t``:
     ``y = T x + O t`` (T: the impulse response as an L×L Toeplitz matrix, O: rows ``C A^i``)
-    and the next block starts in ``A^L t + G x``. The block-start states are solved in
-    groups of ``STATE_BLOCK`` blocks the same way, so Python steps once per group.
+    and the next block starts in ``A^L t + G x``. The block-start states are solved the same
+    way in groups of ``STATE_BLOCK`` blocks, and the groups' start states once more over a
+    chunk, so each chunk is a handful of matrix products and no Python loop.
     """
 
     def __init__(self, b: Floats, a: Floats) -> None:
-        """Prepare the matrices for the filter ``b / a`` (``a[0]`` = 1)."""
-        order = len(a) - 1
-        transition = np.zeros((order, order))
-        transition[0, :] = -a[1:]
-        transition[1:, :-1] = np.eye(order - 1)
-        feed = np.zeros(order)
-        feed[0] = 1.0
-        direct = b[0]
-        readout = b[1:] - b[0] * a[1:]
-        length = FILTER_BLOCK
-        powers = [np.eye(order)]
-        for _ in range(max(length, STATE_BLOCK) + 1):
-            powers.append(transition @ powers[-1])
-        impulse = np.array([direct] + [readout @ powers[step - 1] @ feed for step in range(1, length)])
-        toeplitz = np.zeros((length, length))
-        for lag in range(length):
-            toeplitz[np.arange(lag, length), np.arange(0, length - lag)] = impulse[lag]
-        self.order = order
-        self.toeplitz_t32 = toeplitz.T.astype(np.float32)
-        """x-block (row) @ this = the block's output from its own input."""
-        self.state_out = np.array([readout @ powers[step] for step in range(length)]).T.copy()
-        """block-start state (row) @ this = the block's output from that state (order × L)."""
-        self.input_state = np.array([powers[length - 1 - j] @ feed for j in range(length)])
-        """x-block (row) @ this = the input's contribution to the next block-start state (L × order)."""
-        step_matrix = powers[length]
-        self.step_matrix = step_matrix
-        # Second level: block-start states in groups of STATE_BLOCK blocks.
-        group = STATE_BLOCK
-        block_powers = [np.eye(order)]
-        for _ in range(group):
-            block_powers.append(step_matrix @ block_powers[-1])
-        self.group_powers = np.stack(block_powers[:group])
-        """M^k for k < group: a group's start state reaches its k-th block-start as M^k t."""
-        local = np.zeros((group * order, group * order))
-        for k in range(group):
-            for j in range(k):
-                local[j * order : (j + 1) * order, k * order : (k + 1) * order] = block_powers[k - 1 - j].T
-        self.group_local = local
-        """Group inputs (row, flattened) @ this = each block-start state from the group's own inputs."""
-        self.group_step = block_powers[group]
-        self.group_input = np.concatenate([block_powers[group - 1 - j].T for j in range(group)], axis=0)
-        """Group inputs (row, flattened) @ this = their contribution to the next group's start state."""
-        self.state = np.zeros(order)
+        """Prepare the filter ``b / a`` (``a[0]`` = 1); its matrices are shared by every filter at that rate."""
+        self.matrices = filter_matrices(tuple(float(value) for value in b), tuple(float(value) for value in a))
+        self.order = self.matrices.order
+        self.state = np.zeros(self.order)
         self.inputs: tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]] | None = None
         """The last call's padded input, in both precisions: reused, since new arrays of a
         chunk's size cost page faults each time (a quarter of the meter's CPU)."""
+        self.state_part: Floats | None = None
+        """The block-start states' share of the output, in float64 (kept for the same reason)."""
 
     def padded_inputs(self, samples: npt.NDArray[Any], size: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """``samples`` then zeros up to ``size``, as float64 and float32, in arrays kept between calls."""
@@ -139,31 +180,38 @@ class BlockedFilter:
 
         Every call but the last must pass a multiple of ``FILTER_BLOCK * STATE_BLOCK``
         samples: a shorter piece is padded with zeros, so the state after it is not kept.
-        Products are batched per group (stacked small matrices): OpenBLAS then stays on one
-        thread, where one large product would start threads that fight the other workers
-        for this machine's cores. The impulse-response product dominates the cost and runs
-        in float32, which keeps loudness exact to far better than 0.01 LU.
+        Each product is one two-dimensional product, one OpenBLAS call, where stacked small
+        products cost a call each: 30% less CPU with OpenBLAS on one thread, as the command
+        line runs it (``cli.BLAS_THREADS``); with a thread per core these products would
+        start threads that fight the other workers for the cores. The impulse-response
+        product dominates the cost and runs in float32, which keeps loudness exact to far
+        better than 0.01 LU.
         """
-        count = len(samples)
+        if len(samples) > CHUNK_SAMPLES:
+            offsets = range(0, len(samples), CHUNK_SAMPLES)
+            return np.concatenate([self.process(samples[offset : offset + CHUNK_SAMPLES]) for offset in offsets])
+        matrices, count = self.matrices, len(samples)
         length, group, order = FILTER_BLOCK, STATE_BLOCK, self.order
         groups = max(1, -(-count // (length * group)))
-        flat, flat32 = self.padded_inputs(samples, groups * group * length)
-        x = flat.reshape(groups, group, length)
+        blocks = groups * group
+        flat, flat32 = self.padded_inputs(samples, blocks * length)
+        # Each block's input carried to the next block-start, then to every block-start of its
+        # group and to the next group's start; the group starts follow from the chunk's start.
+        inputs = (flat.reshape(blocks, length) @ matrices.input_state).reshape(groups, group * order)
+        ends = inputs @ matrices.group_input
+        carried = groups * order
+        starts = (ends.reshape(1, carried) @ matrices.chunk_local[:carried, :carried]).reshape(groups, order)
+        starts += matrices.chunk_powers[:groups] @ self.state
+        final = matrices.group_step @ starts[-1] + ends[-1]
+        self.state = final if count == blocks * length else np.full(order, np.nan)
         # The states of a filter with poles this close to 1 are large and cancel in the
         # output: they are carried in float64; only the impulse-response product is float32.
-        inputs = (x @ self.input_state).reshape(groups, 1, group * order)
-        local = (inputs @ self.group_local).reshape(groups, group, order)
-        ends = (inputs @ self.group_input).reshape(groups, order)
-        starts = np.empty((groups, order))
-        state = self.state
-        for index in range(groups):
-            starts[index] = state
-            state = self.group_step @ state + ends[index]
-        self.state = state if count == groups * group * length else np.full(order, np.nan)
-        # Each block starts from its group's start state carried forward, plus the group's own inputs.
-        block_states = np.einsum("kab,gb->gka", self.group_powers, starts) + local
-        output = flat32.reshape(groups, group, length) @ self.toeplitz_t32
-        output += block_states @ self.state_out
+        block_states = starts @ matrices.group_starts + inputs @ matrices.group_local
+        if self.state_part is None or len(self.state_part) != blocks:
+            self.state_part = np.empty((blocks, length))
+        np.matmul(block_states.reshape(blocks, order), matrices.state_out, out=self.state_part)
+        output = flat32.reshape(blocks, length) @ matrices.toeplitz_t32
+        np.add(output, self.state_part, out=output, casting="same_kind")
         return output.reshape(-1)[:count]
 
 
@@ -182,10 +230,13 @@ class LoudnessMeter:
         self.pending_count = 0
         self.position = 0
         """Samples filtered so far."""
-        self.segment_energies: list[float] = []
-        """Sum of squared K-weighted samples (full scale = 1) of every whole 100 ms segment."""
-        self.segment_lengths: list[int] = []
+        self.segments = 0
+        """Whole 100 ms segments measured so far."""
+        self.segment_energies: list[Floats] = []
+        """Sum of squared K-weighted samples (full scale = 1) of every whole 100 ms segment, a chunk's at a time."""
+        self.segment_lengths: list[npt.NDArray[np.int64]] = []
         self.partial_energy = 0.0
+        """The energy of the segment in progress, so far."""
 
     def feed(self, samples: bytes | npt.NDArray[np.int16]) -> None:
         """Give the meter the next samples (signed 16-bit little-endian, or an int16 array)."""
@@ -201,38 +252,40 @@ class LoudnessMeter:
             self.pending = [joined[whole:]] if whole < len(joined) else []
             self.pending_count = len(joined) - whole
 
-    def segment_end(self, index: int) -> int:
-        """The sample at which 100 ms segment ``index`` ends (segments follow the rate exactly)."""
-        return (index + 1) * self.sample_rate // SEGMENTS_PER_SECOND
+    def segment_ends(self, first: int, count: int) -> npt.NDArray[np.int64]:
+        """Where ``count`` segments from ``first`` on end, in samples (they follow the rate exactly)."""
+        return (np.arange(first + 1, first + count + 1, dtype=np.int64) * self.sample_rate) // SEGMENTS_PER_SECOND
 
     def measure(self, samples: npt.NDArray[np.int16]) -> None:
-        """Filter samples and add their energy to the 100 ms segments they fall in."""
+        """Filter samples and add their energy to the 100 ms segments they fall in.
+
+        The segments ending in this piece are cut out of its squared samples in one
+        ``reduceat`` (squares in float32, summed in float64); what follows the last one is
+        the next segment's start.
+        """
         weighted = self.filter.process(samples)
         count = len(weighted)
-        # Energy from the chunk's start to any sample: whole filter blocks by a prefix sum of
-        # block energies, plus the squares inside the block the boundary falls in.
-        whole = count - count % FILTER_BLOCK
-        blocks = weighted[:whole].reshape(-1, FILTER_BLOCK)
-        block_sums = np.concatenate(([0.0], np.cumsum(np.einsum("ij,ij->i", blocks, blocks), dtype=np.float64)))
-        block_sums /= FULL_SCALE * FULL_SCALE
-        first = len(self.segment_energies)
-        last = first
-        while self.segment_end(last) <= self.position + count:
-            last += 1
-        offsets = np.array([self.segment_end(index) - self.position for index in range(first, last)] + [count])
-        block_of, inside = np.divmod(offsets, FILTER_BLOCK)
-        partial = np.zeros(len(offsets))
-        for number, (block, length) in enumerate(zip(block_of, inside)):
-            if length:
-                piece = weighted[block * FILTER_BLOCK : block * FILTER_BLOCK + length].astype(np.float64)
-                partial[number] = float(np.dot(piece, piece)) / (FULL_SCALE * FULL_SCALE)
-        running = block_sums[block_of] + partial
-        previous = 0.0
-        for index, upto in zip(range(first, last), running[:-1]):
-            self.segment_energies.append(self.partial_energy + float(upto) - previous)
-            self.segment_lengths.append(self.segment_end(index) - (self.segment_end(index - 1) if index else 0))
-            self.partial_energy, previous = 0.0, float(upto)
-        self.partial_energy += float(running[-1]) - previous
+        if not count:
+            return
+        start = self.position
+        most = count * SEGMENTS_PER_SECOND // self.sample_rate + 2
+        ends = self.segment_ends(self.segments, most)
+        ends = ends[ends <= start + count]
+        cuts = np.concatenate(([0], ends - start))
+        cuts = cuts[cuts < count]
+        squares = np.multiply(weighted, weighted, out=weighted)
+        pieces = np.add.reduceat(squares, cuts, dtype=np.float64) / (FULL_SCALE * FULL_SCALE)
+        finished = len(ends)
+        if finished:
+            energies = pieces[:finished].copy()
+            energies[0] += self.partial_energy
+            self.partial_energy = 0.0
+            previous_end = self.segment_ends(self.segments - 1, 1)[0] if self.segments else 0
+            self.segment_energies.append(energies)
+            self.segment_lengths.append(np.diff(ends, prepend=previous_end))
+            self.segments += finished
+        if len(pieces) > finished:
+            self.partial_energy += float(pieces[finished])
         self.position += count
 
     def loudness(self) -> float | None:
@@ -240,7 +293,9 @@ class LoudnessMeter:
         if self.pending_count:
             self.measure(np.concatenate(self.pending))
             self.pending, self.pending_count = [], 0
-        return gated_loudness(np.array(self.segment_energies), np.array(self.segment_lengths))
+        if not self.segment_energies:
+            return None
+        return gated_loudness(np.concatenate(self.segment_energies), np.concatenate(self.segment_lengths))
 
 
 def gated_loudness(energies: Floats, lengths: npt.NDArray[np.int64]) -> float | None:

@@ -30,9 +30,11 @@ AUDIOBOOK_CEILING_DBFS = -4.5
 ROOM_TONE_RMS_DBFS = -72.0
 """Level of the room tone laid under audiobook chapters: ACX wants a noise floor below -60 dB
 but rejects dead digital silence between sentences."""
-LEVELLING_VERSION = 2
+LEVELLING_VERSION = 3
 """Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
-rounded to nearest), so chapters levelled the old way are made again, not reused."""
+rounded to nearest; 3: the meter's products regrouped, which moves its loudness by about
+1e-9 LU and so the rounding of a few samples), so chapters levelled the old way are made
+again, not reused."""
 
 TRIM_RULES = (TRIM_WINDOW_MS, TRIM_FLOOR, TRIM_RELATIVE, TRIM_MARGIN_MS)
 """How stored clips are trimmed: part of every clip's cache key."""
