@@ -17,10 +17,12 @@ from reviewpub.document import Chapter, ChapterRole, Document, Metadata, Paragra
 from reviewpub.engines.base import Speech
 from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.errors import EngineError, ExitStatus
+from reviewpub.ffmpeg import run_ffmpeg
+from reviewpub.media import WAV_PACKET_BYTES, encode_mp3, mp3_arguments
 from reviewpub.narration import encoding as chapter_encoding
 from reviewpub.narration import narrate
 from reviewpub.narration.pcm import audioop, decode_pcm, read_pcm
-from reviewpub.narration.settings import AudioSettings
+from reviewpub.narration.settings import AudioSettings, LoudnessProfile
 from reviewpub.narration.wav import measure_loudness
 from reviewpub.pipeline import BuildOptions, publish_audio
 from reviewpub.reading import read_document
@@ -301,3 +303,29 @@ def test_read_only_cache_still_narrates(review: Path, tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "cache", ignore_errors=True)
     result = run_audio(review, audio_options(tmp_path), EspeakEngine())
     assert result.narration.synthesized > 0
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        AudioSettings(),
+        AudioSettings(channels=2, bitrate_kbps=128),
+        AudioSettings(loudness=LoudnessProfile.OFF, sample_rate=48000),
+    ],
+    ids=["podcast mono", "stereo 128k", "loudness off 48k"],
+)
+def test_bigger_wav_packets_change_nothing_in_the_mp3(settings: AudioSettings, tmp_path: Path) -> None:
+    # A clip shorter than one packet, and speech of several packets with a pause between.
+    speech = EspeakEngine().synthesize("The crew repaired the radio before dawn. Nobody moved.", voice="en-us")
+    for name, samples in (("short", speech.samples[:20000]), ("long", speech.samples * 3)):
+        wav = tmp_path / f"{name}.wav"
+        with wave.open(str(wav), "wb") as output:
+            output.setnchannels(1)
+            output.setsampwidth(2)
+            output.setframerate(speech.sample_rate)
+            output.writeframes(samples)
+        assert len(samples) < WAV_PACKET_BYTES if name == "short" else len(samples) > 3 * WAV_PACKET_BYTES
+        encode_mp3(wav, tmp_path / f"{name}.mp3", settings)
+        assert "-max_size" in mp3_arguments(wav, tmp_path / "any.mp3", settings)
+        run_ffmpeg(mp3_arguments(wav, tmp_path / f"{name}-default.mp3", settings, packet_bytes=None), what=name)
+        assert (tmp_path / f"{name}.mp3").read_bytes() == (tmp_path / f"{name}-default.mp3").read_bytes()
