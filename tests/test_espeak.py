@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from reviewpub.engines.base import Speech
-from reviewpub.engines.espeak import EspeakEngine, Library
+from reviewpub.engines.espeak import BUFFER_MS, SYNTH_CALLBACK, EspeakEngine, Library
 from reviewpub.errors import SettingsError
 
 SENTENCE = "The crew of the station watches the Earth below."
@@ -259,3 +259,35 @@ def test_phonemes_show_how_a_text_is_read() -> None:
     assert engine.phonemes("ISS", voice="en-us") == "ˈɪs"
     assert engine.phonemes("I S S", voice="en-us").count("ɛs") == 2
     assert " | " in engine.phonemes("Mr. Smith", voice="en-us")
+
+
+def test_the_callback_buffer_is_in_every_clip_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The buffer eSpeak NG fills before each callback can change some sentences' samples.
+    from reviewpub.engines import espeak
+    from reviewpub.narration.plan import clip_key
+
+    engine = EspeakEngine()
+    before = clip_key(engine, "en-us", SENTENCE)
+    monkeypatch.setattr(espeak, "BUFFER_MS", espeak.BUFFER_MS // 2)
+    assert clip_key(engine, "en-us", SENTENCE) != before
+
+
+def test_a_long_sentence_comes_back_whole_through_few_callbacks() -> None:
+    library = Library.get()
+    calls = []
+    real = library.collect
+
+    def counting(samples: Any, count: int, events: Any) -> int:
+        calls.append(count)
+        return real(samples, count, events)
+
+    speech = EspeakEngine().synthesize(SENTENCE * 3, voice="en-us")
+    callback = SYNTH_CALLBACK(counting)  # kept referenced while the library holds it
+    library.library.espeak_SetSynthCallback(callback)
+    try:
+        again = EspeakEngine().synthesize(SENTENCE * 3, voice="en-us")
+    finally:
+        library.library.espeak_SetSynthCallback(library.callback)
+    assert again.samples == speech.samples and again.words == speech.words
+    # One callback per BUFFER_MS of audio (and one to end), not one per 60 ms.
+    assert len(calls) <= speech.duration_s * 1000 / BUFFER_MS + 2
