@@ -6,6 +6,7 @@ a rule is only worth having if the written form is misread and the spoken form i
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Callable
 
@@ -297,3 +298,38 @@ def test_an_apostrophe_before_markup_goes_in_one_reading() -> None:
 def test_the_fast_path_of_strip_controls_changes_nothing(text: str) -> None:
     # Most sentences skip the character loop; what they skip must be what the loop would keep.
     assert spoken.strip_controls(text) == spoken.strip_controls_by_character(text)
+
+
+CLUE_FRAGMENTS = [
+    *"vs e.g. i.e. etc. Jr. Sr. No. # approx. min mins hr hrs km m mi h s a x US".split(),
+    *"0 1 2 5 9 19 20 90 . , / $ £ € ' \" “ ” „ ‟ « » — – ―".split(),
+    " ",
+]
+"""Pieces of what the rules' patterns look for (every clue, and the letters, digits and marks around them)."""
+
+
+def test_a_rule_is_skipped_only_where_none_of_its_patterns_could_match() -> None:
+    # Rules skip their regular expressions on text without their clue: that must never skip a
+    # match. Every text of up to three fragments (about 100,000) is tried on every rule.
+    for count in (1, 2, 3):
+        for pieces in itertools.product(CLUE_FRAGMENTS, repeat=count):
+            text = "".join(pieces)
+            for clues, patterns in spoken.RULE_CLUES:
+                if not spoken.has_clue(text, clues):
+                    assert all(pattern.search(text) is None for pattern in patterns), (text, clues)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He said “no” — then left… 1990–1995.",
+        "vs. Smith Jr. e.g. i.e. etc. No. 5 #3 approx. 5 mins. 2 hrs.",
+        "$5 and £2 million, €1",
+        "4/5 3/4 of 24/7 12/05/2024 at 50 km/h, his/her US/Russia and/or",
+        "1984, the 1990s and the '90s, 2005",
+    ],
+)
+def test_every_rule_still_applies_where_its_clue_is(text: str) -> None:
+    said = spoken_text(text)
+    for written in ("“", "—", "vs.", "Jr.", "e.g.", "No. 5", "$", "4/5", "km/h", "his/her", "1984", "1990s", "2005"):
+        assert written not in said, (written, said)

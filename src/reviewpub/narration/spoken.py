@@ -19,6 +19,18 @@ from collections.abc import Callable
 
 from reviewpub.narration.lexicon import Lexicon
 
+
+def has_clue(text: str, clues: str | tuple[str, ...]) -> bool:
+    """Whether ``text`` holds one of ``clues``: a rule's patterns cannot match text without one.
+
+    Most sentences have nothing for most rules; an ``in`` test per clue skips their regular
+    expressions (whose leading ``\\b`` is tried at every position) with the same result.
+    ``RULE_CLUES`` lists each rule's clues with its patterns, for the property test that
+    checks them.
+    """
+    return any(clue in text for clue in clues)
+
+
 # --- characters ---------------------------------------------------------------------------
 
 FIRST_PICTOGRAPH = 0x2190
@@ -70,46 +82,49 @@ LONE_APOSTROPHE = re.compile(r"(?<![^\W_])'|'(?![^\W_])")
 here, not a letter, or a second reading would drop what the first one kept."""
 NUMBER_RANGE = re.compile(r"(?<=\d)\s*[–—]\s*(?=\d)")
 DASH = re.compile(r"\s*[—–―]\s*")
+QUOTE_OR_DASH_CLUES = "“”„‟«»\"'—–―"
 
 
 def quotes_and_dashes(text: str) -> str:
     """Quotes dropped (apostrophes kept plain), dashes become pauses, number ranges "to"."""
     text = text.translate(HYPHENS)
     text = text.replace("’", "'").replace("ʼ", "'").replace("‘", "'")
-    text = QUOTES.sub(" ", text)
-    text = LONE_APOSTROPHE.sub(" ", text)
-    text = NUMBER_RANGE.sub(" to ", text)
-    text = DASH.sub(", ", text)
+    if has_clue(text, QUOTE_OR_DASH_CLUES):
+        text = QUOTES.sub(" ", text)
+        text = LONE_APOSTROPHE.sub(" ", text)
+        text = NUMBER_RANGE.sub(" to ", text)
+        text = DASH.sub(", ", text)
     return text.replace("…", "...")
 
 
 # --- words --------------------------------------------------------------------------------
 
-WORD_ABBREVIATIONS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(pattern), spoken)
-    for pattern, spoken in (
-        (r"\bvs\b\.?", "versus"),
-        (r"\be\.g\.", "for example"),
-        (r"\bi\.e\.", "that is"),
-        (r"\betc\.", "et cetera"),
-        (r"\bJr\.", "Junior"),
-        (r"\bSr\.", "Senior"),
-        (r"\bNo\.(?=\s*\d)", "number"),
-        (r"#(?=\d)", "number "),
-        (r"\bapprox\.", "approximately"),
-        (r"\bmins?\.", "minutes"),
-        (r"\bhrs?\.", "hours"),
+WORD_ABBREVIATIONS: list[tuple[re.Pattern[str], str, str]] = [
+    (re.compile(pattern), spoken, clue)
+    for pattern, spoken, clue in (
+        (r"\bvs\b\.?", "versus", "vs"),
+        (r"\be\.g\.", "for example", "e.g."),
+        (r"\bi\.e\.", "that is", "i.e."),
+        (r"\betc\.", "et cetera", "etc."),
+        (r"\bJr\.", "Junior", "Jr."),
+        (r"\bSr\.", "Senior", "Sr."),
+        (r"\bNo\.(?=\s*\d)", "number", "No."),
+        (r"#(?=\d)", "number ", "#"),
+        (r"\bapprox\.", "approximately", "approx."),
+        (r"\bmins?\.", "minutes", "min"),
+        (r"\bhrs?\.", "hours", "hr"),
     )
 ]
-"""(pattern, spoken form) for abbreviations eSpeak NG reads letter by letter or as a word
-("vs." → "V S", "Jr." → "J R", "No. 5" → "no five"). ``Mr.``, ``Dr.``, ``Mrs.`` are read
-right by both engines and left alone."""
+"""(pattern, spoken form, clue) for abbreviations eSpeak NG reads letter by letter or as a
+word ("vs." → "V S", "Jr." → "J R", "No. 5" → "no five"); the clue is in every match.
+``Mr.``, ``Dr.``, ``Mrs.`` are read right by both engines and left alone."""
 
 
 def abbreviations(text: str) -> str:
     """Abbreviations a listener expects in full: ``vs.`` → ``versus``, ``Jr.`` → ``Junior``."""
-    for pattern, spoken in WORD_ABBREVIATIONS:
-        text = pattern.sub(spoken, text)
+    for pattern, spoken, clue in WORD_ABBREVIATIONS:
+        if clue in text:
+            text = pattern.sub(spoken, text)
     return text
 
 
@@ -122,11 +137,14 @@ def dotted_acronyms(text: str) -> str:
 
 
 CURRENCIES = {"$": ("dollar", "dollars"), "£": ("pound", "pounds"), "€": ("euro", "euros")}
+CURRENCY_CLUES = tuple(CURRENCIES)
 CURRENCY = re.compile(r"([$£€])\s?(\d[\d,]*(?:\.\d+)?)(\s+(?:thousand|million|billion|trillion)\b)?")
 
 
 def currency(text: str) -> str:
     """``$5`` → ``5 dollars`` and ``$2 million`` → ``2 million dollars`` (eSpeak says "dollar five")."""
+    if not has_clue(text, CURRENCY_CLUES):
+        return text
 
     def spoken(match: re.Match[str]) -> str:
         singular, plural = CURRENCIES[match.group(1)]
@@ -153,11 +171,14 @@ UNITS = {"km/h": "kilometres per hour", "m/s": "metres per second", "mi/h": "mil
 UNIT_PATTERNS = [(re.compile(rf"(?<=[\d\s]){re.escape(written)}\b"), unit) for written, unit in UNITS.items()]
 NUMBER_SLASH = re.compile(r"(?<![\d/])(\d+(?:\.\d+)?)/(\d+)(?![\d/])(\s+of\b)?")
 DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?![\d/])")
+SLASH_CLUES = "/"
 WORD_SLASH = re.compile(r"(?<![\w/])([A-Za-z][\w'-]*)/([A-Za-z][\w'-]*)(?![\w/])")
 
 
 def number_slashes(text: str) -> str:
     """``4/5`` → ``4 out of 5``, ``3/4 of`` → ``three quarters of``, ``24/7`` → ``24 7``, dates spaced."""
+    if not has_clue(text, SLASH_CLUES):
+        return text
     text = DATE.sub(r"\1 \2 \3", text)
 
     def spoken(match: re.Match[str]) -> str:
@@ -176,6 +197,8 @@ def number_slashes(text: str) -> str:
 
 def word_slashes(text: str) -> str:
     """``US/Russia`` → ``US Russia`` (names joined, as said aloud); ``his/her`` → ``his or her``."""
+    if not has_clue(text, SLASH_CLUES):
+        return text
     for pattern, unit in UNIT_PATTERNS:
         text = pattern.sub(unit, text)
 
@@ -271,6 +294,8 @@ def decade_words(decade: int) -> str:
 
 
 YEAR = re.compile(r"(?<![\w.,/$£€])(1[1-9]\d\d|20\d\d)(?![\w%]|[.,]\d)")
+YEAR_CLUES = "012"
+"""A year starts with 1 or 2; a decade ends in 0."""
 DECADE = re.compile(r"(?<![\w.,$£€])(1[1-9]\d0|20\d0|[1-9]0)s\b")
 
 
@@ -281,6 +306,8 @@ def years(text: str) -> str:
     four-digit number from 1100 to 2099 in running text is taken as a year; amounts in a
     review carry a comma, a unit or a currency sign.
     """
+    if not has_clue(text, YEAR_CLUES):
+        return text
     text = DECADE.sub(
         lambda match: decade_words(int(match.group(1))) if len(match.group(1)) == 4 else DECADES[int(match.group(1))],
         text,
@@ -325,6 +352,15 @@ def whitespace(text: str) -> str:
     text = LEADING_PUNCTUATION.sub("", text)
     return COMMA_BEFORE_STOP.sub(r"\1", text).strip(" ,")
 
+
+RULE_CLUES: list[tuple[str | tuple[str, ...], list[re.Pattern[str]]]] = [
+    (QUOTE_OR_DASH_CLUES, [QUOTES, LONE_APOSTROPHE, NUMBER_RANGE, DASH]),
+    *(((clue,), [pattern]) for pattern, _, clue in WORD_ABBREVIATIONS),
+    (CURRENCY_CLUES, [CURRENCY]),
+    (SLASH_CLUES, [DATE, NUMBER_SLASH, *(pattern for pattern, _ in UNIT_PATTERNS), WORD_SLASH]),
+    (YEAR_CLUES, [YEAR, DECADE]),
+]
+"""Each rule's clues and the patterns they stand for: text with none of the clues matches none of the patterns."""
 
 ENGLISH_RULES: list[Callable[[str], str]] = [
     strip_controls,
