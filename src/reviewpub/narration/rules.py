@@ -32,9 +32,9 @@ ROOM_TONE_RMS_DBFS = -72.0
 but rejects dead digital silence between sentences."""
 LEVELLING_VERSION = 3
 """Bumped when levelling changes the samples it writes (2: in-process BS.1770, numpy gains
-rounded to nearest; 3: the meter's products regrouped, which moves its loudness by about
-1e-9 LU and so the rounding of a few samples), so chapters levelled the old way are made
-again, not reused."""
+rounded to nearest; 3: the meter's filter regrouped and run in float32, which moves its
+loudness by about 1e-7 LU and so the rounding of a few samples), so chapters levelled the old
+way are made again, not reused."""
 
 TRIM_RULES = (TRIM_WINDOW_MS, TRIM_FLOOR, TRIM_RELATIVE, TRIM_MARGIN_MS)
 """How stored clips are trimmed: part of every clip's cache key."""
