@@ -116,3 +116,21 @@ def test_silence_measures_nothing() -> None:
     short = LoudnessMeter(22050)
     short.feed(speech_like(22050, 0.3))
     assert short.loudness() is None, "shorter than one 400 ms block"
+
+
+@pytest.mark.parametrize("profile", ["podcast", "audiobook", "off"])
+@pytest.mark.parametrize("seconds", [0.0, 0.3, 25.0])
+def test_the_rendered_wav_checksum_is_the_files(profile: str, seconds: float, tmp_path: Path) -> None:
+    # The WAV is hashed as it is written; the cache records that checksum without reading the file back.
+    from reviewpub.files import file_sha256
+    from reviewpub.narration.settings import AudioSettings, LoudnessProfile
+
+    rate = 22050
+    samples = (np.sin(np.arange(int(rate * seconds)) / 7.0) * 9000).astype("<i2")
+    raw = tmp_path / "chapter.raw"
+    raw.write_bytes(samples.tobytes())
+    rendered = wav.render_chapter_wav(
+        raw, rate, tmp_path / "chapter.wav", AudioSettings(loudness=LoudnessProfile(profile))
+    )
+    assert rendered.sha256 == file_sha256(tmp_path / "chapter.wav")
+    assert (tmp_path / "chapter.wav").stat().st_size == 44 + 2 * len(samples)

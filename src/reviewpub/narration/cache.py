@@ -215,15 +215,22 @@ class NarrationCache:
             return None
 
     def put_chapter(
-        self, key: str, rendered_wav: Path, sample_rate: int, sample_count: int, positions: list[tuple[int, int]]
+        self,
+        key: str,
+        rendered_wav: Path,
+        sample_rate: int,
+        sample_count: int,
+        positions: list[tuple[int, int]],
+        checksum: str | None = None,
     ) -> CachedChapter:
         """Move a rendered chapter WAV into the cache (renamed, never copied) and index it.
 
         The WAV goes first: an index is written only beside the WAV it describes, so a reader
         that finds a whole index finds its WAV (or, mid-write, one whose checksum tells).
+        ``checksum``: the WAV's SHA-256 if its writer took it (else it is read back for it).
         """
         wav, index = self.chapter_paths(key)
-        checksum = file_sha256(rendered_wav)
+        checksum = checksum or file_sha256(rendered_wav)
         size = rendered_wav.stat().st_size
         try:
             wav.parent.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,9 @@ def narrate_chapter(job: ChapterJob, report: Callable[[int, int, float], None] =
         rendered = render_chapter_wav(
             raw, rate, wav, job.settings, levels=pcm.levels(), loudness=meter.loudness() if meter is not None else None
         )
-        stored = cache.put_chapter(job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions)
+        stored = cache.put_chapter(
+            job.chapter_key, wav, rendered.sample_rate, rendered.sample_count, positions, rendered.sha256
+        )
         return ChapterResult(job.number, stored, counts["synthesized"], counts["cached"])
     finally:
         raw.unlink(missing_ok=True)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import array
 import functools
+import hashlib
 import random
 import re
 import wave
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, BinaryIO, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +70,35 @@ class RenderedChapter:
     gain_db: float
     is_limited: bool
     """True when the peak limiter had to work."""
+    sha256: str
+    """Of the WAV file, taken as it was written (the cache's index records it)."""
+
+
+class HashedStream:
+    """A binary file being written, hashed on the way: the cache need not read a chapter back for its checksum.
+
+    ``wave`` writes its header first and rewrites it only when the frame count it was given
+    is wrong (which would need ``seek``, which this stream lacks, so a wrong count fails
+    loudly instead of leaving a checksum of other bytes).
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        """Wrap ``stream``, open for writing at its start."""
+        self.stream = stream
+        self.hasher = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        """Write and hash ``data``."""
+        self.hasher.update(data)
+        return self.stream.write(data)
+
+    def tell(self) -> int:
+        """Where the next byte goes (``wave`` asks)."""
+        return self.stream.tell()
+
+    def flush(self) -> None:
+        """Flush the file."""
+        self.stream.flush()
 
 
 def summary_value(report: str, label: str, unit: str) -> float | None:
@@ -139,21 +170,28 @@ def write_wav(
     gains: float | npt.NDArray[np.float64],
     window_samples: int,
     with_room_tone: bool,
-) -> None:
-    """Write raw mono PCM as a WAV with ``gains`` applied (one, or one per window), ten seconds at a time."""
+) -> str:
+    """Write raw mono PCM as a WAV with ``gains`` applied (one, or one per window), ten seconds at a time.
+
+    Returns the WAV's SHA-256, taken as it is written.
+    """
     chunk_samples = window_samples * CHUNK_WINDOWS
     tone = np.frombuffer(room_tone(chunk_samples), dtype="<i2").astype(np.int32) if with_room_tone else None
-    with wave.open(str(wav), "wb") as output:
-        output.setnchannels(1)
-        output.setsampwidth(SAMPLE_WIDTH)
-        output.setframerate(sample_rate)
-        for chunk_index, chunk in enumerate(read_chunks(raw, chunk_samples * SAMPLE_WIDTH)):
-            rendered = apply_gains(
-                np.frombuffer(chunk, dtype="<i2"), gains, chunk_index * CHUNK_WINDOWS, window_samples
-            )
-            if tone is not None:
-                rendered = np.clip(rendered + tone[: len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
-            output.writeframesraw(rendered.astype("<i2").tobytes())
+    with wav.open("wb") as file:
+        stream = HashedStream(file)
+        with wave.open(cast(IO[bytes], stream), "wb") as output:  # wave needs only write, tell and flush
+            output.setnchannels(1)
+            output.setsampwidth(SAMPLE_WIDTH)
+            output.setframerate(sample_rate)
+            output.setnframes(raw.stat().st_size // SAMPLE_WIDTH)
+            for chunk_index, chunk in enumerate(read_chunks(raw, chunk_samples * SAMPLE_WIDTH)):
+                rendered = apply_gains(
+                    np.frombuffer(chunk, dtype="<i2"), gains, chunk_index * CHUNK_WINDOWS, window_samples
+                )
+                if tone is not None:
+                    rendered = np.clip(rendered + tone[: len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
+                output.writeframesraw(rendered.astype("<i2").tobytes())
+    return stream.hasher.hexdigest()
 
 
 def render_chapter_wav(
@@ -180,8 +218,8 @@ def render_chapter_wav(
     profile = settings.loudness
     is_audiobook = profile is LoudnessProfile.AUDIOBOOK
     if profile is LoudnessProfile.OFF:
-        write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=False)
-        return RenderedChapter(sample_rate, sample_count, 0.0, False)
+        checksum = write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=False)
+        return RenderedChapter(sample_rate, sample_count, 0.0, False, checksum)
     if levels is None:
         levels = window_levels(raw, window_samples)
     if is_audiobook:
@@ -189,8 +227,8 @@ def render_chapter_wav(
     else:
         measured = loudness if loudness is not None else file_loudness(raw, sample_rate)
     if measured is None or measured < SILENT_BELOW_DB or levels.peak == 0:
-        write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=is_audiobook)
-        return RenderedChapter(sample_rate, sample_count, 0.0, False)
+        checksum = write_wav(raw, wav, sample_rate, 1.0, window_samples, with_room_tone=is_audiobook)
+        return RenderedChapter(sample_rate, sample_count, 0.0, False, checksum)
     plan: GainPlan = plan_gain(
         levels,
         measured,
@@ -199,8 +237,8 @@ def render_chapter_wav(
         window_samples=window_samples,
         every_window=is_audiobook,
     )
-    write_wav(raw, wav, sample_rate, plan.gains, window_samples, with_room_tone=is_audiobook)
-    return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited)
+    checksum = write_wav(raw, wav, sample_rate, plan.gains, window_samples, with_room_tone=is_audiobook)
+    return RenderedChapter(sample_rate, sample_count, plan.gain_db, plan.is_limited, checksum)
 
 
 def measure_loudness(path: Path) -> Loudness:
