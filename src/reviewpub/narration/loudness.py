@@ -127,34 +127,43 @@ class FilterMatrices:
     """group_step to the power k, for the k-th group of a chunk: what the chunk's start state contributes."""
 
 
+def matrix_powers(matrix: Floats, count: int) -> list[Floats]:
+    """``matrix`` to the powers 0 to ``count``."""
+    powers = [np.eye(len(matrix))]
+    for _ in range(count):
+        powers.append(matrix @ powers[-1])
+    return powers
+
+
+def carried_inputs(powers: list[Floats], steps: int) -> Floats:
+    """Steps' contributions (row, flattened) @ this = what reaches each later step's start state.
+
+    Block (j, k), for j < k, is ``powers[k - 1 - j]`` transposed: step j's contribution carried
+    through the steps between them; a step's own contribution reaches only later ones.
+    """
+    order = len(powers[0])
+    carried = np.zeros((steps * order, steps * order))
+    for k in range(steps):
+        for j in range(k):
+            carried[j * order : (j + 1) * order, k * order : (k + 1) * order] = powers[k - 1 - j].T
+    return carried
+
+
 @functools.lru_cache(maxsize=8)
 def filter_matrices(sections: tuple[Section, ...]) -> FilterMatrices:
     """The matrices of ``BlockedFilter`` for biquads in series (made once per rate: the meter's are always the same)."""
     transition, feed, readout, direct = cascade_state_space(sections)
     order = len(feed)
     length, group = FILTER_BLOCK, STATE_BLOCK
-    powers = [np.eye(order)]
-    for _ in range(max(length, group) + 1):
-        powers.append(transition @ powers[-1])
+    powers = matrix_powers(transition, max(length, group) + 1)
     impulse = np.array([direct] + [readout @ powers[step - 1] @ feed for step in range(1, length)])
     lags = np.arange(length)[:, None] - np.arange(length)[None, :]
     toeplitz = np.where(lags >= 0, impulse[np.clip(lags, 0, None)], 0.0)
-    step_matrix = powers[length]
-    block_powers = [np.eye(order)]
-    for _ in range(group):
-        block_powers.append(step_matrix @ block_powers[-1])
-    group_local = np.zeros((group * order, group * order))
-    for k in range(group):
-        for j in range(k):
-            group_local[j * order : (j + 1) * order, k * order : (k + 1) * order] = block_powers[k - 1 - j].T
+    block_powers = matrix_powers(powers[length], group)
+    group_local = carried_inputs(block_powers, group)
     group_step = block_powers[group]
-    group_powers = [np.eye(order)]
-    for _ in range(CHUNK_GROUPS):
-        group_powers.append(group_step @ group_powers[-1])
-    chunk_local = np.zeros((CHUNK_GROUPS * order, CHUNK_GROUPS * order))
-    for k in range(CHUNK_GROUPS):
-        for j in range(k):
-            chunk_local[j * order : (j + 1) * order, k * order : (k + 1) * order] = group_powers[k - 1 - j].T
+    group_powers = matrix_powers(group_step, CHUNK_GROUPS)
+    chunk_local = carried_inputs(group_powers, CHUNK_GROUPS)
     return FilterMatrices(
         order=order,
         toeplitz=toeplitz.T.astype(np.float32),
