@@ -104,7 +104,7 @@ def cascade_state_space(sections: tuple[Section, ...]) -> tuple[Floats, Floats, 
 
 @dataclass(frozen=True)
 class FilterMatrices:
-    """The blocked filter's matrices for one (b, a): the same for every chapter at a rate, so made once."""
+    """The blocked filter's matrices for one filter: the same for every chapter at a rate, so made once."""
 
     order: int
     toeplitz: npt.NDArray[np.float32]
