@@ -275,8 +275,8 @@ BLAS_THREADS = "1"
 numpy's OpenBLAS starts a thread per core that spins between calls; reviewpub's only matrix
 products are the loudness filter's, each worker's own, and one thread does them with less CPU:
 the spinning took about 0.1 CPU s from synthesis and encoding on every narrated review
-(``make bench``), and threads made the filter's products 2.4 times as costly (75 → 53 ms of
-CPU per 5 minutes of audio on one thread, 128 ms with threads)."""
+(``make bench``), and with a thread per core the loudness filter's products cost 128 ms of CPU
+per 5 minutes of audio instead of 53 (measured when they became one product per step)."""
 
 
 def main() -> None:
