@@ -8,12 +8,15 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reviewpub.engines import (
+    BUILT_IN_ENGINES,
+    ENTRY_POINT_GROUP,
     choose_engine,
     engine_classes,
     engine_names,
@@ -25,6 +28,7 @@ from reviewpub.engines.base import Engine, Speech, Voice
 from reviewpub.engines.espeak import EspeakEngine
 from reviewpub.engines.google import GoogleEngine
 from reviewpub.errors import EngineError, EngineUnavailable, SettingsError
+from reviewpub.narration.lexicon_files import parse_toml
 from tests.fixtures.fake_google import SocketGuard, fake_google, guard_sockets, real_mp3
 
 
@@ -123,6 +127,25 @@ def test_engine_names_come_from_metadata_without_importing_any_engine() -> None:
     names, loaded = json.loads(completed.stdout)
     assert {"espeak", "gtts"} <= set(names)
     assert loaded == ["reviewpub.engines.base"]
+
+
+def test_built_in_engines_are_the_entry_points_pyproject_declares() -> None:
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    declared: Any = parse_toml(pyproject.read_text(encoding="utf-8"), pyproject)
+    assert declared["project"]["entry-points"][ENTRY_POINT_GROUP] == BUILT_IN_ENGINES
+    installed = {entry.name: entry.value for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    assert installed.items() >= BUILT_IN_ENGINES.items()
+
+
+def test_a_built_in_engine_loads_without_reading_package_metadata() -> None:
+    program = (
+        "import sys\n"
+        "from reviewpub.engines import load_engine\n"
+        "engine = load_engine('espeak')\n"
+        "print(type(engine).__name__, 'importlib.metadata' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == ["EspeakEngine", "False"]
 
 
 def test_a_registered_engine_is_listed_loaded_and_removed_after(silent_engine: type[Engine]) -> None:
