@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import logging
+import os
 import shutil
 import wave
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 
 from reviewpub.errors import WriterError
 from reviewpub.media import digest
+from reviewpub.narration import cache_entries
 from reviewpub.narration.cache import (
     CHAPTER_MAGIC,
     CLIP_MAGIC,
@@ -156,6 +160,38 @@ def test_a_failed_write_leaves_no_entry_and_no_temporary_file(tmp_path: Path) ->
         raise RuntimeError("interrupted")
     assert not path.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_a_write_that_fails_in_the_file_system_is_one_clear_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = NarrationCache(tmp_path)
+    key = "34" * 32
+
+    def full(source: Any, target: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(WriterError, match=r"narration cache \(disk full\); choose another --cache-dir"):
+        cache.put_clip(key, CachedClip(b"\x01\x00" * 10, 22050))
+    monkeypatch.undo()
+    assert not cache.clip_path(key).exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_a_temporary_name_already_taken_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file left by an interrupted writer that had this process's id is not overwritten or reused."""
+    cache = NarrationCache(tmp_path)
+    key = "56" * 32
+    path = cache.clip_path(key)
+    path.parent.mkdir(parents=True)
+    taken = path.parent / f".{path.name}.{os.getpid()}.7.tmp"
+    taken.write_bytes(b"someone else's")
+    monkeypatch.setattr(cache_entries, "TEMPORARY_NUMBERS", itertools.count(7))
+    cache.put_clip(key, CachedClip(b"\x02\x00" * 10, 22050))
+    assert cache.get_clip(key) == CachedClip(b"\x02\x00" * 10, 22050)
+    assert taken.read_bytes() == b"someone else's"
+    assert leftovers(tmp_path) == [taken]
 
 
 def test_two_writers_of_one_key_leave_one_whole_entry(tmp_path: Path) -> None:

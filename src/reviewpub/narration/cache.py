@@ -36,15 +36,17 @@ from pathlib import Path
 from typing import IO
 
 from reviewpub.errors import WriterError
-from reviewpub.files import HASH_CHUNK_BYTES, atomic_write, describe_os_error, file_sha256, process_is_running
+from reviewpub.files import HASH_CHUNK_BYTES, describe_os_error, file_sha256, process_is_running
 from reviewpub.narration.cache_entries import (
     HEX_DIGEST,
     DamagedEntry,
     clear_folder_in_place,
     discard,
     hash_entry_file,
+    new_entry_file,
     open_entry,
     parse_positions,
+    publish_entry,
     read_count,
     read_entry,
     seal,
@@ -146,10 +148,11 @@ class NarrationCache:
         """Use (and create on first write) ``folder``; nothing is read or written yet."""
         self.folder = Path(folder)
         self.root = self.folder / FORMAT
+        self.clips = os.fspath(self.root / "clips")
 
     def clip_path(self, key: str) -> Path:
-        """Where a clip lives: a fan-out folder per two hex digits keeps folders small."""
-        return self.root / "clips" / key[:2] / f"{key}.pcm"
+        """Where a clip lives: a fan-out folder per two hex digits keeps folders small (one sentence, one path)."""
+        return Path(f"{self.clips}/{key[:2]}/{key}.pcm")
 
     def chapter_paths(self, key: str) -> tuple[Path, Path]:
         """The WAV and the JSON index of an assembled chapter."""
@@ -320,14 +323,26 @@ class NarrationCache:
         """Write ``path`` through a temporary file renamed into place; a failure leaves nothing.
 
         No fsync: a cache entry lost in a crash is detected by its checksum and made again,
-        and syncing every clip would cost more than synthesising it.
+        and syncing every clip would cost more than synthesising it. Not ``files.atomic_write``,
+        whose folder check, random name and chmod cost 0.1 ms a sentence more.
         """
         try:
-            clear_folder_in_place(path)
-            with atomic_write(path, durable=False, permissions=0o600) as stream:
+            descriptor, temporary = new_entry_file(path)
+        except OSError as error:
+            raise self.unwritable(error) from error
+        try:
+            with open(descriptor, "wb") as stream:
                 yield stream
-        except WriterError as error:
-            reason = describe_os_error(error.__cause__) if isinstance(error.__cause__, OSError) else str(error)
-            raise WriterError(
-                f"{self.folder}: cannot write the narration cache ({reason}); choose another --cache-dir"
-            ) from error
+            publish_entry(temporary, path)
+        except OSError as error:
+            Path(temporary).unlink(missing_ok=True)
+            raise self.unwritable(error) from error
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def unwritable(self, error: OSError) -> WriterError:
+        """The one-line error for a cache that cannot be written, saying why and what to do."""
+        return WriterError(
+            f"{self.folder}: cannot write the narration cache ({describe_os_error(error)}); choose another --cache-dir"
+        )
