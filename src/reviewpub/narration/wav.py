@@ -190,8 +190,8 @@ def write_wav(
                 )
                 if tone is not None:
                     rendered = np.clip(rendered + tone[: len(rendered)], -FULL_SCALE, FULL_SCALE - 1).astype(np.int16)
-                # The array itself (wave takes any buffer, and byte-swaps on big-endian machines).
-                output.writeframesraw(rendered)
+                # The array's own memory (wave takes any buffer, and byte-swaps on big-endian machines).
+                output.writeframesraw(rendered.data)
     return stream.hasher.hexdigest()
 
 
