@@ -26,7 +26,7 @@ from reviewpub.narration.model import ChapterNarration, Narration
 from reviewpub.narration.pcm import read_pcm
 from reviewpub.narration.plan import reading_plan
 from reviewpub.narration.settings import AudioSettings, LoudnessProfile
-from reviewpub.narration.workers import short_title
+from reviewpub.narration.workers import Worker, short_title
 
 ENGINE_RATE = 22050
 LEAD_MS = 100
@@ -376,6 +376,37 @@ def test_engine_failure_names_chapter_and_sentence_and_the_next_run_resumes(tmp_
     # Resumed: what was spoken before the failure is not spoken again.
     assert set(calls(log)).isdisjoint(set(spoken_before) - {"The cast is strong."})
     assert "The cast is strong." in calls(log)
+
+
+def test_a_worker_sends_progress_a_few_times_a_second_and_the_rest_at_a_chapter_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[int, int, float]] = []
+    now = [100.0]
+
+    class Queue:
+        def put(self, item: tuple[int, int, float]) -> None:
+            sent.append(item)
+
+    monkeypatch.setattr(Worker, "progress", Queue())
+    monkeypatch.setattr(Worker, "unsent", (0, 0, 0.0))
+    monkeypatch.setattr(Worker, "last_sent", 0.0)
+    monkeypatch.setattr("reviewpub.narration.workers.time.monotonic", lambda: now[0])
+    for clock, chapter, seconds in [
+        (100.0, 1, 2.0),
+        (100.1, 1, 2.0),
+        (100.2, 1, 2.0),
+        (100.3, 1, 2.0),
+        (100.4, 2, 1.0),
+    ]:
+        now[0] = clock
+        Worker.report(chapter, 1, seconds)
+    # 100.0: the first line at once; 100.1 and 100.2 gathered; 100.25 passed at 100.3: three sent;
+    # 100.4: another chapter, gathered apart until its end.
+    assert sent == [(1, 1, 2.0), (1, 3, 6.0)]
+    Worker.send()
+    Worker.send()  # nothing left
+    assert sent == [(1, 1, 2.0), (1, 3, 6.0), (2, 1, 1.0)]
 
 
 def test_engine_failure_in_a_worker_process_is_reported_the_same_way(tmp_path: Path) -> None:
