@@ -151,7 +151,7 @@ class NarrationCache:
         self.clips = os.fspath(self.root / "clips")
 
     def clip_path(self, key: str) -> Path:
-        """Where a clip lives: a fan-out folder per two hex digits keeps folders small (one sentence, one path)."""
+        """Where a clip lives: a fan-out folder per two hex digits keeps folders small (built as one string)."""
         return Path(f"{self.clips}/{key[:2]}/{key}.pcm")
 
     def chapter_paths(self, key: str) -> tuple[Path, Path]:

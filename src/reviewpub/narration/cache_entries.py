@@ -135,6 +135,7 @@ def parse_positions(value: object, lines: int, sample_count: int) -> tuple[tuple
 TEMPORARY_NUMBERS = itertools.count()
 """Numbers this process's temporary entry files, so each name is new without asking the random generator."""
 NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+"""A new file only (never one already there, nor through a symlink), not inherited by ffmpeg."""
 
 
 def new_entry_file(path: Path) -> tuple[int, str]:
