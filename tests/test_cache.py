@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from reviewpub import files
 from reviewpub.errors import WriterError
 from reviewpub.media import digest
-from reviewpub.narration import cache_entries
 from reviewpub.narration.cache import (
     CHAPTER_MAGIC,
     CLIP_MAGIC,
@@ -187,7 +187,7 @@ def test_a_temporary_name_already_taken_is_left_alone(tmp_path: Path, monkeypatc
     path.parent.mkdir(parents=True)
     taken = path.parent / f".{path.name}.{os.getpid()}.7.tmp"
     taken.write_bytes(b"someone else's")
-    monkeypatch.setattr(cache_entries, "TEMPORARY_NUMBERS", itertools.count(7))
+    monkeypatch.setattr(files, "TEMPORARY_NUMBERS", itertools.count(7))
     cache.put_clip(key, CachedClip(b"\x02\x00" * 10, 22050))
     assert cache.get_clip(key) == CachedClip(b"\x02\x00" * 10, 22050)
     assert taken.read_bytes() == b"someone else's"
@@ -477,3 +477,20 @@ def test_damage_is_logged_at_debug_level_only(tmp_path: Path, caplog: pytest.Log
         assert cache.get_chapter("cd" * 32, 2) is None
     assert [record.levelno for record in caplog.records] == [logging.DEBUG, logging.DEBUG]
     assert "damaged" in caplog.records[0].getMessage() and "damaged" in caplog.records[1].getMessage()
+
+
+def test_temporary_names_are_the_ones_abandoned_temporaries_are_found_by(tmp_path: Path) -> None:
+    """A writer killed mid-write leaves ``.NAME.PID.N.tmp``: a later run recognises it by that name."""
+    import subprocess
+    import sys
+
+    descriptor, live = files.new_temporary_file(tmp_path / "index.html")
+    os.close(descriptor)
+    assert files.TEMPORARY_NAME.match(Path(live).name)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    dead = tmp_path / f".index.html.{finished.stdout.strip()}.3.tmp"  # that process has exited
+    dead.write_bytes(b"half")
+    assert files.remove_abandoned_temporaries(tmp_path) == 1
+    assert not dead.exists() and Path(live).exists(), "only the dead process's temporary is removed"

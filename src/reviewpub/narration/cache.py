@@ -36,14 +36,13 @@ from pathlib import Path
 from typing import IO
 
 from reviewpub.errors import WriterError
-from reviewpub.files import HASH_CHUNK_BYTES, describe_os_error, file_sha256, process_is_running
+from reviewpub.files import HASH_CHUNK_BYTES, describe_os_error, file_sha256, new_temporary_file, process_is_running
 from reviewpub.narration.cache_entries import (
     HEX_DIGEST,
     DamagedEntry,
     clear_folder_in_place,
     discard,
     hash_entry_file,
-    new_entry_file,
     open_entry,
     parse_positions,
     publish_entry,
@@ -323,11 +322,12 @@ class NarrationCache:
         """Write ``path`` through a temporary file renamed into place; a failure leaves nothing.
 
         No fsync: a cache entry lost in a crash is detected by its checksum and made again,
-        and syncing every clip would cost more than synthesising it. Not ``files.atomic_write``,
-        whose folder check, random name and chmod cost 0.1 ms a sentence more.
+        and syncing every clip would cost more than synthesising it. Not ``files.atomic_write``:
+        the error names the cache, and a folder in the entry's place is cleared only when the
+        rename meets one (``publish_entry``), not looked for before every sentence.
         """
         try:
-            descriptor, temporary = new_entry_file(path)
+            descriptor, temporary = new_temporary_file(path)
         except OSError as error:
             raise self.unwritable(error) from error
         try:

@@ -7,13 +7,11 @@ for every kind of entry and are what makes damage a miss rather than an error or
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import os
 import re
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 from typing import IO, Any, TypeGuard
 
@@ -130,31 +128,6 @@ def parse_positions(value: object, lines: int, sample_count: int) -> tuple[tuple
         positions.append((start, end))
         previous_end = end
     return tuple(positions)
-
-
-TEMPORARY_NUMBERS = itertools.count()
-"""Numbers this process's temporary entry files, so each name is new without asking the random generator."""
-NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
-"""A new file only (never one already there, nor through a symlink), not inherited by ffmpeg."""
-
-
-def new_entry_file(path: Path) -> tuple[int, str]:
-    """A new file (mode 0600) beside ``path`` to write its entry into: its descriptor and name.
-
-    Written once per sentence, so it costs what the file system does and little more: the
-    name is the entry's with this process's id and a counter, and the folder is made only
-    when the first try finds none. A name taken (an interrupted writer with the same process
-    id) falls back to ``tempfile``'s random names.
-    """
-    directory, name = os.path.split(path)
-    temporary = f"{directory}/.{name}.{os.getpid()}.{next(TEMPORARY_NUMBERS)}.tmp"
-    try:
-        return os.open(temporary, NEW_FILE_FLAGS, 0o600), temporary
-    except FileNotFoundError:
-        os.makedirs(directory, exist_ok=True)
-        return os.open(temporary, NEW_FILE_FLAGS, 0o600), temporary
-    except FileExistsError:
-        return tempfile.mkstemp(prefix=f".{name}.{os.getpid()}.", suffix=".tmp", dir=directory)
 
 
 def publish_entry(temporary: str, path: Path) -> None:
